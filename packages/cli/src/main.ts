@@ -1,0 +1,138 @@
+
+import { Command, CommanderError } from 'commander';
+import {
+  AppError,
+  ConfigError,
+  createServices,
+  generateMasterKey,
+  loadConfig,
+  MasterKeyError,
+  openRuntime,
+  startServer,
+  type Caller,
+} from '@coffer/server';
+import { readPassword } from './read-secret.js';
+
+/*
+ * The `coffer` command. Administration commands work on the data directory (or database) directly, as
+ * the operator of the machine: that is how the first administrator is made, before anyone can sign in.
+ */
+
+const operator: Caller = { kind: 'operator', name: 'cli' };
+
+class UsageError extends Error {}
+
+async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const { store, keyring } = await openRuntime(config);
+  try {
+    return await fn(createServices({ config, store, keyring, clock: { now: () => Date.now() } }));
+  } finally {
+    await store.close();
+  }
+}
+
+const program = new Command()
+  .name('coffer')
+  .description('Coffer: personal, encrypted secrets for data-platform users')
+  .showHelpAfterError()
+  .exitOverride();
+
+program
+  .command('serve')
+  .description('start the server (settings come from COFFER_* environment variables)')
+  .action(async () => {
+    const server = await startServer(loadConfig());
+    const stop = async (signal: string) => {
+      server.app.log.info({ signal }, 'shutting down');
+      await server.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+
+const users = program.command('users').description('manage users');
+
+users
+  .command('create <login>')
+  .description('create a user; the password is read from stdin')
+  .option('--admin', 'make the user an administrator')
+  .option('--display-name <name>', 'display name')
+  .option('--email <email>', 'email address')
+  .option('--group <group...>', 'groups the user belongs to')
+  .action(async (login: string, opts: { admin?: boolean; displayName?: string; email?: string; group?: string[] }) => {
+    const password = await readPassword(`Password for ${login}: `);
+    if (!password) throw new UsageError('no password given on stdin');
+    const groups = [...(opts.group ?? []), ...(opts.admin ? ['administrators'] : [])];
+    const user = await withServices((s) =>
+      s.users.create(operator, { login, password, displayName: opts.displayName, email: opts.email, groups }),
+    );
+    process.stderr.write(`created user ${user.login}${user.isAdmin ? ' (administrator)' : ''}\n`);
+  });
+
+users
+  .command('list')
+  .description('list users')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const list = await withServices((s) => s.users.list(operator));
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(list.map((u) => ({ login: u.login, displayName: u.displayName, email: u.email, groups: u.groups, enabled: u.enabled, admin: u.isAdmin })), null, 2) + '\n');
+      return;
+    }
+    for (const u of list) {
+      process.stdout.write(`${u.login}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.isAdmin ? 'admin' : 'user'}\t${u.displayName}\t${u.email}\n`);
+    }
+  });
+
+for (const [name, enabled] of [['disable', false], ['enable', true]] as const) {
+  users
+    .command(`${name} <login>`)
+    .description(enabled ? 'enable a user' : 'disable a user: their sessions, tickets and API keys stop working at once')
+    .action(async (login: string) => {
+      await withServices((s) => s.users.update(operator, login, { enabled }));
+      process.stderr.write(`${name}d user ${login}\n`);
+    });
+}
+
+program
+  .command('api-keys')
+  .description('manage personal API keys')
+  .command('create <login>')
+  .description('create a personal API key for a user and print it (only the key, on stdout)')
+  .option('--label <label>', 'label shown in the key list')
+  .option('--description <text>', 'description')
+  .action(async (login: string, opts: { label?: string; description?: string }) => {
+    const r = await withServices((s) => s.apiKeys.create(operator, { forLogin: login, label: opts.label, description: opts.description }));
+    process.stdout.write(r.key + '\n');
+  });
+
+program
+  .command('keys')
+  .description('master keys')
+  .command('generate')
+  .description('print a new random master key (32 bytes, base64)')
+  .action(() => {
+    process.stdout.write(generateMasterKey() + '\n');
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exit(err.exitCode);
+  } else if (err instanceof ConfigError || err instanceof MasterKeyError) {
+    process.stderr.write(`coffer: ${err.message}\n`);
+    process.exit(78);
+  } else if (err instanceof UsageError) {
+    process.stderr.write(`coffer: ${err.message}\n`);
+    process.exit(64);
+  } else if (err instanceof AppError) {
+    process.stderr.write(`coffer: ${err.message}\n`);
+    process.exit(err.code === 'not_found' ? 2 : 1);
+  } else {
+    process.stderr.write(`coffer: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(70);
+  }
+}

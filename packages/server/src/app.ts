@@ -1,0 +1,102 @@
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Keyring } from './crypto/index.js';
+import { registerAuthHook } from './http/auth.hook.js';
+import { registerJsonBodyParser } from './http/body-parser.js';
+import { DSS_PREFIXES } from './http/dss-wire.js';
+import { registerErrorHandler } from './http/error-handler.js';
+import { healthRoutes } from './http/health.routes.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
+import './http/types.js';
+import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
+import { createApiKeyService } from './modules/api-keys/api-key.service.js';
+import { createAuditLog } from './modules/audit/audit.service.js';
+import { createAuthService } from './modules/auth/auth.service.js';
+import { sessionRoutes } from './modules/auth/session.routes.js';
+import { createDssSettingsService } from './modules/dss/dss-settings.service.js';
+import { dssRoutes } from './modules/dss/dss.routes.js';
+import { secretRoutes } from './modules/secrets/secret.routes.js';
+import { createSecretService } from './modules/secrets/secret.service.js';
+import { createTicketService } from './modules/tickets/ticket.service.js';
+import { userRoutes } from './modules/users/user.routes.js';
+import { createUserService } from './modules/users/user.service.js';
+import type { Store } from './store/store.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly keyring: Keyring;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** Wires the services once; the HTTP app and the CLI both use this. */
+export function createServices(deps: Omit<AppDeps, 'logger'>) {
+  const { config, store, keyring, clock } = deps;
+  const audit = createAuditLog({ store, clock });
+  const users = createUserService({ store, keyring, clock, audit });
+  const secrets = createSecretService({ store, keyring, clock, audit, limits: config.limits });
+  const apiKeys = createApiKeyService({ store, clock, audit, users });
+  const tickets = createTicketService({ store, clock });
+  const auth = createAuthService({ store, clock, audit, users, config: config.limits });
+  const settings = createDssSettingsService({ store, users, secrets });
+  return { audit, users, secrets, apiKeys, tickets, auth, settings };
+}
+
+export type Services = ReturnType<typeof createServices>;
+
+/** The composition root: builds the HTTP app from its dependencies. Nothing here reads the environment. */
+export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {
+  const { config, store } = deps;
+  const services = createServices(deps);
+  const app = Fastify({
+    loggerInstance: deps.logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.limits.bodyBytes,
+    trustProxy: config.trustProxy,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+
+  registerJsonBodyParser(app);
+  registerErrorHandler(app);
+  registerSecurityHeaders(app);
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Coffer API',
+        version: '1',
+        description:
+          'Personal encrypted secrets for data-platform users. Values are returned only by GET /api/v1/auth/info?withSecrets=true (and its DSS twin) to their owner.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'http', scheme: 'bearer', description: 'personal API key' },
+          session: { type: 'apiKey', in: 'cookie', name: 'coffer_session' },
+        },
+      },
+      security: [{ apiKey: [] }, { session: [] }],
+    },
+  });
+  registerAuthHook(app, services.auth);
+
+  await app.register(healthRoutes, { ping: () => store.ping() });
+  await app.register(sessionRoutes, { auth: services.auth, secureCookies: config.publicUrl?.startsWith('https:') ?? false });
+  await app.register(userRoutes, { users: services.users, secrets: services.secrets });
+  await app.register(secretRoutes, { secrets: services.secrets });
+  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
+  for (const prefix of DSS_PREFIXES) {
+    await app.register(dssRoutes, { prefix, ...services });
+  }
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.addHook('onClose', async () => {
+    await services.audit.drain();
+  });
+  return { app: app as unknown as FastifyInstance, services };
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/** Where the master key comes from. Exactly one source is in force. */
+export type MasterKeySource =
+  | { kind: 'data-dir-file'; path: string }
+  | { kind: 'env'; value: string }
+  | { kind: 'file'; path: string }
+  | { kind: 'command'; command: string };
+
+export interface Config {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  /** Unset means the embedded SQLite store in the data directory. */
+  readonly databaseUrl: string | undefined;
+  readonly publicUrl: string | undefined;
+  readonly masterKey: MasterKeySource;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly trustProxy: boolean;
+  readonly limits: {
+    readonly secretsPerUser: number;
+    readonly bodyBytes: number;
+    readonly sessionIdleMinutes: number;
+    readonly sessionMaxHours: number;
+    readonly loginFailuresPerWindow: number;
+    readonly loginWindowMinutes: number;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const KNOWN = [
+  'COFFER_CONFIG_FILE',
+  'COFFER_DATA_DIR',
+  'COFFER_HOST',
+  'COFFER_PORT',
+  'COFFER_DATABASE_URL',
+  'COFFER_PUBLIC_URL',
+  'COFFER_MASTER_KEY',
+  'COFFER_MASTER_KEY_FILE',
+  'COFFER_MASTER_KEY_COMMAND',
+  'COFFER_LOG_LEVEL',
+  'COFFER_TRUST_PROXY',
+  'COFFER_MAX_SECRETS_PER_USER',
+  'COFFER_MAX_BODY_BYTES',
+  'COFFER_SESSION_IDLE_MINUTES',
+  'COFFER_SESSION_MAX_HOURS',
+  'COFFER_LOGIN_MAX_FAILURES',
+  'COFFER_LOGIN_WINDOW_MINUTES',
+] as const;
+
+/**
+ * Reads the configuration once: from an optional JSON file (COFFER_CONFIG_FILE, keys named like the
+ * variables) overlaid by the environment. Every problem is collected so the operator fixes them in one go.
+ */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const merged: Env = {};
+  const file = env.COFFER_CONFIG_FILE;
+  if (file) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(path.resolve(cwd, file), 'utf8'));
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        problems.push(`COFFER_CONFIG_FILE ${file}: must hold a JSON object`);
+      } else {
+        for (const [k, v] of Object.entries(parsed)) {
+          if (!(KNOWN as readonly string[]).includes(k) || k === 'COFFER_CONFIG_FILE') {
+            problems.push(`COFFER_CONFIG_FILE ${file}: unknown setting ${k}`);
+          } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
+            merged[k] = String(v);
+          } else {
+            problems.push(`COFFER_CONFIG_FILE ${file}: ${k} must be a string, number or boolean`);
+          }
+        }
+      }
+    } catch (err) {
+      problems.push(`COFFER_CONFIG_FILE ${file}: cannot be read as JSON (${(err as Error).message})`);
+    }
+  }
+  for (const k of KNOWN) if (env[k] !== undefined && env[k] !== '') merged[k] = env[k];
+
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = merged[name];
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number from ${min} to ${max}`);
+      return def;
+    }
+    return n;
+  };
+
+  const dataDir = path.resolve(cwd, merged.COFFER_DATA_DIR ?? './data');
+  const host = merged.COFFER_HOST ?? '127.0.0.1';
+  const port = int('COFFER_PORT', 11200, 0, 65535);
+
+  const databaseUrl = merged.COFFER_DATABASE_URL;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('COFFER_DATABASE_URL: must be a postgres:// URL (leave it unset for the embedded SQLite store)');
+  }
+
+  const publicUrl = merged.COFFER_PUBLIC_URL;
+  if (publicUrl !== undefined) {
+    try {
+      const u = new URL(publicUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    } catch {
+      problems.push(`COFFER_PUBLIC_URL=${JSON.stringify(publicUrl)}: must be an http:// or https:// URL`);
+    }
+  }
+
+  const keySources = ['COFFER_MASTER_KEY', 'COFFER_MASTER_KEY_FILE', 'COFFER_MASTER_KEY_COMMAND'].filter(
+    (k) => merged[k] !== undefined,
+  );
+  let masterKey: MasterKeySource = { kind: 'data-dir-file', path: path.join(dataDir, 'master.key') };
+  if (keySources.length > 1) {
+    problems.push(`set only one master key source; found ${keySources.join(', ')}`);
+  } else if (merged.COFFER_MASTER_KEY !== undefined) {
+    masterKey = { kind: 'env', value: merged.COFFER_MASTER_KEY };
+  } else if (merged.COFFER_MASTER_KEY_FILE !== undefined) {
+    masterKey = { kind: 'file', path: path.resolve(cwd, merged.COFFER_MASTER_KEY_FILE) };
+  } else if (merged.COFFER_MASTER_KEY_COMMAND !== undefined) {
+    masterKey = { kind: 'command', command: merged.COFFER_MASTER_KEY_COMMAND };
+  }
+
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  const logLevel = (merged.COFFER_LOG_LEVEL ?? 'info') as Config['logLevel'];
+  if (!levels.includes(logLevel)) {
+    problems.push(`COFFER_LOG_LEVEL=${JSON.stringify(logLevel)}: must be one of ${levels.join(', ')}`);
+  }
+  const trustRaw = (merged.COFFER_TRUST_PROXY ?? 'false').toLowerCase();
+  if (!['true', 'false'].includes(trustRaw)) problems.push('COFFER_TRUST_PROXY: must be true or false');
+
+  const limits = {
+    secretsPerUser: int('COFFER_MAX_SECRETS_PER_USER', 1000, 1, 1_000_000),
+    bodyBytes: int('COFFER_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    sessionIdleMinutes: int('COFFER_SESSION_IDLE_MINUTES', 8 * 60, 1, 7 * 24 * 60),
+    sessionMaxHours: int('COFFER_SESSION_MAX_HOURS', 7 * 24, 1, 90 * 24),
+    loginFailuresPerWindow: int('COFFER_LOGIN_MAX_FAILURES', 10, 1, 10_000),
+    loginWindowMinutes: int('COFFER_LOGIN_WINDOW_MINUTES', 15, 1, 24 * 60),
+  };
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    dataDir,
+    host,
+    port,
+    databaseUrl,
+    publicUrl,
+    masterKey,
+    logLevel,
+    trustProxy: trustRaw === 'true',
+    limits,
+  };
+}

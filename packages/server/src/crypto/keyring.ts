@@ -1,0 +1,185 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/*
+ * Envelope encryption for user secrets.
+ *
+ *   master key (32 bytes, never stored in the database)
+ *     └─ wraps one data key per user (AES-256-GCM, AAD = owner + data-key version + master version)
+ *          └─ seals each secret value (AES-256-GCM, AAD = owner + secret name + data-key version)
+ *
+ * Blob layout, for wrapped keys and sealed values alike:
+ *   version (1 byte) ‖ keyId (4 bytes, big-endian) ‖ nonce (12 bytes) ‖ ciphertext ‖ tag (16 bytes)
+ * keyId is the version of the key that sealed the blob (master version for wrapped data keys, data-key
+ * version for values), so rotation can tell which key a blob needs.
+ *
+ * The associated data binds a ciphertext to its place: a value copied to another user's row or renamed
+ * fails authentication instead of decrypting under the wrong identity.
+ */
+
+const BLOB_VERSION = 1;
+const NONCE_BYTES = 12;
+const TAG_BYTES = 16;
+const HEADER_BYTES = 1 + 4 + NONCE_BYTES;
+export const KEY_BYTES = 32;
+
+export class DecryptionError extends Error {
+  constructor(message = 'ciphertext failed authentication') {
+    super(message);
+    this.name = 'DecryptionError';
+  }
+}
+
+/** A per-user data key in memory. The raw key is not reachable from outside this module. */
+export class DataKey {
+  readonly #key: Buffer;
+  constructor(
+    readonly ownerId: string,
+    readonly version: number,
+    key: Buffer,
+  ) {
+    if (key.length !== KEY_BYTES) throw new Error('data key must be 32 bytes');
+    this.#key = key;
+  }
+  /** @internal */ static raw(k: DataKey): Buffer {
+    return k.#key;
+  }
+}
+
+/** Length-prefixed fields, so no choice of names can make two contexts encode alike. */
+function associatedData(purpose: string, fields: (string | number)[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(purpose, 'utf8')];
+  for (const f of fields) {
+    const b = Buffer.from(String(f), 'utf8');
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    parts.push(len, b);
+  }
+  return Buffer.concat(parts);
+}
+
+function seal(key: Buffer, keyId: number, aad: Buffer, plaintext: Buffer): Buffer {
+  const nonce = randomBytes(NONCE_BYTES);
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt8(BLOB_VERSION, 0);
+  header.writeUInt32BE(keyId, 1);
+  nonce.copy(header, 5);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  cipher.setAAD(Buffer.concat([header.subarray(0, 5), aad]));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([header, body, cipher.getAuthTag()]);
+}
+
+/** Reads the key id of a blob without opening it (used to pick the key, and by rotation). */
+export function blobKeyId(blob: Uint8Array): number {
+  if (blob.length < HEADER_BYTES + TAG_BYTES || blob[0] !== BLOB_VERSION) {
+    throw new DecryptionError('unknown ciphertext format');
+  }
+  return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).readUInt32BE(1);
+}
+
+function open(key: Buffer, expectedKeyId: number, aad: Buffer, blobIn: Uint8Array): Buffer {
+  const blob = Buffer.from(blobIn.buffer, blobIn.byteOffset, blobIn.byteLength);
+  if (blobKeyId(blob) !== expectedKeyId) throw new DecryptionError('ciphertext was sealed by another key');
+  const nonce = blob.subarray(5, HEADER_BYTES);
+  const tag = blob.subarray(blob.length - TAG_BYTES);
+  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
+  decipher.setAAD(Buffer.concat([blob.subarray(0, 5), aad]));
+  decipher.setAuthTag(tag);
+  try {
+    return Buffer.concat([decipher.update(blob.subarray(HEADER_BYTES, blob.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new DecryptionError();
+  }
+}
+
+export interface WrappedDataKey {
+  readonly wrapped: Buffer;
+  readonly masterVersion: number;
+}
+
+/**
+ * Holds the master key and the unwrapped data keys it has opened. Only data keys are cached, never
+ * decrypted values: a value exists in plaintext only for the request that asked for it.
+ */
+export class Keyring {
+  readonly #master: Buffer;
+  readonly #cache = new Map<string, DataKey>();
+  readonly #cacheLimit: number;
+
+  constructor(
+    masterKey: Buffer,
+    readonly masterVersion = 1,
+    opts: { cacheLimit?: number } = {},
+  ) {
+    if (masterKey.length !== KEY_BYTES) throw new Error('master key must be 32 bytes');
+    this.#master = Buffer.from(masterKey);
+    this.#cacheLimit = opts.cacheLimit ?? 10_000;
+  }
+
+  /** A value stored beside the data that proves, without revealing it, which master key the store uses. */
+  keyCheck(): string {
+    return createHmac('sha256', this.#master).update('coffer/key-check/v1').digest('base64url');
+  }
+
+  /** Constant-time comparison of a stored key check with this keyring's. */
+  matchesKeyCheck(stored: string): boolean {
+    const a = Buffer.from(this.keyCheck());
+    const b = Buffer.from(stored);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** Makes a fresh random data key for a user and returns it with its wrapped (storable) form. */
+  newDataKey(ownerId: string, version: number): { dataKey: DataKey; wrapped: WrappedDataKey } {
+    const raw = randomBytes(KEY_BYTES);
+    const wrapped = seal(this.#master, this.masterVersion, this.#wrapAad(ownerId, version), raw);
+    const dataKey = new DataKey(ownerId, version, raw);
+    this.#remember(wrapped, dataKey);
+    return { dataKey, wrapped: { wrapped, masterVersion: this.masterVersion } };
+  }
+
+  /** Opens a stored data key; the result is cached in memory, keyed by the wrapped bytes. */
+  unwrapDataKey(ownerId: string, version: number, wrapped: Uint8Array): DataKey {
+    const cacheKey = this.#cacheKey(wrapped);
+    const hit = this.#cache.get(cacheKey);
+    if (hit && hit.ownerId === ownerId && hit.version === version) return hit;
+    const raw = open(this.#master, this.masterVersion, this.#wrapAad(ownerId, version), wrapped);
+    const dataKey = new DataKey(ownerId, version, raw);
+    this.#remember(wrapped, dataKey);
+    return dataKey;
+  }
+
+  /** Drops cached data keys of a user (after the user is deleted or the key is replaced). */
+  forget(ownerId: string): void {
+    for (const [k, v] of this.#cache) if (v.ownerId === ownerId) this.#cache.delete(k);
+  }
+
+  /** Seals one secret value, bound to its owner and name. */
+  seal(dataKey: DataKey, name: string, plaintext: string): Buffer {
+    return seal(DataKey.raw(dataKey), dataKey.version, this.#valueAad(dataKey, name), Buffer.from(plaintext, 'utf8'));
+  }
+
+  /** Opens one secret value; throws DecryptionError if the blob was altered or moved. */
+  open(dataKey: DataKey, name: string, blob: Uint8Array): string {
+    return open(DataKey.raw(dataKey), dataKey.version, this.#valueAad(dataKey, name), blob).toString('utf8');
+  }
+
+  #wrapAad(ownerId: string, version: number): Buffer {
+    return associatedData('coffer/data-key/v1', [ownerId, version, this.masterVersion]);
+  }
+
+  #valueAad(dataKey: DataKey, name: string): Buffer {
+    return associatedData('coffer/secret/v1', [dataKey.ownerId, name, dataKey.version]);
+  }
+
+  #cacheKey(wrapped: Uint8Array): string {
+    return Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength).toString('base64');
+  }
+
+  #remember(wrapped: Uint8Array, dataKey: DataKey): void {
+    if (this.#cache.size >= this.#cacheLimit) {
+      const oldest = this.#cache.keys().next();
+      if (!oldest.done) this.#cache.delete(oldest.value);
+    }
+    this.#cache.set(this.#cacheKey(wrapped), dataKey);
+  }
+}

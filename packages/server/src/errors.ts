@@ -1,0 +1,69 @@
+/**
+ * The one family of errors that services throw. Each maps to one HTTP status in the error handler; the
+ * message is shown to the caller, so it must never contain a secret value.
+ */
+export type ErrorCode =
+  | 'not_found'
+  | 'forbidden'
+  | 'unauthenticated'
+  | 'invalid'
+  | 'conflict'
+  | 'rate_limited'
+  | 'payload_too_large';
+
+const STATUS: Record<ErrorCode, number> = {
+  not_found: 404,
+  forbidden: 403,
+  unauthenticated: 401,
+  invalid: 400,
+  conflict: 409,
+  rate_limited: 429,
+  payload_too_large: 413,
+};
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+    this.status = STATUS[code];
+  }
+}
+
+export class NotFound extends AppError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+export class Forbidden extends AppError {
+  constructor(message: string) {
+    super('forbidden', message);
+  }
+}
+export class Unauthenticated extends AppError {
+  constructor(message: string) {
+    super('unauthenticated', message);
+  }
+}
+export class Invalid extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('invalid', message, details);
+  }
+}
+export class Conflict extends AppError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super('conflict', message, details);
+  }
+}
+export class RateLimited extends AppError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super('rate_limited', message);
+  }
+}

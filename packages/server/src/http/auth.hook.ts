@@ -1,0 +1,66 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { safeEqual } from '../crypto/index.js';
+import { Forbidden, Unauthenticated } from '../errors.js';
+import type { AuthService } from '../modules/auth/auth.service.js';
+import { requireAdmin } from '../modules/auth/caller.js';
+
+export const SESSION_COOKIE = 'coffer_session';
+export const CSRF_HEADER = 'x-coffer-csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Reads the personal API key from `Basic base64(key:)`, `Basic base64(:key)` or `Bearer key`. */
+export function apiKeyFromAuthorization(header: string): string {
+  const [scheme, rest = ''] = header.trim().split(/\s+/, 2);
+  if (scheme?.toLowerCase() === 'bearer' && rest) return rest;
+  if (scheme?.toLowerCase() === 'basic' && rest) {
+    const decoded = Buffer.from(rest, 'base64').toString('utf8');
+    const i = decoded.indexOf(':');
+    const user = i < 0 ? decoded : decoded.slice(0, i);
+    const pass = i < 0 ? '' : decoded.slice(i + 1);
+    const key = user || pass;
+    if (key) return key;
+  }
+  throw new Unauthenticated('Authorization header must be "Basic base64(<api key>:)" or "Bearer <api key>"');
+}
+
+/**
+ * The one place where a request becomes a caller. Order: ticket header, then Authorization, then the
+ * session cookie; a credential that is present but bad is refused, never skipped in favour of another.
+ * Cookie-authenticated writes must carry the session's CSRF token in a header that a cross-site form
+ * cannot set.
+ */
+export function registerAuthHook(app: FastifyInstance, auth: AuthService): void {
+  app.decorateRequest('caller', null);
+  app.decorateRequest('csrfToken', null);
+
+  app.addHook('onRequest', async (req: FastifyRequest) => {
+    const access = req.routeOptions.config.access ?? 'user';
+    if (access === 'public') return;
+    if (req.headers['x-dku-proxyuser'] !== undefined) {
+      throw new Forbidden('impersonation (X-DKU-ProxyUser) is not supported: Coffer never acts as another user');
+    }
+    const ticket = req.headers['x-dku-apiticket'];
+    const authorization = req.headers.authorization;
+    const cookie = req.cookies[SESSION_COOKIE];
+    if (typeof ticket === 'string' && ticket !== '') {
+      req.caller = await auth.authenticateTicket(ticket, req.ip);
+    } else if (authorization) {
+      req.caller = await auth.authenticateApiKey(apiKeyFromAuthorization(authorization), req.ip);
+    } else if (cookie) {
+      const s = await auth.authenticateSession(cookie, req.ip);
+      if (!SAFE_METHODS.has(req.method)) {
+        const sent = req.headers[CSRF_HEADER];
+        if (typeof sent !== 'string' || !safeEqual(sent, s.csrfToken)) {
+          throw new Forbidden(`missing or wrong ${CSRF_HEADER} header: a signed-in browser must send its session's CSRF token`);
+        }
+      }
+      req.caller = s.caller;
+      req.csrfToken = s.csrfToken;
+    } else {
+      throw new Unauthenticated(
+        'authentication required: send a personal API key (HTTP Basic or Bearer), a ticket (X-DKU-APITicket), or sign in',
+      );
+    }
+    if (access === 'admin') requireAdmin(req.caller);
+  });
+}

@@ -1,0 +1,69 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, RateLimited } from '../errors.js';
+import { isDssUrl } from './dss-wire.js';
+
+/** DSS clients show `errorType: detailedMessage`; these names read well there. */
+const DSS_ERROR_TYPE: Record<string, string> = {
+  not_found: 'com.dataiku.dip.exceptions.NotFoundException',
+  forbidden: 'com.dataiku.dip.exceptions.UnauthorizedException',
+  unauthenticated: 'com.dataiku.dip.exceptions.NotAuthenticatedException',
+  invalid: 'com.dataiku.dip.exceptions.InvalidArgumentException',
+  conflict: 'com.dataiku.dip.exceptions.ConflictException',
+  rate_limited: 'com.dataiku.dip.exceptions.TooManyRequestsException',
+  payload_too_large: 'com.dataiku.dip.exceptions.PayloadTooLargeException',
+  unsupported_media_type: 'com.dataiku.dip.exceptions.InvalidArgumentException',
+  internal_error: 'com.dataiku.dip.exceptions.InternalErrorException',
+};
+
+interface Rendered {
+  status: number;
+  code: string;
+  message: string;
+  details?: Record<string, unknown> | undefined;
+}
+
+function render(err: FastifyError | AppError | Error): Rendered {
+  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  const fe = err as FastifyError;
+  if (fe.validation) {
+    const where = fe.validationContext ?? 'request';
+    const first = fe.validation[0];
+    const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
+    const message = `${where}${path ? '.' + path : ''}: ${first?.message ?? fe.message}`;
+    return { status: 400, code: 'invalid', message };
+  }
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'payload_too_large', message: 'request body is too large' };
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { status: 400, code: 'invalid', message: 'request body is empty; a JSON body is required' };
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return { status: fe.statusCode, code: fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid', message: fe.message };
+  }
+  return { status: 500, code: 'internal_error', message: 'internal error; the server log has the details' };
+}
+
+/**
+ * Renders every error in one place: the DSS shape on DSS routes (what dataikuapi and the R package
+ * parse), Coffer's own shape elsewhere. Unknown errors are logged and answered without driver text.
+ */
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const r = render(err);
+    if (r.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: r.code, status: r.status }, r.message);
+    if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
+    if (isDssUrl(req.url)) {
+      const body = { errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error, message: r.message, detailedMessage: r.message, code: r.code.toUpperCase() };
+      // The R client reads the error only when the type is exactly application/json.
+      return reply.status(r.status).header('content-type', 'application/json').send(JSON.stringify(body));
+    }
+    return reply.status(r.status).send({ error: { code: r.code, message: r.message, ...(r.details ? { details: r.details } : {}) } });
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const message = `no such route: ${req.method} ${req.url.split('?')[0]}`;
+    if (isDssUrl(req.url)) {
+      const body = { errorType: DSS_ERROR_TYPE.not_found, message, detailedMessage: message, code: 'NOT_FOUND' };
+      return reply.status(404).header('content-type', 'application/json').send(JSON.stringify(body));
+    }
+    return reply.status(404).send({ error: { code: 'not_found', message } });
+  });
+}

@@ -1,0 +1,16 @@
+import type { Caller } from '../modules/auth/caller.js';
+
+/** Who may call a route. Every route says it; a route that does not is treated as 'user'. */
+export type RouteAccess = 'public' | 'user' | 'admin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    /** The resolved caller; set by the auth hook for every non-public route. */
+    caller: Caller | null;
+    /** The session's CSRF token when the caller came in with a session cookie. */
+    csrfToken: string | null;
+  }
+}

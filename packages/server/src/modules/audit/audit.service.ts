@@ -1,0 +1,164 @@
+import type { Clock } from '../../clock.js';
+import type { NewAuditRow } from '../../store/schema.js';
+import type { Db, Store } from '../../store/store.js';
+import { actorOf, type Caller } from '../auth/caller.js';
+import { insertAuditEvents, listSecretEventsForUser } from './audit.repo.js';
+
+/*
+ * The audit trail. Changes are recorded in the transaction that makes them. Secret reads have no
+ * transaction of their own, and there are many of them, so they go through a group commit: reads that
+ * arrive while a flush is running are written together in the next one, and each read is answered only
+ * after its record is durable. One fsync then serves many requests, and no read goes unrecorded.
+ *
+ * Details never hold a secret value: only names, ids and counts.
+ */
+
+export type AuditAction =
+  | 'secret.created'
+  | 'secret.replaced'
+  | 'secret.deleted'
+  | 'secret.read'
+  | 'api_key.created'
+  | 'api_key.updated'
+  | 'api_key.revoked'
+  | 'login.succeeded'
+  | 'login.failed'
+  | 'logout'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.disabled'
+  | 'user.enabled'
+  | 'user.deleted'
+  | 'user.password_changed';
+
+export interface AuditEvent {
+  readonly action: AuditAction;
+  readonly outcome?: 'success' | 'failure';
+  readonly target?: { id: string; login: string } | undefined;
+  readonly secretName?: string | undefined;
+  readonly detail?: Record<string, unknown>;
+}
+
+export interface SecretRead {
+  readonly caller: Extract<Caller, { kind: 'user' }>;
+  readonly names: readonly string[];
+}
+
+export interface ActivityEntry {
+  readonly id: number;
+  readonly at: number;
+  readonly action: string;
+  readonly secretNames: string[];
+  readonly actorLogin: string | null;
+  readonly authSource: string | null;
+  readonly credentialId: string | null;
+  readonly ip: string | null;
+}
+
+export interface AuditLog {
+  /** Writes events inside the caller's transaction, so they commit or roll back with the change. */
+  record(db: Db, caller: Caller | null, events: AuditEvent[]): Promise<void>;
+  /** Records a read of secrets and marks them used; resolves once durable (group commit). */
+  recordRead(read: SecretRead): Promise<void>;
+  /** Waits for queued reads to be written (shutdown). */
+  drain(): Promise<void>;
+  activity(userId: string, opts: { limit: number; beforeId?: number | undefined }): Promise<ActivityEntry[]>;
+}
+
+export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
+  const { store, clock } = deps;
+
+  const toRow = (caller: Caller | null, e: AuditEvent, at: number): NewAuditRow => ({
+    at,
+    action: e.action,
+    outcome: e.outcome ?? 'success',
+    ...(caller
+      ? actorOf(caller)
+      : { actor_user_id: null, actor_login: null, auth_source: null, credential_id: null, ip: null }),
+    target_user_id: e.target?.id ?? null,
+    target_login: e.target?.login ?? null,
+    secret_name: e.secretName ?? null,
+    detail: JSON.stringify(e.detail ?? {}),
+  });
+
+  type Pending = { read: SecretRead; at: number; resolve: () => void; reject: (e: unknown) => void };
+  let queue: Pending[] = [];
+  let flushing: Promise<void> | null = null;
+
+  function kick(): void {
+    if (flushing || queue.length === 0) return;
+    // setImmediate lets the reads parsed in this turn of the event loop join the same batch.
+    flushing = new Promise<void>((done) => setImmediate(done))
+      .then(flushLoop)
+      .finally(() => {
+        flushing = null;
+        kick();
+      });
+  }
+
+  async function flushLoop(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      try {
+        await store.transaction(async (trx) => {
+          await insertAuditEvents(
+            trx,
+            batch.map((p) =>
+              toRow(p.read.caller, {
+                action: 'secret.read',
+                target: { id: p.read.caller.user.id, login: p.read.caller.user.login },
+                detail: { names: p.read.names },
+              }, p.at),
+            ),
+          );
+          // Last-used is per user: every read returns all of that user's secrets.
+          const latest = new Map<string, number>();
+          for (const p of batch) if (p.read.names.length > 0) latest.set(p.read.caller.user.id, p.at);
+          for (const [userId, at] of latest) {
+            await trx.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId).execute();
+          }
+        });
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        for (const p of batch) p.reject(err);
+      }
+    }
+  }
+
+  return {
+    async record(db, caller, events) {
+      if (events.length === 0) return;
+      const at = clock.now();
+      await insertAuditEvents(db, events.map((e) => toRow(caller, e, at)));
+    },
+
+    recordRead(read) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ read, at: clock.now(), resolve, reject });
+        kick();
+      });
+    },
+
+    async drain() {
+      while (flushing) await flushing;
+    },
+
+    async activity(userId, opts) {
+      const rows = await listSecretEventsForUser(store.db, userId, opts);
+      return rows.map((r) => {
+        const detail = JSON.parse(r.detail) as { names?: string[] };
+        return {
+          id: Number(r.id),
+          at: Number(r.at),
+          action: r.action,
+          secretNames: r.secret_name !== null ? [r.secret_name] : (detail.names ?? []),
+          actorLogin: r.actor_login,
+          authSource: r.auth_source,
+          credentialId: r.credential_id,
+          ip: r.ip,
+        };
+      });
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { Type } from 'typebox';
+import type { SecretService } from '../secrets/secret.service.js';
+import { requireUser, type Caller } from './caller.js';
+
+export const AuthInfo = Type.Object({
+  authIdentifier: Type.String(),
+  authSource: Type.String(),
+  via: Type.Array(Type.String()),
+  groups: Type.Array(Type.String()),
+  userProfile: Type.String(),
+  associatedDSSUser: Type.String(),
+  secrets: Type.Optional(Type.Array(Type.Object({ key: Type.String(), value: Type.String() }))),
+});
+
+/**
+ * Who the caller is, in the DSS shape; with secrets, the caller's own decrypted values. This (and its
+ * DSS twin) is the only way a value leaves the server.
+ */
+export async function describeCaller(caller: Caller, secrets: SecretService, withSecrets: boolean) {
+  const c = requireUser(caller);
+  const info = {
+    authIdentifier: c.user.login,
+    authSource: c.source,
+    via: [] as string[],
+    groups: [...c.user.groups],
+    userProfile: c.user.userProfile,
+    associatedDSSUser: c.user.login,
+  };
+  return withSecrets ? { ...info, secrets: await secrets.revealForOwnerCode(c) } : info;
+}

@@ -1,0 +1,56 @@
+import { Forbidden } from '../../errors.js';
+import type { User } from '../users/user.model.js';
+
+/** How a user's request was authenticated; these are the DSS `authSource` values. */
+export type AuthSource = 'SESSION' | 'PERSONAL_API_KEY' | 'TICKET';
+
+/**
+ * The resolved caller of a service call. Routes never look at cookies or headers: the HTTP layer turns
+ * them into a Caller once, and every service takes it as its first argument.
+ */
+export type Caller =
+  | {
+      readonly kind: 'user';
+      readonly user: User;
+      readonly source: AuthSource;
+      /** The session, API key or ticket id (never its secret). */
+      readonly credentialId: string;
+      readonly ip?: string | undefined;
+    }
+  /** The operator on the server's own machine, through the CLI. */
+  | { readonly kind: 'operator'; readonly name: 'cli' };
+
+export type UserCaller = Extract<Caller, { kind: 'user' }>;
+
+export function isAdminCaller(caller: Caller): boolean {
+  return caller.kind === 'operator' || caller.user.isAdmin;
+}
+
+export function requireAdmin(caller: Caller): void {
+  if (!isAdminCaller(caller)) throw new Forbidden('administrator rights are required for this call');
+}
+
+export function requireUser(caller: Caller): UserCaller {
+  if (caller.kind !== 'user') throw new Forbidden('this call needs a user identity');
+  return caller;
+}
+
+/** The audit columns that say who did something. */
+export function actorOf(caller: Caller): {
+  actor_user_id: string | null;
+  actor_login: string | null;
+  auth_source: string | null;
+  credential_id: string | null;
+  ip: string | null;
+} {
+  if (caller.kind === 'operator') {
+    return { actor_user_id: null, actor_login: null, auth_source: 'CLI', credential_id: null, ip: null };
+  }
+  return {
+    actor_user_id: caller.user.id,
+    actor_login: caller.user.login,
+    auth_source: caller.source,
+    credential_id: caller.credentialId,
+    ip: caller.ip ?? null,
+  };
+}

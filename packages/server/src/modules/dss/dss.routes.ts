@@ -1,0 +1,255 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { AppError, Invalid } from '../../errors.js';
+import { parseQueryBool } from '../../http/dss-wire.js';
+import type { ApiKeyService } from '../api-keys/api-key.service.js';
+import { AuthInfo, describeCaller } from '../auth/auth-info.js';
+import { requireUser } from '../auth/caller.js';
+import type { SecretService } from '../secrets/secret.service.js';
+import type { User } from '../users/user.model.js';
+import type { UserService } from '../users/user.service.js';
+import { DssApiKey, DssBulkResult, DssNewApiKey, DssSettings, DssUserInfo } from './dss.schema.js';
+import type { DssSettingsService } from './dss-settings.service.js';
+
+export interface DssDeps {
+  users: UserService;
+  secrets: SecretService;
+  apiKeys: ApiKeyService;
+  settings: DssSettingsService;
+}
+
+const userInfo = (u: User) => ({
+  login: u.login,
+  displayName: u.displayName,
+  email: u.email,
+  groups: [...u.groups],
+  userProfile: u.userProfile,
+  enabled: u.enabled,
+  sourceType: u.sourceType,
+});
+
+const LoginParams = Type.Object({ login: Type.String() });
+const IdParams = Type.Object({ id: Type.String() });
+const WithSecretsQuery = Type.Object({ withSecrets: Type.Optional(Type.String()) }, { additionalProperties: false });
+
+/**
+ * The DSS public API, as the real dataikuapi client and the DSS R package call it. Registered under
+ * both /dip/publicapi and /public/api. Bodies are read as JSON whatever their Content-Type.
+ */
+export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { users, secrets, apiKeys, settings }) => {
+  const user = { access: 'user' as const };
+  const admin = { access: 'admin' as const };
+  const hide = { hide: true };
+
+  app.get('/auth/info', {
+    config: user,
+    schema: { ...hide, querystring: WithSecretsQuery, response: { 200: AuthInfo } },
+    handler: async (req, reply) => {
+      void reply.header('cache-control', 'no-store');
+      return describeCaller(req.caller!, secrets, parseQueryBool(req.query.withSecrets, 'withSecrets', false));
+    },
+  });
+
+  app.get('/current-user', {
+    config: user,
+    schema: { ...hide, response: { 200: DssSettings } },
+    handler: async (req) => settings.get(req.caller!, requireUser(req.caller!).user.login),
+  });
+
+  app.put('/current-user', {
+    config: user,
+    schema: { ...hide, response: { 200: DssSettings } },
+    handler: async (req) => settings.save(req.caller!, requireUser(req.caller!).user.login, req.body),
+  });
+
+  app.get('/users', {
+    config: user,
+    schema: { ...hide, response: { 200: Type.Array(DssUserInfo) } },
+    handler: async (req) => (await users.list(req.caller!)).map(userInfo),
+  });
+
+  app.get('/users/:login', {
+    config: user,
+    schema: { ...hide, params: LoginParams, response: { 200: DssUserInfo } },
+    handler: async (req) => userInfo(await users.getBasic(req.caller!, req.params.login)),
+  });
+
+  app.get('/groups', {
+    config: user,
+    schema: { ...hide, response: { 200: Type.Array(Type.Object({ name: Type.String(), description: Type.String(), admin: Type.Boolean() })) } },
+    handler: async (req) => (await users.groups(req.caller!)).map((name) => ({ name, description: '', admin: name === 'administrators' })),
+  });
+
+  app.get('/admin/users', {
+    config: admin,
+    schema: { ...hide, querystring: Type.Object({ includeSettings: Type.Optional(Type.String()) }, { additionalProperties: false }) },
+    handler: async (req, reply) => {
+      const all = await users.list(req.caller!);
+      const include = parseQueryBool(req.query.includeSettings, 'includeSettings', false);
+      const body = include ? await Promise.all(all.map((u) => settings.get(req.caller!, u.login))) : all.map(userInfo);
+      return reply.send(body);
+    },
+  });
+
+  app.post('/admin/users', {
+    config: admin,
+    schema: {
+      ...hide,
+      body: Type.Object({
+        login: Type.String(),
+        password: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        displayName: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        sourceType: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        groups: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
+        userProfile: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        email: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      }),
+      response: { 200: DssUserInfo },
+    },
+    handler: async (req) => {
+      const b = req.body;
+      const u = await users.create(req.caller!, {
+        login: b.login,
+        password: b.password ?? undefined,
+        displayName: b.displayName ?? undefined,
+        sourceType: b.sourceType ?? undefined,
+        groups: b.groups ?? undefined,
+        userProfile: b.userProfile ?? undefined,
+        email: b.email ?? undefined,
+      });
+      return userInfo(u);
+    },
+  });
+
+  app.get('/admin/users/:login', {
+    config: admin,
+    schema: { ...hide, params: LoginParams, response: { 200: DssSettings } },
+    handler: async (req) => settings.get(req.caller!, req.params.login),
+  });
+
+  app.put('/admin/users/:login', {
+    config: admin,
+    schema: { ...hide, params: LoginParams, response: { 200: DssSettings } },
+    handler: async (req) => settings.save(req.caller!, req.params.login, req.body),
+  });
+
+  app.delete('/admin/users/:login', {
+    config: admin,
+    schema: {
+      ...hide,
+      params: LoginParams,
+      querystring: Type.Object({ allowSelfDeletion: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    },
+    handler: async (req, reply) => {
+      await users.delete(req.caller!, req.params.login, {
+        allowSelfDeletion: parseQueryBool(req.query.allowSelfDeletion, 'allowSelfDeletion', false),
+      });
+      return reply.status(204).send(null);
+    },
+  });
+
+  /** Bulk actions answer per login, so one bad login does not hide the outcome of the others. */
+  for (const method of ['POST', 'PUT', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: '/admin/users/actions/bulk',
+      config: admin,
+      schema: { ...hide, response: { 200: DssBulkResult } },
+      handler: async (req) => {
+        const body = req.body as { logins?: unknown; action?: unknown; allowSelfDeletion?: unknown; enabled?: unknown } | undefined;
+        const logins = body?.logins;
+        if (!Array.isArray(logins) || logins.some((l) => typeof l !== 'string')) throw new Invalid('logins must be a list of user logins');
+        const results = [];
+        for (const login of logins as string[]) {
+          try {
+            if (method === 'DELETE') {
+              await users.delete(req.caller!, login, { allowSelfDeletion: body?.allowSelfDeletion === true });
+            } else {
+              const enabled = method === 'POST' ? true : body?.enabled;
+              if (typeof enabled !== 'boolean') throw new Invalid('enabled must be true or false');
+              await users.update(req.caller!, login, { enabled });
+            }
+            results.push({ login, status: 'SUCCESS' as const, error: null });
+          } catch (err) {
+            if (!(err instanceof AppError)) throw err;
+            results.push({ login, status: 'FAILURE' as const, error: err.message });
+          }
+        }
+        return results;
+      },
+    });
+  }
+
+  const dssKey = (k: Awaited<ReturnType<ApiKeyService['get']>>) => ({
+    id: k.id,
+    user: k.user,
+    label: k.label,
+    description: k.description,
+    createdOn: k.createdOn,
+    createdBy: k.createdBy,
+    lastUsedOn: k.lastUsedOn,
+    expiresOn: k.expiresOn,
+  });
+  const KeyBody = Type.Object({
+    label: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+    description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  });
+
+  app.get('/personal-api-keys', {
+    config: user,
+    schema: { ...hide, response: { 200: Type.Array(DssApiKey) } },
+    handler: async (req) => (await apiKeys.listOwn(req.caller!)).map(dssKey),
+  });
+
+  app.post('/personal-api-keys', {
+    config: user,
+    schema: { ...hide, body: Type.Optional(KeyBody), response: { 200: DssNewApiKey } },
+    handler: async (req, reply) => {
+      const r = await apiKeys.create(req.caller!, { label: req.body?.label ?? undefined, description: req.body?.description ?? undefined });
+      void reply.header('cache-control', 'no-store');
+      return { ...dssKey(r.info), key: r.key };
+    },
+  });
+
+  app.get('/personal-api-keys/:id', {
+    config: user,
+    schema: { ...hide, params: IdParams, response: { 200: DssApiKey } },
+    handler: async (req) => dssKey(await apiKeys.get(req.caller!, req.params.id)),
+  });
+
+  app.put('/personal-api-keys/:id', {
+    config: user,
+    schema: { ...hide, params: IdParams, body: KeyBody, response: { 200: DssApiKey } },
+    handler: async (req) =>
+      dssKey(await apiKeys.update(req.caller!, req.params.id, { label: req.body.label ?? undefined, description: req.body.description ?? undefined })),
+  });
+
+  app.delete('/personal-api-keys/:id', {
+    config: user,
+    schema: { ...hide, params: IdParams },
+    handler: async (req, reply) => {
+      await apiKeys.revoke(req.caller!, req.params.id);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.get('/admin/personal-api-keys', {
+    config: admin,
+    schema: { ...hide, response: { 200: Type.Array(DssApiKey) } },
+    handler: async (req) => (await apiKeys.listAll(req.caller!)).map(dssKey),
+  });
+
+  app.post('/admin/personal-api-keys', {
+    config: admin,
+    schema: {
+      ...hide,
+      body: Type.Object({ user: Type.String(), label: Type.Optional(Type.Union([Type.String(), Type.Null()])), description: Type.Optional(Type.Union([Type.String(), Type.Null()])) }),
+      response: { 200: DssNewApiKey },
+    },
+    handler: async (req, reply) => {
+      const r = await apiKeys.create(req.caller!, { forLogin: req.body.user, label: req.body.label ?? undefined, description: req.body.description ?? undefined });
+      void reply.header('cache-control', 'no-store');
+      return { ...dssKey(r.info), key: r.key };
+    },
+  });
+};

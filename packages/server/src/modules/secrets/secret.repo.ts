@@ -1,0 +1,45 @@
+import type { Db } from '../../store/store.js';
+import type { SecretRow } from '../../store/schema.js';
+
+export type SecretMeta = Pick<SecretRow, 'name' | 'tag' | 'created_at' | 'updated_at' | 'last_used_at'>;
+
+export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta[]> {
+  return db
+    .selectFrom('secrets')
+    .select(['name', 'tag', 'created_at', 'updated_at', 'last_used_at'])
+    .where('user_id', '=', userId)
+    .orderBy('name')
+    .execute();
+}
+
+export async function listSealed(db: Db, userId: string): Promise<Pick<SecretRow, 'name' | 'ciphertext' | 'key_version'>[]> {
+  return db.selectFrom('secrets').select(['name', 'ciphertext', 'key_version']).where('user_id', '=', userId).orderBy('name').execute();
+}
+
+export async function upsertSecret(
+  db: Db,
+  row: Pick<SecretRow, 'user_id' | 'name' | 'ciphertext' | 'key_version' | 'tag'>,
+  now: number,
+): Promise<void> {
+  await db
+    .insertInto('secrets')
+    .values({ ...row, created_at: now, updated_at: now, last_used_at: null })
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'name']).doUpdateSet({ ciphertext: row.ciphertext, key_version: row.key_version, tag: row.tag, updated_at: now }),
+    )
+    .execute();
+}
+
+export async function deleteSecret(db: Db, userId: string, name: string): Promise<boolean> {
+  const r = await db.deleteFrom('secrets').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function countSecrets(db: Db, userId: string): Promise<number> {
+  const r = await db
+    .selectFrom('secrets')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}

@@ -1,0 +1,231 @@
+import type { Clock } from '../../clock.js';
+import type { DataKey, Keyring } from '../../crypto/index.js';
+import { newTag } from '../../crypto/index.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
+import type { Db, Store } from '../../store/store.js';
+import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
+import { isAdminCaller, requireUser, type Caller } from '../auth/caller.js';
+import type { User } from '../users/user.model.js';
+import { bumpSecretsRevision } from '../users/user.repo.js';
+import { currentDataKey, dataKeysOf } from './data-key.repo.js';
+import * as repo from './secret.repo.js';
+import { checkSecretName, checkSecretValue } from './secret.rules.js';
+
+/*
+ * The only code that encrypts or decrypts user secrets. Every call takes the caller first and checks it:
+ * values go out only to their owner's code (revealForOwnerCode); everything else sees names and metadata.
+ * Another user's secret is reported as not found, never as forbidden, so names do not leak.
+ */
+
+export type SecretChange = { op: 'put'; name: string; value: string } | { op: 'delete'; name: string };
+
+export interface SecretInfo {
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface SecretList {
+  revision: number;
+  secrets: SecretInfo[];
+}
+
+/** DSS clients edit secrets by read-modify-write; on read they get this marker instead of the value. */
+export const MARKER_PREFIX = 'e:AES:';
+const markerOf = (tag: string) => `${MARKER_PREFIX}${tag}`;
+
+export type SecretService = ReturnType<typeof createSecretService>;
+
+export function createSecretService(deps: {
+  store: Store;
+  keyring: Keyring;
+  clock: Clock;
+  audit: AuditLog;
+  limits: { secretsPerUser: number };
+}) {
+  const { store, keyring, clock, audit, limits } = deps;
+
+  const info = (m: repo.SecretMeta): SecretInfo => ({
+    name: m.name,
+    createdAt: Number(m.created_at),
+    updatedAt: Number(m.updated_at),
+    lastUsedAt: m.last_used_at === null ? null : Number(m.last_used_at),
+  });
+
+  async function revisionOf(db: Db, userId: string): Promise<number> {
+    const r = await db.selectFrom('users').select('secrets_revision').where('id', '=', userId).executeTakeFirst();
+    if (!r) throw new NotFound('user does not exist');
+    return Number(r.secrets_revision);
+  }
+
+  async function listOf(db: Db, userId: string): Promise<SecretList> {
+    const [revision, metas] = await Promise.all([revisionOf(db, userId), repo.listSecretMeta(db, userId)]);
+    return { revision, secrets: metas.map(info) };
+  }
+
+  /** Validates a batch without touching the store: every problem is found before anything changes. */
+  function validateChanges(changes: readonly SecretChange[]): SecretChange[] {
+    const seen = new Set<string>();
+    return changes.map((c) => {
+      const name = checkSecretName(c.name);
+      if (seen.has(name)) throw new Invalid(`secret ${JSON.stringify(name)} appears more than once in one save`);
+      seen.add(name);
+      return c.op === 'put' ? { op: 'put', name, value: checkSecretValue(name, c.value) } : { op: 'delete', name };
+    });
+  }
+
+  /**
+   * Applies validated changes to one user's secrets inside the caller's transaction: revision check,
+   * limit check, sealing under the user's current data key, audit records. Returns the new revision.
+   */
+  async function applyChanges(
+    trx: Db,
+    caller: Caller,
+    target: Pick<User, 'id' | 'login'>,
+    changes: readonly SecretChange[],
+    expectedRevision?: number,
+  ): Promise<number> {
+    const revision = await revisionOf(trx, target.id);
+    if (expectedRevision !== undefined && expectedRevision !== revision) {
+      throw new Conflict('your secrets were changed elsewhere since this page was loaded; reload and apply your changes again', {
+        currentRevision: revision,
+      });
+    }
+    if (changes.length === 0) return revision;
+    const existing = new Set((await repo.listSecretMeta(trx, target.id)).map((m) => m.name));
+    let count = existing.size;
+    for (const c of changes) {
+      if (c.op === 'delete' && !existing.has(c.name)) throw new NotFound(`secret ${JSON.stringify(c.name)} does not exist`);
+      if (c.op === 'put' && !existing.has(c.name)) count += 1;
+      if (c.op === 'delete') count -= 1;
+    }
+    if (count > limits.secretsPerUser) {
+      throw new Invalid(`this save would leave ${count} secrets; a user may have at most ${limits.secretsPerUser}`);
+    }
+    let dataKey: DataKey | undefined;
+    const now = clock.now();
+    const events: AuditEvent[] = [];
+    for (const c of changes) {
+      if (c.op === 'delete') {
+        await repo.deleteSecret(trx, target.id, c.name);
+        events.push({ action: 'secret.deleted', target, secretName: c.name });
+        continue;
+      }
+      if (!dataKey) {
+        const dk = await currentDataKey(trx, target.id);
+        if (!dk) throw new Error(`user ${target.id} has no data key`);
+        dataKey = keyring.unwrapDataKey(target.id, dk.version, dk.wrapped);
+      }
+      const ciphertext = keyring.seal(dataKey, c.name, c.value);
+      await repo.upsertSecret(trx, { user_id: target.id, name: c.name, ciphertext, key_version: dataKey.version, tag: newTag() }, now);
+      events.push({ action: existing.has(c.name) ? 'secret.replaced' : 'secret.created', target, secretName: c.name });
+    }
+    await audit.record(trx, caller, events);
+    return bumpSecretsRevision(trx, target.id, now);
+  }
+
+  return {
+    /** The caller's own secrets: names and metadata, never values. */
+    async list(caller: Caller): Promise<SecretList> {
+      const me = requireUser(caller);
+      return listOf(store.db, me.user.id);
+    },
+
+    /** Creates or replaces one of the caller's secrets. */
+    async put(caller: Caller, name: string, value: string): Promise<{ revision: number; secret: SecretInfo; created: boolean }> {
+      const me = requireUser(caller);
+      const [change] = validateChanges([{ op: 'put', name, value }]);
+      return store.transaction(async (trx) => {
+        const before = await repo.listSecretMeta(trx, me.user.id);
+        const revision = await applyChanges(trx, caller, me.user, [change!]);
+        const meta = (await repo.listSecretMeta(trx, me.user.id)).find((m) => m.name === name)!;
+        return { revision, secret: info(meta), created: !before.some((m) => m.name === name) };
+      });
+    },
+
+    async remove(caller: Caller, name: string): Promise<{ revision: number }> {
+      const me = requireUser(caller);
+      checkSecretName(name);
+      const revision = await store.transaction((trx) => applyChanges(trx, caller, me.user, [{ op: 'delete', name }]));
+      return { revision };
+    },
+
+    /** Adds, replaces and deletes in one transaction, refused with 409 if based on a stale revision. */
+    async batch(caller: Caller, expectedRevision: number, changes: SecretChange[]): Promise<SecretList> {
+      const me = requireUser(caller);
+      const valid = validateChanges(changes);
+      return store.transaction(async (trx) => {
+        await applyChanges(trx, caller, me.user, valid, expectedRevision);
+        return listOf(trx, me.user.id);
+      });
+    },
+
+    /**
+     * Decrypts all of the caller's secrets for their own code. The read is audited durably before any
+     * value is decrypted; values are not kept anywhere after this returns.
+     */
+    async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
+      const me = requireUser(caller);
+      const [rows, keys] = await Promise.all([repo.listSealed(store.db, me.user.id), dataKeysOf(store.db, me.user.id)]);
+      await audit.recordRead({ caller: me, names: rows.map((r) => r.name) });
+      const byVersion = new Map<number, DataKey>();
+      for (const k of keys) byVersion.set(k.version, keyring.unwrapDataKey(me.user.id, k.version, k.wrapped));
+      return rows.map((r) => {
+        const dk = byVersion.get(r.key_version);
+        if (!dk) throw new Error(`secret of user ${me.user.id} needs missing data key version ${r.key_version}`);
+        return { key: r.name, value: keyring.open(dk, r.name, r.ciphertext) };
+      });
+    },
+
+    /** DSS read view: one marker per secret, for the owner or an administrator. Never a value. */
+    async markers(caller: Caller, target: User): Promise<{ name: string; value: string; secret: true }[]> {
+      const self = caller.kind === 'user' && caller.user.id === target.id;
+      if (!self && !isAdminCaller(caller)) throw new NotFound(`user ${JSON.stringify(target.login)} does not exist`);
+      const metas = await repo.listSecretMeta(store.db, target.id);
+      return metas.map((m) => ({ name: m.name, value: markerOf(m.tag), secret: true as const }));
+    },
+
+    /** Checks a DSS secrets list before any transaction: names, values, duplicates. */
+    validateDssEntries(entries: readonly { name: unknown; value: unknown }[]): { name: string; value: string }[] {
+      const seen = new Set<string>();
+      return entries.map((e) => {
+        const name = checkSecretName(e.name);
+        if (seen.has(name)) throw new Invalid(`secret ${JSON.stringify(name)} appears more than once in secrets`);
+        seen.add(name);
+        if (typeof e.value !== 'string') throw new Invalid(`value of secret ${JSON.stringify(name)} must be a string`);
+        return { name, value: e.value };
+      });
+    },
+
+    /**
+     * Applies a DSS secrets list inside the caller's transaction: an entry carrying the current marker
+     * keeps its stored value, any other value is new plaintext, and stored secrets missing from the list
+     * are deleted. Administrators may write another user's secrets; they never read them.
+     */
+    async applyDssEntries(trx: Db, caller: Caller, target: User, entries: { name: string; value: string }[]): Promise<void> {
+      const self = caller.kind === 'user' && caller.user.id === target.id;
+      if (!self && !isAdminCaller(caller)) throw new Forbidden('you cannot change another user\'s secrets');
+      const current = new Map((await repo.listSecretMeta(trx, target.id)).map((m) => [m.name, markerOf(m.tag)]));
+      const changes: SecretChange[] = [];
+      const listed = new Set<string>();
+      for (const e of entries) {
+        listed.add(e.name);
+        if (current.get(e.name) === e.value) continue;
+        if (e.value.startsWith(MARKER_PREFIX)) {
+          throw new Invalid(
+            `secret ${JSON.stringify(e.name)} carries a stored-value marker that is not its current one; send the plain value to change it`,
+          );
+        }
+        changes.push({ op: 'put', name: e.name, value: checkSecretValue(e.name, e.value) });
+      }
+      for (const name of current.keys()) if (!listed.has(name)) changes.push({ op: 'delete', name });
+      await applyChanges(trx, caller, target, changes);
+    },
+
+    async activity(caller: Caller, opts: { limit: number; beforeId?: number | undefined }) {
+      const me = requireUser(caller);
+      return audit.activity(me.user.id, opts);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { Clock } from '../../clock.js';
+import { newToken } from '../../crypto/index.js';
+import type { Store } from '../../store/store.js';
+
+/*
+ * Tickets authenticate code that the platform runs for a user (header X-DKU-APITicket). Each is bound to
+ * one user and, for jobs, one job; it is short-lived and revoked when its job ends.
+ */
+
+export type TicketService = ReturnType<typeof createTicketService>;
+
+export function createTicketService(deps: { store: Store; clock: Clock }) {
+  const { store, clock } = deps;
+  return {
+    async issue(userId: string, opts: { jobId?: string | undefined; ttlMs: number }): Promise<{ id: string; ticket: string; expiresAt: number }> {
+      const t = newToken('coft');
+      const now = clock.now();
+      const expiresAt = now + opts.ttlMs;
+      await store.db
+        .insertInto('tickets')
+        .values({ id: t.id, user_id: userId, job_id: opts.jobId ?? null, secret_hash: t.secretHash, created_at: now, expires_at: expiresAt, revoked_at: null })
+        .execute();
+      return { id: t.id, ticket: t.token, expiresAt };
+    },
+
+    async revoke(id: string): Promise<void> {
+      await store.db.updateTable('tickets').set({ revoked_at: clock.now() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    },
+
+    async revokeForJob(jobId: string): Promise<void> {
+      await store.db.updateTable('tickets').set({ revoked_at: clock.now() }).where('job_id', '=', jobId).where('revoked_at', 'is', null).execute();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import type { Db } from '../../store/store.js';
+import type { NewUserRow, UserRow } from '../../store/schema.js';
+
+export async function findUserById(db: Db, id: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function findUserByLogin(db: Db, login: string): Promise<UserRow | undefined> {
+  return db.selectFrom('users').selectAll().where('login', '=', login).executeTakeFirst();
+}
+
+export async function listUsers(db: Db): Promise<UserRow[]> {
+  return db.selectFrom('users').selectAll().orderBy('login').execute();
+}
+
+export async function countUsers(db: Db): Promise<number> {
+  const r = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function insertUser(db: Db, row: NewUserRow): Promise<void> {
+  await db.insertInto('users').values(row).execute();
+}
+
+export type UserPatch = Partial<
+  Pick<
+    UserRow,
+    | 'display_name'
+    | 'email'
+    | 'groups'
+    | 'user_profile'
+    | 'enabled'
+    | 'password_hash'
+    | 'user_properties'
+    | 'admin_properties'
+    | 'preferences'
+  >
+>;
+
+export async function updateUser(db: Db, id: string, patch: UserPatch, now: number): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ ...patch, updated_at: now })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function deleteUserRow(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('users').where('id', '=', id).execute();
+}
+
+/** Bumps the user's secrets revision and returns the new value (optimistic concurrency for saves). */
+export async function bumpSecretsRevision(db: Db, id: string, now: number): Promise<number> {
+  const r = await db
+    .updateTable('users')
+    .set((eb) => ({ secrets_revision: eb('secrets_revision', '+', 1), updated_at: now }))
+    .where('id', '=', id)
+    .returning('secrets_revision')
+    .executeTakeFirstOrThrow();
+  return Number(r.secrets_revision);
+}
+
+export async function listGroups(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom('users').select('groups').execute();
+  const set = new Set<string>();
+  for (const r of rows) for (const g of JSON.parse(r.groups) as string[]) set.add(g);
+  return [...set].sort();
+}

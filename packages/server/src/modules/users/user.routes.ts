@@ -1,0 +1,104 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { parseQueryBool } from '../../http/dss-wire.js';
+import { authErrors, ErrorBody } from '../../http/schemas.js';
+import { describeCaller, AuthInfo } from '../auth/auth-info.js';
+import { requireUser } from '../auth/caller.js';
+import type { SecretService } from '../secrets/secret.service.js';
+import { LoginParams, NewUserBody, UserPatchBody, UserView, userView } from './user.schema.js';
+import type { UserService } from './user.service.js';
+
+/** The signed-in user's own account, and user administration, in Coffer's API. */
+export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets: SecretService }> = async (app, { users, secrets }) => {
+  app.get('/api/v1/me', {
+    config: { access: 'user' },
+    schema: { tags: ['me'], summary: 'Your account', response: { 200: UserView, ...authErrors } },
+    handler: async (req) => userView(requireUser(req.caller!).user),
+  });
+
+  app.get('/api/v1/auth/info', {
+    config: { access: 'user' },
+    schema: {
+      tags: ['me'],
+      summary: 'Who you are; with withSecrets=true, your own secret values (for your code)',
+      querystring: Type.Object({ withSecrets: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      response: { 200: AuthInfo, ...authErrors },
+    },
+    handler: async (req, reply) => {
+      void reply.header('cache-control', 'no-store');
+      return describeCaller(req.caller!, secrets, parseQueryBool(req.query.withSecrets, 'withSecrets', false));
+    },
+  });
+
+  app.put('/api/v1/me/password', {
+    config: { access: 'user' },
+    schema: {
+      tags: ['me'],
+      summary: 'Change your password (ends your other sessions)',
+      body: Type.Object({ currentPassword: Type.String(), newPassword: Type.String() }, { additionalProperties: false }),
+      response: { 204: Type.Null(), ...authErrors },
+    },
+    handler: async (req, reply) => {
+      const me = requireUser(req.caller!);
+      await users.setPassword(me, me.user.login, req.body.newPassword, req.body.currentPassword);
+      return reply.status(204).send(null);
+    },
+  });
+
+  const admin = { config: { access: 'admin' as const } };
+  const tags = ['admin'];
+
+  app.get('/api/v1/admin/users', {
+    ...admin,
+    schema: { tags, summary: 'List users', response: { 200: Type.Object({ users: Type.Array(UserView) }), ...authErrors } },
+    handler: async (req) => ({ users: (await users.list(req.caller!)).map(userView) }),
+  });
+
+  app.post('/api/v1/admin/users', {
+    ...admin,
+    schema: { tags, summary: 'Create a user', body: NewUserBody, response: { 201: UserView, 409: ErrorBody, ...authErrors } },
+    handler: async (req, reply) => reply.status(201).send(userView(await users.create(req.caller!, req.body))),
+  });
+
+  app.get('/api/v1/admin/users/:login', {
+    ...admin,
+    schema: { tags, summary: 'Get a user', params: LoginParams, response: { 200: UserView, ...authErrors } },
+    handler: async (req) => userView(await users.get(req.caller!, req.params.login)),
+  });
+
+  app.patch('/api/v1/admin/users/:login', {
+    ...admin,
+    schema: {
+      tags,
+      summary: 'Change a user (disabling ends their sessions, tickets and API keys at once)',
+      params: LoginParams,
+      body: UserPatchBody,
+      response: { 200: UserView, 409: ErrorBody, ...authErrors },
+    },
+    handler: async (req) => userView(await users.update(req.caller!, req.params.login, req.body)),
+  });
+
+  app.put('/api/v1/admin/users/:login/password', {
+    ...admin,
+    schema: {
+      tags,
+      summary: "Reset a user's password (ends their sessions)",
+      params: LoginParams,
+      body: Type.Object({ password: Type.String() }, { additionalProperties: false }),
+      response: { 204: Type.Null(), ...authErrors },
+    },
+    handler: async (req, reply) => {
+      await users.setPassword(req.caller!, req.params.login, req.body.password);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.delete('/api/v1/admin/users/:login', {
+    ...admin,
+    schema: { tags, summary: 'Delete a user and destroy their data key', params: LoginParams, response: { 204: Type.Null(), 409: ErrorBody, ...authErrors } },
+    handler: async (req, reply) => {
+      await users.delete(req.caller!, req.params.login, { allowSelfDeletion: false });
+      return reply.status(204).send(null);
+    },
+  });
+};

@@ -1,0 +1,242 @@
+import type { Clock } from '../../clock.js';
+import { hashPassword, newId, verifyPassword, type Keyring } from '../../crypto/index.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
+import type { Db, Store } from '../../store/store.js';
+import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
+import { isAdminCaller, requireAdmin, type Caller } from '../auth/caller.js';
+import { revokeAllCredentials } from '../auth/credential.repo.js';
+import { insertDataKey } from '../secrets/data-key.repo.js';
+import { ADMIN_GROUP, toUser, type User } from './user.model.js';
+import * as repo from './user.repo.js';
+import {
+  checkGroups,
+  checkLogin,
+  checkPassword,
+  checkSourceType,
+  checkStringMap,
+  checkText,
+} from './user.rules.js';
+
+export interface NewUserInput {
+  login: string;
+  password?: string | undefined;
+  displayName?: string | undefined;
+  email?: string | undefined;
+  groups?: string[] | undefined;
+  userProfile?: string | undefined;
+  sourceType?: string | undefined;
+}
+
+export interface UserPatchInput {
+  displayName?: string | undefined;
+  email?: string | undefined;
+  groups?: string[] | undefined;
+  userProfile?: string | undefined;
+  enabled?: boolean | undefined;
+  userProperties?: Record<string, unknown> | undefined;
+  adminProperties?: Record<string, unknown> | undefined;
+  preferences?: Record<string, unknown> | undefined;
+}
+
+export type UserService = ReturnType<typeof createUserService>;
+
+export function createUserService(deps: { store: Store; keyring: Keyring; clock: Clock; audit: AuditLog }) {
+  const { store, keyring, clock, audit } = deps;
+
+  async function loadByLogin(db: Db, login: string): Promise<User> {
+    const row = await repo.findUserByLogin(db, login);
+    if (!row) throw new NotFound(`user ${JSON.stringify(login)} does not exist`);
+    return toUser(row);
+  }
+
+  async function assertNotLastAdmin(db: Db, target: User): Promise<void> {
+    if (!target.isAdmin || !target.enabled) return;
+    const admins = (await repo.listUsers(db)).map(toUser).filter((u) => u.isAdmin && u.enabled);
+    if (admins.length <= 1) throw new Conflict('this is the last enabled administrator; make another one first');
+  }
+
+  /**
+   * Validates a patch against the caller's rights and returns the row changes it makes. Users may edit
+   * their own name, email, properties and preferences; groups, profile, status and admin properties are
+   * the administrator's.
+   */
+  function planPatch(caller: Caller, target: User, patch: UserPatchInput): { row: repo.UserPatch; events: AuditEvent[] } {
+    const admin = isAdminCaller(caller);
+    const self = caller.kind === 'user' && caller.user.id === target.id;
+    if (!admin && !self) throw new NotFound(`user ${JSON.stringify(target.login)} does not exist`);
+    const row: repo.UserPatch = {};
+    const events: AuditEvent[] = [];
+    const adminOnly = (field: string, changed: boolean) => {
+      if (changed && !admin) throw new Forbidden(`only an administrator can change ${field}`);
+    };
+    if (patch.displayName !== undefined) row.display_name = checkText('displayName', patch.displayName, 200);
+    if (patch.email !== undefined) row.email = checkText('email', patch.email, 320);
+    if (patch.userProperties !== undefined) row.user_properties = JSON.stringify(checkStringMap('userProperties', patch.userProperties));
+    if (patch.preferences !== undefined) {
+      const text = JSON.stringify(patch.preferences);
+      if (text.length > 64 * 1024) throw new Invalid('preferences must be at most 64 KiB of JSON');
+      row.preferences = text;
+    }
+    if (patch.groups !== undefined) {
+      const groups = checkGroups(patch.groups);
+      adminOnly('groups', JSON.stringify([...groups].sort()) !== JSON.stringify([...target.groups].sort()));
+      row.groups = JSON.stringify(groups);
+    }
+    if (patch.userProfile !== undefined) {
+      adminOnly('userProfile', patch.userProfile !== target.userProfile);
+      row.user_profile = checkText('userProfile', patch.userProfile, 80);
+    }
+    if (patch.adminProperties !== undefined) {
+      const props = checkStringMap('adminProperties', patch.adminProperties);
+      adminOnly('adminProperties', JSON.stringify(props) !== JSON.stringify(target.adminProperties));
+      row.admin_properties = JSON.stringify(props);
+    }
+    if (patch.enabled !== undefined && patch.enabled !== target.enabled) {
+      adminOnly('enabled', true);
+      if (self && !patch.enabled) throw new Invalid('you cannot disable your own account');
+      row.enabled = patch.enabled ? 1 : 0;
+      events.push({ action: patch.enabled ? 'user.enabled' : 'user.disabled', target });
+    }
+    if (Object.keys(row).length > 0 && events.length === 0) events.push({ action: 'user.updated', target, detail: { fields: Object.keys(row) } });
+    return { row, events };
+  }
+
+  /** Applies a planned patch in the caller's transaction; disabling ends every credential at once. */
+  async function applyPatch(db: Db, caller: Caller, target: User, plan: { row: repo.UserPatch; events: AuditEvent[] }): Promise<void> {
+    const now = clock.now();
+    const losesAdmin =
+      (plan.row.enabled === 0) || (plan.row.groups !== undefined && !(JSON.parse(plan.row.groups) as string[]).includes(ADMIN_GROUP));
+    if (losesAdmin) await assertNotLastAdmin(db, target);
+    if (Object.keys(plan.row).length > 0) await repo.updateUser(db, target.id, plan.row, now);
+    if (plan.row.enabled === 0) await revokeAllCredentials(db, target.id, now);
+    await audit.record(db, caller, plan.events);
+  }
+
+  return {
+    loadByLogin,
+    planPatch,
+    applyPatch,
+
+    /** Creates a user with a fresh data key. The password is hashed before the transaction opens. */
+    async create(caller: Caller, input: NewUserInput): Promise<User> {
+      requireAdmin(caller);
+      const login = checkLogin(input.login);
+      const groups = checkGroups(input.groups ?? []);
+      const passwordHash = input.password !== undefined ? await hashPassword(checkPassword(input.password)) : null;
+      const now = clock.now();
+      const id = newId();
+      const { wrapped } = keyring.newDataKey(id, 1);
+      return store.transaction(async (trx) => {
+        if (await repo.findUserByLogin(trx, login)) throw new Conflict(`user ${JSON.stringify(login)} already exists`);
+        await repo.insertUser(trx, {
+          id,
+          login,
+          display_name: checkText('displayName', input.displayName ?? login, 200),
+          email: checkText('email', input.email ?? '', 320),
+          groups: JSON.stringify(groups),
+          user_profile: checkText('userProfile', input.userProfile ?? 'DATA_SCIENTIST', 80),
+          source_type: checkSourceType(input.sourceType ?? 'LOCAL'),
+          enabled: 1,
+          password_hash: passwordHash,
+          user_properties: '{}',
+          admin_properties: '{}',
+          preferences: '{}',
+          secrets_revision: 0,
+          created_at: now,
+          updated_at: now,
+        });
+        await insertDataKey(trx, { user_id: id, version: 1, wrapped: wrapped.wrapped, master_version: wrapped.masterVersion, created_at: now });
+        const user = toUser((await repo.findUserById(trx, id))!);
+        await audit.record(trx, caller, [{ action: 'user.created', target: user, detail: { groups } }]);
+        return user;
+      });
+    },
+
+    /** Full user record: the user themself or an administrator. Others get NotFound. */
+    async get(caller: Caller, login: string): Promise<User> {
+      const user = await loadByLogin(store.db, login);
+      if (!isAdminCaller(caller) && !(caller.kind === 'user' && caller.user.id === user.id)) {
+        throw new NotFound(`user ${JSON.stringify(login)} does not exist`);
+      }
+      return user;
+    },
+
+    /** The directory (login, name, groups): visible to every signed-in user, as in DSS. */
+    async getBasic(_caller: Caller, login: string): Promise<User> {
+      return loadByLogin(store.db, login);
+    },
+
+    async list(_caller: Caller): Promise<User[]> {
+      return (await repo.listUsers(store.db)).map(toUser);
+    },
+
+    async groups(_caller: Caller): Promise<string[]> {
+      const groups = await repo.listGroups(store.db);
+      return groups.includes(ADMIN_GROUP) ? groups : [ADMIN_GROUP, ...groups].sort();
+    },
+
+    async update(caller: Caller, login: string, patch: UserPatchInput): Promise<User> {
+      const target = await loadByLogin(store.db, login);
+      const plan = planPatch(caller, target, patch);
+      await store.transaction((trx) => applyPatch(trx, caller, target, plan));
+      return loadByLogin(store.db, login);
+    },
+
+    /**
+     * Sets a password. Users changing their own must give the current one; administrators resetting
+     * someone else's need not. Other sessions of that user end.
+     */
+    async setPassword(caller: Caller, login: string, newPassword: string, currentPassword?: string): Promise<void> {
+      const target = await loadByLogin(store.db, login);
+      const self = caller.kind === 'user' && caller.user.id === target.id;
+      if (!self && !isAdminCaller(caller)) throw new NotFound(`user ${JSON.stringify(login)} does not exist`);
+      checkPassword(newPassword);
+      if (self && caller.kind === 'user') {
+        const row = await repo.findUserById(store.db, target.id);
+        if (currentPassword === undefined || !(await verifyPassword(currentPassword, row?.password_hash))) {
+          throw new Invalid('the current password is not correct');
+        }
+      }
+      const hash = await hashPassword(newPassword);
+      await store.transaction(async (trx) => {
+        const now = clock.now();
+        await repo.updateUser(trx, target.id, { password_hash: hash }, now);
+        let q = trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', target.id).where('revoked_at', 'is', null);
+        if (self && caller.kind === 'user' && caller.source === 'SESSION') q = q.where('id', '!=', caller.credentialId);
+        await q.execute();
+        await audit.record(trx, caller, [{ action: 'user.password_changed', target }]);
+      });
+    },
+
+    /** Deletes a user with their data key, so their secrets are unrecoverable even from a backup. */
+    async delete(caller: Caller, login: string, opts: { allowSelfDeletion?: boolean } = {}): Promise<void> {
+      requireAdmin(caller);
+      const target = await loadByLogin(store.db, login);
+      if (caller.kind === 'user' && caller.user.id === target.id && !opts.allowSelfDeletion) {
+        throw new Invalid('refusing to delete your own account; pass allowSelfDeletion=true to confirm');
+      }
+      await store.transaction(async (trx) => {
+        await assertNotLastAdmin(trx, target);
+        await trx.deleteFrom('secrets').where('user_id', '=', target.id).execute();
+        await trx.deleteFrom('data_keys').where('user_id', '=', target.id).execute();
+        await trx.deleteFrom('sessions').where('user_id', '=', target.id).execute();
+        await trx.deleteFrom('tickets').where('user_id', '=', target.id).execute();
+        await trx.deleteFrom('api_keys').where('user_id', '=', target.id).execute();
+        await repo.deleteUserRow(trx, target.id);
+        await audit.record(trx, caller, [{ action: 'user.deleted', target }]);
+      });
+      keyring.forget(target.id);
+    },
+
+    /** Checks a login and password; null when either is wrong (same work either way). */
+    async verifyCredentials(login: string, password: string): Promise<User | null> {
+      const row = await repo.findUserByLogin(store.db, login);
+      const ok = await verifyPassword(password, row?.password_hash);
+      return ok && row ? toUser(row) : null;
+    },
+
+    async count(): Promise<number> {
+      return repo.countUsers(store.db);
+    },
+  };
+}

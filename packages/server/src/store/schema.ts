@@ -1,0 +1,129 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+/*
+ * The tables as the application sees them. Times are epoch milliseconds in both dialects; booleans are
+ * 0/1 integers and JSON is text, so one set of queries serves SQLite and PostgreSQL.
+ */
+
+type Millis = ColumnType<number, number, number>;
+type Blob = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
+
+export interface UsersTable {
+  id: string;
+  login: string;
+  display_name: string;
+  email: string;
+  groups: string;
+  user_profile: string;
+  source_type: string;
+  enabled: number;
+  password_hash: string | null;
+  user_properties: string;
+  admin_properties: string;
+  preferences: string;
+  secrets_revision: number;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface DataKeysTable {
+  user_id: string;
+  version: number;
+  wrapped: Blob;
+  master_version: number;
+  created_at: Millis;
+}
+
+export interface SecretsTable {
+  user_id: string;
+  name: string;
+  ciphertext: Blob;
+  key_version: number;
+  tag: string;
+  created_at: Millis;
+  updated_at: Millis;
+  last_used_at: Millis | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  last4: string;
+  label: string;
+  description: string;
+  created_at: Millis;
+  created_by: string;
+  last_used_at: Millis | null;
+  expires_at: Millis | null;
+  revoked_at: Millis | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  csrf_token: string;
+  created_at: Millis;
+  expires_at: Millis;
+  idle_expires_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface TicketsTable {
+  id: string;
+  user_id: string;
+  job_id: string | null;
+  secret_hash: string;
+  created_at: Millis;
+  expires_at: Millis;
+  revoked_at: Millis | null;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: Millis;
+  action: string;
+  outcome: string;
+  actor_user_id: string | null;
+  actor_login: string | null;
+  auth_source: string | null;
+  credential_id: string | null;
+  target_user_id: string | null;
+  target_login: string | null;
+  secret_name: string | null;
+  ip: string | null;
+  detail: string;
+}
+
+export interface RateLimitsTable {
+  key: string;
+  window_start: Millis;
+  count: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  data_keys: DataKeysTable;
+  secrets: SecretsTable;
+  api_keys: ApiKeysTable;
+  sessions: SessionsTable;
+  tickets: TicketsTable;
+  audit_events: AuditEventsTable;
+  rate_limits: RateLimitsTable;
+  meta: MetaTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUserRow = Insertable<UsersTable>;
+export type SecretRow = Selectable<SecretsTable>;
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type SessionRow = Selectable<SessionsTable>;
+export type TicketRow = Selectable<TicketsTable>;
+export type AuditRow = Selectable<AuditEventsTable>;
+export type NewAuditRow = Insertable<AuditEventsTable>;

@@ -1,0 +1,138 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { buildApp, loadConfig, openRuntime, type Config, type Services } from '@coffer/server';
+
+/** A clock tests can move forward, shared by the server and the test. */
+export class TestClock {
+  offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+export interface Auth {
+  key?: string;
+  ticket?: string;
+  session?: { cookie: string; csrf: string };
+}
+
+export interface RequestOptions extends Auth {
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+export interface TestUser {
+  login: string;
+  password: string;
+  key: string;
+}
+
+/**
+ * A real Coffer server on a random port with a fresh data directory, started in this process so tests
+ * can use factories. Logs go to a file in the data dir (at debug level) so tests can scan them.
+ */
+export class TestServer {
+  private constructor(
+    readonly url: string,
+    readonly dataDir: string,
+    readonly logFile: string,
+    readonly config: Config,
+    readonly services: Services,
+    readonly clock: TestClock,
+    private readonly stop: () => Promise<void>,
+  ) {}
+
+  static async start(env: Record<string, string> = {}): Promise<TestServer> {
+    const dataDir = mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
+    const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_PORT: '0', COFFER_LOG_LEVEL: 'debug', ...env });
+    const logFile = path.join(dataDir, 'server.log');
+    const logger = pino(
+      { level: 'debug', redact: { paths: (await import('@coffer/server')).REDACT_PATHS, censor: '[redacted]' } },
+      pino.destination({ dest: logFile, sync: true }),
+    );
+    const clock = new TestClock();
+    const { store, keyring } = await openRuntime(config, clock);
+    const { app, services } = await buildApp({ config, store, keyring, clock, logger });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    return new TestServer(address, dataDir, logFile, config, services, clock, async () => {
+      await app.close();
+      await store.close();
+    });
+  }
+
+  async close(opts: { keepData?: boolean } = {}): Promise<void> {
+    await this.stop();
+    if (!opts.keepData) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** Creates a user through the service layer (as the operator) and gives them a personal API key. */
+  async createUser(login: string, opts: { admin?: boolean; password?: string } = {}): Promise<TestUser> {
+    const password = opts.password ?? `pw-${login}-0123456789`;
+    const operator = { kind: 'operator', name: 'cli' } as const;
+    await this.services.users.create(operator, { login, password, groups: opts.admin ? ['administrators'] : [] });
+    const { key } = await this.services.apiKeys.create(operator, { forLogin: login, label: 'test' });
+    return { login, password, key };
+  }
+
+  async createKey(login: string, opts: { expiresOn?: number } = {}): Promise<{ key: string; id: string }> {
+    const r = await this.services.apiKeys.create({ kind: 'operator', name: 'cli' }, { forLogin: login, label: 'extra', expiresOn: opts.expiresOn });
+    return { key: r.key, id: r.info.id };
+  }
+
+  async revokeKey(id: string): Promise<void> {
+    await this.services.apiKeys.revoke({ kind: 'operator', name: 'cli' }, id);
+  }
+
+  async issueTicket(login: string, ttlMs = 60_000): Promise<{ ticket: string; id: string }> {
+    const u = await this.services.users.get({ kind: 'operator', name: 'cli' }, login);
+    const t = await this.services.tickets.issue(u.id, { ttlMs });
+    return { ticket: t.ticket, id: t.id };
+  }
+
+  /** Signs in through the HTTP API, as a browser would. */
+  async login(login: string, password: string): Promise<{ cookie: string; csrf: string }> {
+    const r = await this.request('POST', '/api/v1/session', { body: { login, password } });
+    if (r.status !== 200) throw new Error(`login failed: ${r.status} ${r.text}`);
+    const setCookie = r.headers.get('set-cookie') ?? '';
+    const cookie = setCookie.split(';')[0]!;
+    return { cookie, csrf: r.json.csrfToken as string };
+  }
+
+  async request(method: string, urlPath: string, opts: RequestOptions = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key !== undefined) headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
+    if (opts.ticket !== undefined) headers['x-dku-apiticket'] = opts.ticket;
+    if (opts.session) {
+      headers.cookie = opts.session.cookie;
+      if (!['GET', 'HEAD'].includes(method)) headers['x-coffer-csrf'] ??= opts.session.csrf;
+    }
+    let body: string | undefined = opts.rawBody;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(this.url + urlPath, { method, headers, body });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, headers: res.headers, text, json };
+  }
+}
