@@ -53,6 +53,7 @@ export class TestServer {
     readonly config: Config,
     readonly services: Services,
     readonly clock: TestClock,
+    readonly routes: { method: string; url: string; access: string }[],
     private readonly stop: () => Promise<void>,
   ) {}
 
@@ -66,9 +67,9 @@ export class TestServer {
     );
     const clock = new TestClock();
     const { store, keyring } = await openRuntime(config, clock);
-    const { app, services } = await buildApp({ config, store, keyring, clock, logger });
+    const { app, services, routes } = await buildApp({ config, store, keyring, clock, logger });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    return new TestServer(address, dataDir, logFile, config, services, clock, async () => {
+    return new TestServer(address, dataDir, logFile, config, services, clock, routes, async () => {
       await app.close();
       await store.close();
     });

@@ -51,7 +51,7 @@ export function createServices(deps: Omit<AppDeps, 'logger'>) {
 export type Services = ReturnType<typeof createServices>;
 
 /** The composition root: builds the HTTP app from its dependencies. Nothing here reads the environment. */
-export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services }> {
+export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; routes: { method: string; url: string; access: string }[] }> {
   const { config, store } = deps;
   const services = createServices(deps);
   const app = Fastify({
@@ -63,6 +63,13 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
+  // Every route, so tests can prove that each one has an authorization test.
+  const routes: { method: string; url: string; access: string }[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access ?? 'user' });
+    }
+  });
   registerJsonBodyParser(app);
   registerErrorHandler(app);
   registerSecurityHeaders(app);
@@ -98,5 +105,5 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   app.addHook('onClose', async () => {
     await services.audit.drain();
   });
-  return { app: app as unknown as FastifyInstance, services };
+  return { app: app as unknown as FastifyInstance, services, routes };
 }

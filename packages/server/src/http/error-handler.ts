@@ -22,16 +22,32 @@ interface Rendered {
   details?: Record<string, unknown> | undefined;
 }
 
+/** Turns the first schema violation into one sentence that names the field and the rule. */
+function describeValidation(fe: FastifyError): string {
+  const where = fe.validationContext ?? 'request';
+  const errors = fe.validation ?? [];
+  const extra = errors.find((e) => e.keyword === 'additionalProperties');
+  const first = extra ?? errors.find((e) => e.keyword !== 'boolean') ?? errors[0];
+  if (!first) return `${where}: ${fe.message}`;
+  const field = first.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  const at = field ? `${where}.${field}` : where;
+  const params = first.params as Record<string, unknown>;
+  if (first.keyword === 'additionalProperties') {
+    const names = (params.additionalProperties as string[] | undefined) ?? [];
+    return `${at}: unknown field${names.length > 1 ? 's' : ''} ${names.map((n) => JSON.stringify(n)).join(', ')}`;
+  }
+  if (first.keyword === 'required') {
+    const names = (params.requiredProperties as string[] | undefined) ?? [];
+    return `${at}: missing required field${names.length > 1 ? 's' : ''} ${names.map((n) => JSON.stringify(n)).join(', ')}`;
+  }
+  if (first.keyword === 'type' && !field && where === 'body') return 'body: a JSON object is required';
+  return `${at}: ${first.message ?? 'is invalid'}`;
+}
+
 function render(err: FastifyError | AppError | Error): Rendered {
   if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError;
-  if (fe.validation) {
-    const where = fe.validationContext ?? 'request';
-    const first = fe.validation[0];
-    const path = first?.instancePath ? first.instancePath.replace(/^\//, '').replace(/\//g, '.') : '';
-    const message = `${where}${path ? '.' + path : ''}: ${first?.message ?? fe.message}`;
-    return { status: 400, code: 'invalid', message };
-  }
+  if (fe.validation) return { status: 400, code: 'invalid', message: describeValidation(fe) };
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'payload_too_large', message: 'request body is too large' };
   if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { status: 400, code: 'invalid', message: 'request body is empty; a JSON body is required' };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {

@@ -1,17 +1,25 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { AppError, Invalid } from '../../errors.js';
+import { AppError, Forbidden, Invalid } from '../../errors.js';
+import { SESSION_COOKIE } from '../../http/auth.hook.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
 import type { ApiKeyService } from '../api-keys/api-key.service.js';
 import { AuthInfo, describeCaller } from '../auth/auth-info.js';
-import { requireUser } from '../auth/caller.js';
+import type { AuthService } from '../auth/auth.service.js';
+import { requireUser, type Caller } from '../auth/caller.js';
+import type { TicketService } from '../tickets/ticket.service.js';
 import type { SecretService } from '../secrets/secret.service.js';
 import type { User } from '../users/user.model.js';
 import type { UserService } from '../users/user.service.js';
 import { DssApiKey, DssBulkResult, DssNewApiKey, DssSettings, DssUserInfo } from './dss.schema.js';
 import type { DssSettingsService } from './dss-settings.service.js';
 
+/** Tickets made for webapps from a browser session are short-lived: the webapp asks again when it needs. */
+const BROWSER_TICKET_TTL_MS = 15 * 60_000;
+
 export interface DssDeps {
+  auth: AuthService;
+  tickets: TicketService;
   users: UserService;
   secrets: SecretService;
   apiKeys: ApiKeyService;
@@ -36,7 +44,7 @@ const WithSecretsQuery = Type.Object({ withSecrets: Type.Optional(Type.String())
  * The DSS public API, as the real dataikuapi client and the DSS R package call it. Registered under
  * both /dip/publicapi and /public/api. Bodies are read as JSON whatever their Content-Type.
  */
-export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { users, secrets, apiKeys, settings }) => {
+export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth, tickets, users, secrets, apiKeys, settings }) => {
   const user = { access: 'user' as const };
   const admin = { access: 'admin' as const };
   const hide = { hide: true };
@@ -47,6 +55,49 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { users
     handler: async (req, reply) => {
       void reply.header('cache-control', 'no-store');
       return describeCaller(req.caller!, secrets, parseQueryBool(req.query.withSecrets, 'withSecrets', false));
+    },
+  });
+
+  /*
+   * Webapp helpers. DSS hands a webapp backend the identity (and secrets) of whoever's browser sent the
+   * request; Coffer answers only when that browser user is the caller, since values go to their
+   * owner's code alone.
+   */
+  const BrowserHeaders = Type.Record(Type.String(), Type.Unknown());
+  const browserCaller = async (req: { caller: Caller | null; body: Record<string, unknown> }) => {
+    const cookieHeader = Object.entries(req.body ?? {}).find(([k]) => k.toLowerCase() === 'cookie')?.[1];
+    if (typeof cookieHeader !== 'string') throw new Invalid('the browser headers carry no Cookie header');
+    const token = cookieHeader
+      .split(';')
+      .map((c) => c.trim().split('='))
+      .find(([k]) => k === SESSION_COOKIE)?.[1];
+    if (!token) throw new Invalid('the browser headers carry no Coffer session cookie');
+    const browser = (await auth.authenticateSession(token)).caller;
+    const me = requireUser(req.caller!);
+    if (browser.user.id !== me.user.id) {
+      throw new Forbidden("the browser's user is not the caller: Coffer gives a user's identity and secrets only to that user's own code");
+    }
+    return browser;
+  };
+
+  app.post('/auth/info-from-browser-headers', {
+    config: user,
+    schema: { ...hide, querystring: WithSecretsQuery, body: BrowserHeaders, response: { 200: AuthInfo } },
+    handler: async (req, reply) => {
+      const browser = await browserCaller(req);
+      void reply.header('cache-control', 'no-store');
+      return describeCaller(browser, secrets, parseQueryBool(req.query.withSecrets, 'withSecrets', false));
+    },
+  });
+
+  app.post('/auth/ticket-from-browser-headers', {
+    config: user,
+    schema: { ...hide, body: BrowserHeaders, response: { 200: Type.Object({ msg: Type.String() }) } },
+    handler: async (req, reply) => {
+      const browser = await browserCaller(req);
+      const t = await tickets.issue(browser.user.id, { ttlMs: BROWSER_TICKET_TTL_MS });
+      void reply.header('cache-control', 'no-store');
+      return { msg: t.ticket };
     },
   });
 
@@ -189,6 +240,9 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { users
     createdBy: k.createdBy,
     lastUsedOn: k.lastUsedOn,
     expiresOn: k.expiresOn,
+    // dataikuapi's list item reads item["key"]; keys are stored hashed, so this is a recognisable,
+    // unusable hint rather than the key.
+    key: `cofk_${k.id}.…${k.last4}`,
   });
   const KeyBody = Type.Object({
     label: Type.Optional(Type.Union([Type.String(), Type.Null()])),

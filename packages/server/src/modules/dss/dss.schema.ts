@@ -39,9 +39,10 @@ export const DssApiKey = Type.Object({
   createdBy: Type.String(),
   lastUsedOn: Type.Union([Type.Integer(), Type.Null()]),
   expiresOn: Type.Union([Type.Integer(), Type.Null()]),
+  key: Type.String(),
 });
 
-export const DssNewApiKey = Type.Object({ ...DssApiKey.properties, key: Type.String() });
+export const DssNewApiKey = DssApiKey;
 
 export const DssBulkResult = Type.Array(
   Type.Object({ login: Type.String(), status: Type.Union([Type.Literal('SUCCESS'), Type.Literal('FAILURE')]), error: Type.Union([Type.String(), Type.Null()]) }),
