@@ -25,7 +25,10 @@ export default tseslint.config(
     ignores: ['packages/server/src/crypto/**', 'packages/server/src/**/*.test.ts'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['better-sqlite3', 'pg', 'kysely'], message: 'only src/store/ and repos may import the database layer' },
+        {
+          group: ['better-sqlite3', 'pg', 'kysely'],
+          message: 'only src/store/ and repos may import the database layer',
+        },
       ]),
     },
   },
@@ -35,13 +38,20 @@ export default tseslint.config(
   },
   {
     files: ['packages/server/src/**/*.repo.ts'],
-    rules: { 'no-restricted-imports': restrict([{ group: ['better-sqlite3', 'pg'], message: 'only src/store/ opens database drivers' }]) },
+    rules: {
+      'no-restricted-imports': restrict([
+        { group: ['better-sqlite3', 'pg'], message: 'only src/store/ opens database drivers' },
+      ]),
+    },
   },
   {
     files: ['packages/server/src/**/*.routes.ts'],
     rules: {
       'no-restricted-imports': restrict([
-        { group: ['**/*.repo.js', '**/store/*', 'kysely'], message: 'routes call services, never repos or the store' },
+        {
+          group: ['**/*.repo.js', '**/store/*', 'kysely'],
+          message: 'routes call services, never repos or the store',
+        },
       ]),
     },
   },
@@ -49,13 +59,19 @@ export default tseslint.config(
     files: ['packages/server/src/**/*.ts'],
     ignores: ['packages/server/src/config.ts'],
     rules: {
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'only config.ts reads process.env' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'only config.ts reads process.env' },
+      ],
     },
   },
   {
     files: ['packages/server/src/store/migrations/**/*.ts'],
     rules: {
-      'no-restricted-imports': restrict([{ group: ['../../**', '../*.js'], message: 'migrations are frozen: no application imports' }], []),
+      'no-restricted-imports': restrict(
+        [{ group: ['../../**', '../*.js'], message: 'migrations are frozen: no application imports' }],
+        [],
+      ),
     },
   },
   {

@@ -1,4 +1,3 @@
-
 import { Command, CommanderError } from 'commander';
 import {
   AppError,
@@ -61,15 +60,26 @@ users
   .option('--display-name <name>', 'display name')
   .option('--email <email>', 'email address')
   .option('--group <group...>', 'groups the user belongs to')
-  .action(async (login: string, opts: { admin?: boolean; displayName?: string; email?: string; group?: string[] }) => {
-    const password = await readPassword(`Password for ${login}: `);
-    if (!password) throw new UsageError('no password given on stdin');
-    const groups = [...(opts.group ?? []), ...(opts.admin ? ['administrators'] : [])];
-    const user = await withServices((s) =>
-      s.users.create(operator, { login, password, displayName: opts.displayName, email: opts.email, groups }),
-    );
-    process.stderr.write(`created user ${user.login}${user.isAdmin ? ' (administrator)' : ''}\n`);
-  });
+  .action(
+    async (
+      login: string,
+      opts: { admin?: boolean; displayName?: string; email?: string; group?: string[] },
+    ) => {
+      const password = await readPassword(`Password for ${login}: `);
+      if (!password) throw new UsageError('no password given on stdin');
+      const groups = [...(opts.group ?? []), ...(opts.admin ? ['administrators'] : [])];
+      const user = await withServices((s) =>
+        s.users.create(operator, {
+          login,
+          password,
+          displayName: opts.displayName,
+          email: opts.email,
+          groups,
+        }),
+      );
+      process.stderr.write(`created user ${user.login}${user.isAdmin ? ' (administrator)' : ''}\n`);
+    },
+  );
 
 users
   .command('list')
@@ -78,18 +88,38 @@ users
   .action(async (opts: { json?: boolean }) => {
     const list = await withServices((s) => s.users.list(operator));
     if (opts.json) {
-      process.stdout.write(JSON.stringify(list.map((u) => ({ login: u.login, displayName: u.displayName, email: u.email, groups: u.groups, enabled: u.enabled, admin: u.isAdmin })), null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          list.map((u) => ({
+            login: u.login,
+            displayName: u.displayName,
+            email: u.email,
+            groups: u.groups,
+            enabled: u.enabled,
+            admin: u.isAdmin,
+          })),
+          null,
+          2,
+        ) + '\n',
+      );
       return;
     }
     for (const u of list) {
-      process.stdout.write(`${u.login}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.isAdmin ? 'admin' : 'user'}\t${u.displayName}\t${u.email}\n`);
+      process.stdout.write(
+        `${u.login}\t${u.enabled ? 'enabled' : 'disabled'}\t${u.isAdmin ? 'admin' : 'user'}\t${u.displayName}\t${u.email}\n`,
+      );
     }
   });
 
-for (const [name, enabled] of [['disable', false], ['enable', true]] as const) {
+for (const [name, enabled] of [
+  ['disable', false],
+  ['enable', true],
+] as const) {
   users
     .command(`${name} <login>`)
-    .description(enabled ? 'enable a user' : 'disable a user: their sessions, tickets and API keys stop working at once')
+    .description(
+      enabled ? 'enable a user' : 'disable a user: their sessions, tickets and API keys stop working at once',
+    )
     .action(async (login: string) => {
       await withServices((s) => s.users.update(operator, login, { enabled }));
       process.stderr.write(`${name}d user ${login}\n`);
@@ -104,7 +134,9 @@ program
   .option('--label <label>', 'label shown in the key list')
   .option('--description <text>', 'description')
   .action(async (login: string, opts: { label?: string; description?: string }) => {
-    const r = await withServices((s) => s.apiKeys.create(operator, { forLogin: login, label: opts.label, description: opts.description }));
+    const r = await withServices((s) =>
+      s.apiKeys.create(operator, { forLogin: login, label: opts.label, description: opts.description }),
+    );
     process.stdout.write(r.key + '\n');
   });
 

@@ -51,7 +51,13 @@ export function createServices(deps: Omit<AppDeps, 'logger'>) {
 export type Services = ReturnType<typeof createServices>;
 
 /** The composition root: builds the HTTP app from its dependencies. Nothing here reads the environment. */
-export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; services: Services; routes: { method: string; url: string; access: string }[] }> {
+export async function buildApp(
+  deps: AppDeps,
+): Promise<{
+  app: FastifyInstance;
+  services: Services;
+  routes: { method: string; url: string; access: string }[];
+}> {
   const { config, store } = deps;
   const services = createServices(deps);
   const app = Fastify({
@@ -94,14 +100,19 @@ export async function buildApp(deps: AppDeps): Promise<{ app: FastifyInstance; s
   registerAuthHook(app, services.auth);
 
   await app.register(healthRoutes, { ping: () => store.ping() });
-  await app.register(sessionRoutes, { auth: services.auth, secureCookies: config.publicUrl?.startsWith('https:') ?? false });
+  await app.register(sessionRoutes, {
+    auth: services.auth,
+    secureCookies: config.publicUrl?.startsWith('https:') ?? false,
+  });
   await app.register(userRoutes, { users: services.users, secrets: services.secrets });
   await app.register(secretRoutes, { secrets: services.secrets });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   for (const prefix of DSS_PREFIXES) {
     await app.register(dssRoutes, { prefix, ...services });
   }
-  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+    app.swagger(),
+  );
   app.addHook('onClose', async () => {
     await services.audit.drain();
   });

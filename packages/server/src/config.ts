@@ -104,7 +104,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const databaseUrl = merged.COFFER_DATABASE_URL;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    problems.push('COFFER_DATABASE_URL: must be a postgres:// URL (leave it unset for the embedded SQLite store)');
+    problems.push(
+      'COFFER_DATABASE_URL: must be a postgres:// URL (leave it unset for the embedded SQLite store)',
+    );
   }
 
   const publicUrl = merged.COFFER_PUBLIC_URL;

@@ -12,11 +12,21 @@ const KEY_CHECK = 'master_key_check';
  * Opens the store and the keyring together, and refuses to go on if the master key is not the one the
  * store was written with: a wrong key must never be used to write, or values become unreadable.
  */
-export async function openRuntime(config: Config, clock: Clock = systemClock): Promise<{ store: Store; keyring: Keyring }> {
+export async function openRuntime(
+  config: Config,
+  clock: Clock = systemClock,
+): Promise<{ store: Store; keyring: Keyring }> {
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
   try {
-    const check = await store.db.selectFrom('meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
-    const userCount = await store.db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const check = await store.db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', KEY_CHECK)
+      .executeTakeFirst();
+    const userCount = await store.db
+      .selectFrom('users')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     const storeIsNew = !check && Number(userCount.n) === 0;
     const keyring = new Keyring(await loadMasterKey(config.masterKey, storeIsNew));
     if (check) {
@@ -27,9 +37,18 @@ export async function openRuntime(config: Config, clock: Clock = systemClock): P
         );
       }
     } else {
-      await store.db.insertInto('meta').values({ key: KEY_CHECK, value: keyring.keyCheck() }).onConflict((oc) => oc.column('key').doNothing()).execute();
-      const again = await store.db.selectFrom('meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirstOrThrow();
-      if (!keyring.matchesKeyCheck(again.value)) throw new MasterKeyError('another process initialised this store with a different master key');
+      await store.db
+        .insertInto('meta')
+        .values({ key: KEY_CHECK, value: keyring.keyCheck() })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .execute();
+      const again = await store.db
+        .selectFrom('meta')
+        .select('value')
+        .where('key', '=', KEY_CHECK)
+        .executeTakeFirstOrThrow();
+      if (!keyring.matchesKeyCheck(again.value))
+        throw new MasterKeyError('another process initialised this store with a different master key');
     }
     void clock;
     return { store, keyring };
@@ -52,7 +71,10 @@ export async function startServer(config: Config, opts: { logger?: Logger; clock
       'No users yet. Create the first administrator with:  npx coffer users create <login> --admin   (it reads the password from stdin)',
     );
   }
-  logger.info({ address, store: store.kind, dataDir: config.databaseUrl ? undefined : config.dataDir }, 'Coffer is listening');
+  logger.info(
+    { address, store: store.kind, dataDir: config.databaseUrl ? undefined : config.dataDir },
+    'Coffer is listening',
+  );
   return {
     app,
     address,

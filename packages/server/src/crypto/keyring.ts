@@ -86,7 +86,10 @@ function open(key: Buffer, expectedKeyId: number, aad: Buffer, blobIn: Uint8Arra
   decipher.setAAD(Buffer.concat([blob.subarray(0, 5), aad]));
   decipher.setAuthTag(tag);
   try {
-    return Buffer.concat([decipher.update(blob.subarray(HEADER_BYTES, blob.length - TAG_BYTES)), decipher.final()]);
+    return Buffer.concat([
+      decipher.update(blob.subarray(HEADER_BYTES, blob.length - TAG_BYTES)),
+      decipher.final(),
+    ]);
   } catch {
     throw new DecryptionError();
   }
@@ -155,7 +158,12 @@ export class Keyring {
 
   /** Seals one secret value, bound to its owner and name. */
   seal(dataKey: DataKey, name: string, plaintext: string): Buffer {
-    return seal(DataKey.raw(dataKey), dataKey.version, this.#valueAad(dataKey, name), Buffer.from(plaintext, 'utf8'));
+    return seal(
+      DataKey.raw(dataKey),
+      dataKey.version,
+      this.#valueAad(dataKey, name),
+      Buffer.from(plaintext, 'utf8'),
+    );
   }
 
   /** Opens one secret value; throws DecryptionError if the blob was altered or moved. */

@@ -32,7 +32,9 @@ export function parseMasterKey(text: string, where: string): Buffer {
 function runCommand(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile('/bin/sh', ['-c', command], { timeout: 30_000, maxBuffer: 64 * 1024 }, (err, stdout) =>
-      err ? reject(new MasterKeyError(`COFFER_MASTER_KEY_COMMAND failed: ${err.message.split('\n')[0]}`)) : resolve(stdout),
+      err
+        ? reject(new MasterKeyError(`COFFER_MASTER_KEY_COMMAND failed: ${err.message.split('\n')[0]}`))
+        : resolve(stdout),
     );
   });
 }
@@ -47,7 +49,10 @@ export async function loadMasterKey(source: MasterKeySource, storeIsNew: boolean
     case 'env':
       return parseMasterKey(source.value, 'COFFER_MASTER_KEY');
     case 'file':
-      return parseMasterKey(await readKeyFile(source.path, 'COFFER_MASTER_KEY_FILE'), `COFFER_MASTER_KEY_FILE (${source.path})`);
+      return parseMasterKey(
+        await readKeyFile(source.path, 'COFFER_MASTER_KEY_FILE'),
+        `COFFER_MASTER_KEY_FILE (${source.path})`,
+      );
     case 'command':
       return parseMasterKey(await runCommand(source.command), 'the output of COFFER_MASTER_KEY_COMMAND');
     case 'data-dir-file': {
@@ -82,6 +87,8 @@ async function readKeyFile(file: string, setting: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
-    throw new MasterKeyError(`${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}). ${HOW_TO}`);
+    throw new MasterKeyError(
+      `${setting}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}). ${HOW_TO}`,
+    );
   }
 }

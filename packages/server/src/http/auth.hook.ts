@@ -37,7 +37,9 @@ export function registerAuthHook(app: FastifyInstance, auth: AuthService): void 
     const access = req.routeOptions.config.access ?? 'user';
     if (access === 'public') return;
     if (req.headers['x-dku-proxyuser'] !== undefined) {
-      throw new Forbidden('impersonation (X-DKU-ProxyUser) is not supported: Coffer never acts as another user');
+      throw new Forbidden(
+        'impersonation (X-DKU-ProxyUser) is not supported: Coffer never acts as another user',
+      );
     }
     const ticket = req.headers['x-dku-apiticket'];
     const authorization = req.headers.authorization;
@@ -51,7 +53,9 @@ export function registerAuthHook(app: FastifyInstance, auth: AuthService): void 
       if (!SAFE_METHODS.has(req.method)) {
         const sent = req.headers[CSRF_HEADER];
         if (typeof sent !== 'string' || !safeEqual(sent, s.csrfToken)) {
-          throw new Forbidden(`missing or wrong ${CSRF_HEADER} header: a signed-in browser must send its session's CSRF token`);
+          throw new Forbidden(
+            `missing or wrong ${CSRF_HEADER} header: a signed-in browser must send its session's CSRF token`,
+          );
         }
       }
       req.caller = s.caller;

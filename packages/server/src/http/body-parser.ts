@@ -15,7 +15,10 @@ export function registerJsonBodyParser(app: FastifyInstance): void {
     } catch (err) {
       // The parser's message quotes at most a few characters of the body; say where, not what.
       const where = /position (\d+)/.exec((err as Error).message)?.[1];
-      done(new Invalid(`request body is not valid JSON${where ? ` (error at character ${where})` : ''}`), undefined);
+      done(
+        new Invalid(`request body is not valid JSON${where ? ` (error at character ${where})` : ''}`),
+        undefined,
+      );
     }
   });
 }

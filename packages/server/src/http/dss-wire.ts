@@ -14,9 +14,12 @@ export function isDssUrl(url: string): boolean {
  */
 export function parseQueryBool(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined || value === '') return fallback;
-  if (typeof value !== 'string') throw new Invalid(`query parameter ${name} must be given once, as true or false`);
+  if (typeof value !== 'string')
+    throw new Invalid(`query parameter ${name} must be given once, as true or false`);
   const v = value.toLowerCase();
   if (v === 'true') return true;
   if (v === 'false') return false;
-  throw new Invalid(`query parameter ${name} must be true or false (got ${JSON.stringify(value.slice(0, 40))})`);
+  throw new Invalid(
+    `query parameter ${name} must be true or false (got ${JSON.stringify(value.slice(0, 40))})`,
+  );
 }

@@ -45,13 +45,20 @@ function describeValidation(fe: FastifyError): string {
 }
 
 function render(err: FastifyError | AppError | Error): Rendered {
-  if (err instanceof AppError) return { status: err.status, code: err.code, message: err.message, details: err.details };
+  if (err instanceof AppError)
+    return { status: err.status, code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError;
   if (fe.validation) return { status: 400, code: 'invalid', message: describeValidation(fe) };
-  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, code: 'payload_too_large', message: 'request body is too large' };
-  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return { status: 400, code: 'invalid', message: 'request body is empty; a JSON body is required' };
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return { status: 413, code: 'payload_too_large', message: 'request body is too large' };
+  if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return { status: 400, code: 'invalid', message: 'request body is empty; a JSON body is required' };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return { status: fe.statusCode, code: fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid', message: fe.message };
+    return {
+      status: fe.statusCode,
+      code: fe.statusCode === 415 ? 'unsupported_media_type' : 'invalid',
+      message: fe.message,
+    };
   }
   return { status: 500, code: 'internal_error', message: 'internal error; the server log has the details' };
 }
@@ -67,17 +74,29 @@ export function registerErrorHandler(app: FastifyInstance): void {
     else req.log.info({ code: r.code, status: r.status }, r.message);
     if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
     if (isDssUrl(req.url)) {
-      const body = { errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error, message: r.message, detailedMessage: r.message, code: r.code.toUpperCase() };
+      const body = {
+        errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error,
+        message: r.message,
+        detailedMessage: r.message,
+        code: r.code.toUpperCase(),
+      };
       // The R client reads the error only when the type is exactly application/json.
       return reply.status(r.status).header('content-type', 'application/json').send(JSON.stringify(body));
     }
-    return reply.status(r.status).send({ error: { code: r.code, message: r.message, ...(r.details ? { details: r.details } : {}) } });
+    return reply
+      .status(r.status)
+      .send({ error: { code: r.code, message: r.message, ...(r.details ? { details: r.details } : {}) } });
   });
 
   app.setNotFoundHandler((req, reply) => {
     const message = `no such route: ${req.method} ${req.url.split('?')[0]}`;
     if (isDssUrl(req.url)) {
-      const body = { errorType: DSS_ERROR_TYPE.not_found, message, detailedMessage: message, code: 'NOT_FOUND' };
+      const body = {
+        errorType: DSS_ERROR_TYPE.not_found,
+        message,
+        detailedMessage: message,
+        code: 'NOT_FOUND',
+      };
       return reply.status(404).header('content-type', 'application/json').send(JSON.stringify(body));
     }
     return reply.status(404).send({ error: { code: 'not_found', message } });

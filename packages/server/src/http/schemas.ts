@@ -13,4 +13,6 @@ export const ErrorBody = Type.Object({
 export const authErrors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 429: ErrorBody };
 
 export const Millis = Type.Integer({ description: 'epoch milliseconds' });
-export const NullableMillis = Type.Union([Type.Integer(), Type.Null()], { description: 'epoch milliseconds, or null' });
+export const NullableMillis = Type.Union([Type.Integer(), Type.Null()], {
+  description: 'epoch milliseconds, or null',
+});

@@ -20,7 +20,8 @@ export function registerSecurityHeaders(app: FastifyInstance): void {
     if (dss) {
       // The R package reads error bodies only when the type is exactly application/json.
       const type = reply.getHeader('content-type');
-      if (typeof type === 'string' && type.startsWith('application/json')) void reply.header('content-type', 'application/json');
+      if (typeof type === 'string' && type.startsWith('application/json'))
+        void reply.header('content-type', 'application/json');
     }
     return payload;
   });

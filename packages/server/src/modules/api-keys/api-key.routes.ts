@@ -5,13 +5,20 @@ import { ApiKeyIdParams, ApiKeyView, NewApiKeyView } from './api-key.schema.js';
 import type { ApiKeyService } from './api-key.service.js';
 
 /** Personal API keys in Coffer's API. The key is returned once, at creation. */
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = async (app, { apiKeys }) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = async (
+  app,
+  { apiKeys },
+) => {
   const tags = ['api-keys'];
   const config = { access: 'user' as const };
 
   app.get('/api/v1/me/api-keys', {
     config,
-    schema: { tags, summary: 'Your personal API keys', response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...authErrors } },
+    schema: {
+      tags,
+      summary: 'Your personal API keys',
+      response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...authErrors },
+    },
     handler: async (req) => ({ keys: await apiKeys.listOwn(req.caller!) }),
   });
 
@@ -43,7 +50,10 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
       tags,
       summary: 'Change the label or description of a key',
       params: ApiKeyIdParams,
-      body: Type.Object({ label: Type.Optional(Type.String()), description: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      body: Type.Object(
+        { label: Type.Optional(Type.String()), description: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
       response: { 200: ApiKeyView, ...authErrors },
     },
     handler: (req) => apiKeys.update(req.caller!, req.params.id, req.body),
@@ -51,7 +61,12 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
 
   app.delete('/api/v1/me/api-keys/:id', {
     config,
-    schema: { tags, summary: 'Revoke a key at once', params: ApiKeyIdParams, response: { 204: Type.Null(), ...authErrors } },
+    schema: {
+      tags,
+      summary: 'Revoke a key at once',
+      params: ApiKeyIdParams,
+      response: { 204: Type.Null(), ...authErrors },
+    },
     handler: async (req, reply) => {
       await apiKeys.revoke(req.caller!, req.params.id);
       return reply.status(204).send(null);

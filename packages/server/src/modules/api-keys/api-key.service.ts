@@ -24,7 +24,12 @@ export interface ApiKeyInfo {
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
-export function createApiKeyService(deps: { store: Store; clock: Clock; audit: AuditLog; users: UserService }) {
+export function createApiKeyService(deps: {
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  users: UserService;
+}) {
   const { store, clock, audit, users } = deps;
 
   type Row = ApiKeyRow & { login: string };
@@ -42,7 +47,11 @@ export function createApiKeyService(deps: { store: Store; clock: Clock; audit: A
   });
 
   const base = () =>
-    store.db.selectFrom('api_keys').innerJoin('users', 'users.id', 'api_keys.user_id').selectAll('api_keys').select('users.login');
+    store.db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .selectAll('api_keys')
+      .select('users.login');
 
   /** A key the caller may manage: their own, or any for an administrator. Others are NotFound. */
   async function loadManageable(caller: Caller, id: string): Promise<Row> {
@@ -69,7 +78,12 @@ export function createApiKeyService(deps: { store: Store; clock: Clock; audit: A
      */
     async create(
       caller: Caller,
-      input: { forLogin?: string | undefined; label?: string | undefined; description?: string | undefined; expiresOn?: number | null | undefined },
+      input: {
+        forLogin?: string | undefined;
+        label?: string | undefined;
+        description?: string | undefined;
+        expiresOn?: number | null | undefined;
+      },
     ): Promise<{ key: string; info: ApiKeyInfo }> {
       let owner;
       if (input.forLogin !== undefined && !(caller.kind === 'user' && caller.user.login === input.forLogin)) {
@@ -104,7 +118,9 @@ export function createApiKeyService(deps: { store: Store; clock: Clock; audit: A
             revoked_at: null,
           })
           .execute();
-        await audit.record(trx, caller, [{ action: 'api_key.created', target: owner, detail: { keyId: t.id, label } }]);
+        await audit.record(trx, caller, [
+          { action: 'api_key.created', target: owner, detail: { keyId: t.id, label } },
+        ]);
       });
       const row = await base().where('api_keys.id', '=', t.id).executeTakeFirstOrThrow();
       return { key: t.token, info: toInfo(row) };
@@ -113,14 +129,21 @@ export function createApiKeyService(deps: { store: Store; clock: Clock; audit: A
     /** The caller's own live keys. */
     async listOwn(caller: Caller): Promise<ApiKeyInfo[]> {
       if (caller.kind !== 'user') return [];
-      const rows = await base().where('api_keys.user_id', '=', caller.user.id).where('api_keys.revoked_at', 'is', null).orderBy('api_keys.created_at').execute();
+      const rows = await base()
+        .where('api_keys.user_id', '=', caller.user.id)
+        .where('api_keys.revoked_at', 'is', null)
+        .orderBy('api_keys.created_at')
+        .execute();
       return rows.map(toInfo);
     },
 
     /** Every user's live personal keys (administrators). */
     async listAll(caller: Caller): Promise<ApiKeyInfo[]> {
       requireAdmin(caller);
-      const rows = await base().where('api_keys.revoked_at', 'is', null).orderBy('api_keys.created_at').execute();
+      const rows = await base()
+        .where('api_keys.revoked_at', 'is', null)
+        .orderBy('api_keys.created_at')
+        .execute();
       return rows.map(toInfo);
     },
 
@@ -128,13 +151,20 @@ export function createApiKeyService(deps: { store: Store; clock: Clock; audit: A
       return toInfo(await loadManageable(caller, id));
     },
 
-    async update(caller: Caller, id: string, patch: { label?: string | undefined; description?: string | undefined }): Promise<ApiKeyInfo> {
+    async update(
+      caller: Caller,
+      id: string,
+      patch: { label?: string | undefined; description?: string | undefined },
+    ): Promise<ApiKeyInfo> {
       const row = await loadManageable(caller, id);
       const label = patch.label !== undefined ? checkText('label', patch.label, 200) : row.label;
-      const description = patch.description !== undefined ? checkText('description', patch.description, 2000) : row.description;
+      const description =
+        patch.description !== undefined ? checkText('description', patch.description, 2000) : row.description;
       await store.transaction(async (trx) => {
         await trx.updateTable('api_keys').set({ label, description }).where('id', '=', id).execute();
-        await audit.record(trx, caller, [{ action: 'api_key.updated', target: { id: row.user_id, login: row.login }, detail: { keyId: id } }]);
+        await audit.record(trx, caller, [
+          { action: 'api_key.updated', target: { id: row.user_id, login: row.login }, detail: { keyId: id } },
+        ]);
       });
       return toInfo(await base().where('api_keys.id', '=', id).executeTakeFirstOrThrow());
     },
@@ -144,7 +174,9 @@ export function createApiKeyService(deps: { store: Store; clock: Clock; audit: A
       const row = await loadManageable(caller, id);
       await store.transaction(async (trx) => {
         await trx.updateTable('api_keys').set({ revoked_at: clock.now() }).where('id', '=', id).execute();
-        await audit.record(trx, caller, [{ action: 'api_key.revoked', target: { id: row.user_id, login: row.login }, detail: { keyId: id } }]);
+        await audit.record(trx, caller, [
+          { action: 'api_key.revoked', target: { id: row.user_id, login: row.login }, detail: { keyId: id } },
+        ]);
       });
     },
   };

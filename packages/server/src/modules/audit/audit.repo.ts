@@ -5,7 +5,10 @@ const CHUNK = 500;
 
 export async function insertAuditEvents(db: Db, rows: NewAuditRow[]): Promise<void> {
   for (let i = 0; i < rows.length; i += CHUNK) {
-    await db.insertInto('audit_events').values(rows.slice(i, i + CHUNK)).execute();
+    await db
+      .insertInto('audit_events')
+      .values(rows.slice(i, i + CHUNK))
+      .execute();
   }
 }
 

@@ -88,12 +88,10 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   function kick(): void {
     if (flushing || queue.length === 0) return;
     // setImmediate lets the reads parsed in this turn of the event loop join the same batch.
-    flushing = new Promise<void>((done) => setImmediate(done))
-      .then(flushLoop)
-      .finally(() => {
-        flushing = null;
-        kick();
-      });
+    flushing = new Promise<void>((done) => setImmediate(done)).then(flushLoop).finally(() => {
+      flushing = null;
+      kick();
+    });
   }
 
   async function flushLoop(): Promise<void> {
@@ -105,18 +103,26 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
           await insertAuditEvents(
             trx,
             batch.map((p) =>
-              toRow(p.read.caller, {
-                action: 'secret.read',
-                target: { id: p.read.caller.user.id, login: p.read.caller.user.login },
-                detail: { names: p.read.names },
-              }, p.at),
+              toRow(
+                p.read.caller,
+                {
+                  action: 'secret.read',
+                  target: { id: p.read.caller.user.id, login: p.read.caller.user.login },
+                  detail: { names: p.read.names },
+                },
+                p.at,
+              ),
             ),
           );
           // Last-used is per user: every read returns all of that user's secrets.
           const latest = new Map<string, number>();
           for (const p of batch) if (p.read.names.length > 0) latest.set(p.read.caller.user.id, p.at);
           for (const [userId, at] of latest) {
-            await trx.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId).execute();
+            await trx
+              .updateTable('secrets')
+              .set({ last_used_at: at })
+              .where('user_id', '=', userId)
+              .execute();
           }
         });
         for (const p of batch) p.resolve();
@@ -130,7 +136,10 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     async record(db, caller, events) {
       if (events.length === 0) return;
       const at = clock.now();
-      await insertAuditEvents(db, events.map((e) => toRow(caller, e, at)));
+      await insertAuditEvents(
+        db,
+        events.map((e) => toRow(caller, e, at)),
+      );
     },
 
     recordRead(read) {

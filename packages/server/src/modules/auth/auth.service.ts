@@ -27,7 +27,13 @@ const LAST_USED_GRANULARITY_MS = 60_000;
 
 export type AuthService = ReturnType<typeof createAuthService>;
 
-export function createAuthService(deps: { store: Store; clock: Clock; audit: AuditLog; users: UserService; config: AuthConfig }) {
+export function createAuthService(deps: {
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  users: UserService;
+  config: AuthConfig;
+}) {
   const { store, clock, audit, users, config } = deps;
   const db = store.db;
 
@@ -37,9 +43,14 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
     return p;
   }
 
-  function live(what: string, row: { revoked_at: number | null; expires_at: number | null; enabled: number }, now: number) {
+  function live(
+    what: string,
+    row: { revoked_at: number | null; expires_at: number | null; enabled: number },
+    now: number,
+  ) {
     if (row.revoked_at !== null) throw new Unauthenticated(`${what} has been revoked`);
-    if (row.expires_at !== null && Number(row.expires_at) <= now) throw new Unauthenticated(`${what} has expired`);
+    if (row.expires_at !== null && Number(row.expires_at) <= now)
+      throw new Unauthenticated(`${what} has expired`);
     if (row.enabled !== 1) throw new Unauthenticated('this user account is disabled');
   }
 
@@ -62,7 +73,12 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
       const row = await db
         .selectFrom('api_keys')
         .innerJoin('users', 'users.id', 'api_keys.user_id')
-        .select(['api_keys.secret_hash', 'api_keys.revoked_at', 'api_keys.expires_at', 'api_keys.last_used_at'])
+        .select([
+          'api_keys.secret_hash',
+          'api_keys.revoked_at',
+          'api_keys.expires_at',
+          'api_keys.last_used_at',
+        ])
         .selectAll('users')
         .where('api_keys.id', '=', p.id)
         .executeTakeFirst();
@@ -81,7 +97,13 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
       const row = await db
         .selectFrom('tickets')
         .innerJoin('users', 'users.id', 'tickets.user_id')
-        .select(['tickets.user_id', 'tickets.secret_hash', 'tickets.revoked_at', 'tickets.expires_at', 'users.enabled'])
+        .select([
+          'tickets.user_id',
+          'tickets.secret_hash',
+          'tickets.revoked_at',
+          'tickets.expires_at',
+          'users.enabled',
+        ])
         .where('tickets.id', '=', p.id)
         .executeTakeFirst();
       if (!row || !tokenMatches(p.secret, row.secret_hash)) throw new Unauthenticated('ticket is not valid');
@@ -90,7 +112,10 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
     },
 
     /** Resolves a session cookie; returns the caller and the session's CSRF token. */
-    async authenticateSession(token: string, ip?: string): Promise<{ caller: UserCaller; csrfToken: string }> {
+    async authenticateSession(
+      token: string,
+      ip?: string,
+    ): Promise<{ caller: UserCaller; csrfToken: string }> {
       const p = parse(token, 'cofs', 'session');
       const row = await db
         .selectFrom('sessions')
@@ -106,7 +131,8 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
         ])
         .where('sessions.id', '=', p.id)
         .executeTakeFirst();
-      if (!row || !tokenMatches(p.secret, row.secret_hash)) throw new Unauthenticated('your session is not valid; sign in again');
+      if (!row || !tokenMatches(p.secret, row.secret_hash))
+        throw new Unauthenticated('your session is not valid; sign in again');
       const now = clock.now();
       const expires = Math.min(Number(row.expires_at), Number(row.idle_expires_at));
       try {
@@ -117,7 +143,11 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
       const idleMs = config.sessionIdleMinutes * 60_000;
       // Slide the idle deadline, but write at most once a minute.
       if (Number(row.idle_expires_at) - now < idleMs - 60_000) {
-        await db.updateTable('sessions').set({ idle_expires_at: now + idleMs }).where('id', '=', p.id).execute();
+        await db
+          .updateTable('sessions')
+          .set({ idle_expires_at: now + idleMs })
+          .where('id', '=', p.id)
+          .execute();
       }
       return { caller: caller(await userById(row.user_id), 'SESSION', p.id, ip), csrfToken: row.csrf_token };
     },
@@ -126,7 +156,11 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
      * Signs a user in with a password. Failures are counted per login and per address in the store; past
      * the limit, attempts are refused before the password is checked.
      */
-    async login(login: string, password: string, ip: string): Promise<{ token: string; csrfToken: string; user: User; expiresAt: number }> {
+    async login(
+      login: string,
+      password: string,
+      ip: string,
+    ): Promise<{ token: string; csrfToken: string; user: User; expiresAt: number }> {
       const windowMs = config.loginWindowMinutes * 60_000;
       const now = clock.now();
       const keys = [`login:${login.toLowerCase()}`, `ip:${ip}`];
@@ -135,14 +169,23 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
         const max = k.startsWith('ip:') ? config.loginFailuresPerWindow * 5 : config.loginFailuresPerWindow;
         if (n >= max) {
           const retry = Math.ceil((windowMs - (now % windowMs)) / 1000);
-          throw new RateLimited(`too many failed sign-in attempts; try again in ${Math.ceil(retry / 60)} minute(s)`, retry);
+          throw new RateLimited(
+            `too many failed sign-in attempts; try again in ${Math.ceil(retry / 60)} minute(s)`,
+            retry,
+          );
         }
       }
       const user = await users.verifyCredentials(login, password);
       if (!user || !user.enabled) {
         await store.transaction(async (trx) => {
           for (const k of keys) await limits.hit(trx, k, windowMs, now);
-          await audit.record(trx, null, [{ action: 'login.failed', outcome: 'failure', detail: { login, ip, reason: user ? 'disabled' : 'bad credentials' } }]);
+          await audit.record(trx, null, [
+            {
+              action: 'login.failed',
+              outcome: 'failure',
+              detail: { login, ip, reason: user ? 'disabled' : 'bad credentials' },
+            },
+          ]);
         });
         throw new Unauthenticated(user ? 'this user account is disabled' : 'login or password is incorrect');
       }
@@ -164,14 +207,20 @@ export function createAuthService(deps: { store: Store; clock: Clock; audit: Aud
           })
           .execute();
         await limits.reset(trx, keys[0]!);
-        await audit.record(trx, { kind: 'user', user, source: 'SESSION', credentialId: t.id, ip }, [{ action: 'login.succeeded', target: user }]);
+        await audit.record(trx, { kind: 'user', user, source: 'SESSION', credentialId: t.id, ip }, [
+          { action: 'login.succeeded', target: user },
+        ]);
       });
       return { token: t.token, csrfToken: csrf, user, expiresAt };
     },
 
     async logout(c: UserCaller): Promise<void> {
       await store.transaction(async (trx) => {
-        await trx.updateTable('sessions').set({ revoked_at: clock.now() }).where('id', '=', c.credentialId).execute();
+        await trx
+          .updateTable('sessions')
+          .set({ revoked_at: clock.now() })
+          .where('id', '=', c.credentialId)
+          .execute();
         await audit.record(trx, c, [{ action: 'logout', target: c.user }]);
       });
     },

@@ -12,7 +12,12 @@ export async function hit(db: Db, key: string, windowMs: number, now: number): P
     .values({ key, window_start: windowStart, count: 1 })
     .onConflict((oc) =>
       oc.column('key').doUpdateSet((eb) => ({
-        count: eb.case().when('rate_limits.window_start', '=', windowStart).then(eb('rate_limits.count', '+', 1)).else(1).end(),
+        count: eb
+          .case()
+          .when('rate_limits.window_start', '=', windowStart)
+          .then(eb('rate_limits.count', '+', 1))
+          .else(1)
+          .end(),
         window_start: windowStart,
       })),
     )
@@ -23,7 +28,11 @@ export async function hit(db: Db, key: string, windowMs: number, now: number): P
 
 export async function peek(db: Db, key: string, windowMs: number, now: number): Promise<number> {
   const windowStart = now - (now % windowMs);
-  const r = await db.selectFrom('rate_limits').select(['count', 'window_start']).where('key', '=', key).executeTakeFirst();
+  const r = await db
+    .selectFrom('rate_limits')
+    .select(['count', 'window_start'])
+    .where('key', '=', key)
+    .executeTakeFirst();
   return r && Number(r.window_start) === windowStart ? Number(r.count) : 0;
 }
 

@@ -14,7 +14,10 @@ const SessionView = Type.Object({
 });
 
 /** Web sign-in: a session cookie (HttpOnly, SameSite=Strict, Secure over TLS) and a CSRF token. */
-export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secureCookies: boolean }> = async (app, opts) => {
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secureCookies: boolean }> = async (
+  app,
+  opts,
+) => {
   const tags = ['session'];
 
   app.post('/api/v1/session', {
@@ -22,12 +25,19 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
     schema: {
       tags,
       summary: 'Sign in with login and password',
-      body: Type.Object({ login: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+      body: Type.Object(
+        { login: Type.String({ maxLength: 200 }), password: Type.String({ maxLength: 1024 }) },
+        { additionalProperties: false },
+      ),
       response: { 200: SessionView, 400: ErrorBody, 401: ErrorBody, 415: ErrorBody, 429: ErrorBody },
     },
     handler: async (req, reply) => {
       // A JSON content type forces a CORS preflight, so a cross-site form cannot sign a victim in.
-      if (!String(req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json')) {
+      if (
+        !String(req.headers['content-type'] ?? '')
+          .toLowerCase()
+          .startsWith('application/json')
+      ) {
         throw new Invalid('sign-in requires Content-Type: application/json');
       }
       const s = await opts.auth.login(req.body.login, req.body.password, req.ip);

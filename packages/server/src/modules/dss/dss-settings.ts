@@ -24,12 +24,14 @@ export interface DssSettingsInput {
   secrets: { name: unknown; value: unknown }[] | undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Reads a DSS user-settings body into a user patch and a secrets list, checking every type first. */
 export function parseDssSettings(body: unknown, target: User): DssSettingsInput {
   if (!isObject(body)) throw new Invalid('the body must be a JSON object of user settings');
-  for (const k of Object.keys(body)) if (!KNOWN_FIELDS.has(k)) throw new Invalid(`unknown settings field ${JSON.stringify(k)}`);
+  for (const k of Object.keys(body))
+    if (!KNOWN_FIELDS.has(k)) throw new Invalid(`unknown settings field ${JSON.stringify(k)}`);
   const str = (k: string): string | undefined => {
     const v = body[k];
     if (v === undefined || v === null) return undefined;
@@ -45,13 +47,16 @@ export function parseDssSettings(body: unknown, target: User): DssSettingsInput 
   const login = str('login');
   if (login !== undefined && login !== target.login) throw new Invalid('login cannot be changed');
   const sourceType = str('sourceType');
-  if (sourceType !== undefined && sourceType !== target.sourceType) throw new Invalid('sourceType cannot be changed');
+  if (sourceType !== undefined && sourceType !== target.sourceType)
+    throw new Invalid('sourceType cannot be changed');
   let groups: string[] | undefined;
   if (body.groups !== undefined && body.groups !== null) {
-    if (!Array.isArray(body.groups) || body.groups.some((g) => typeof g !== 'string')) throw new Invalid('groups must be a list of strings');
+    if (!Array.isArray(body.groups) || body.groups.some((g) => typeof g !== 'string'))
+      throw new Invalid('groups must be a list of strings');
     groups = body.groups as string[];
   }
-  if (body.enabled !== undefined && typeof body.enabled !== 'boolean') throw new Invalid('enabled must be true or false');
+  if (body.enabled !== undefined && typeof body.enabled !== 'boolean')
+    throw new Invalid('enabled must be true or false');
   const credentials = obj('credentials');
   if (credentials && Object.keys(credentials).length > 0) {
     throw new Invalid('connection credentials are not supported by Coffer; store them as secrets instead');
@@ -62,7 +67,8 @@ export function parseDssSettings(body: unknown, target: User): DssSettingsInput 
     secrets = body.secrets.map((s, i) => {
       if (!isObject(s)) throw new Invalid(`secrets[${i}] must be an object with name and value`);
       for (const k of Object.keys(s)) {
-        if (!['name', 'value', 'secret'].includes(k)) throw new Invalid(`secrets[${i}] has an unknown field ${JSON.stringify(k)}`);
+        if (!['name', 'value', 'secret'].includes(k))
+          throw new Invalid(`secrets[${i}] has an unknown field ${JSON.stringify(k)}`);
       }
       return { name: s.name, value: s.value };
     });

@@ -38,13 +38,19 @@ const userInfo = (u: User) => ({
 
 const LoginParams = Type.Object({ login: Type.String() });
 const IdParams = Type.Object({ id: Type.String() });
-const WithSecretsQuery = Type.Object({ withSecrets: Type.Optional(Type.String()) }, { additionalProperties: false });
+const WithSecretsQuery = Type.Object(
+  { withSecrets: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
 
 /**
  * The DSS public API, as the real dataikuapi client and the DSS R package call it. Registered under
  * both /dip/publicapi and /public/api. Bodies are read as JSON whatever their Content-Type.
  */
-export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth, tickets, users, secrets, apiKeys, settings }) => {
+export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
+  app,
+  { auth, tickets, users, secrets, apiKeys, settings },
+) => {
   const user = { access: 'user' as const };
   const admin = { access: 'admin' as const };
   const hide = { hide: true };
@@ -54,7 +60,11 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     schema: { ...hide, querystring: WithSecretsQuery, response: { 200: AuthInfo } },
     handler: async (req, reply) => {
       void reply.header('cache-control', 'no-store');
-      return describeCaller(req.caller!, secrets, parseQueryBool(req.query.withSecrets, 'withSecrets', false));
+      return describeCaller(
+        req.caller!,
+        secrets,
+        parseQueryBool(req.query.withSecrets, 'withSecrets', false),
+      );
     },
   });
 
@@ -75,7 +85,9 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     const browser = (await auth.authenticateSession(token)).caller;
     const me = requireUser(req.caller!);
     if (browser.user.id !== me.user.id) {
-      throw new Forbidden("the browser's user is not the caller: Coffer gives a user's identity and secrets only to that user's own code");
+      throw new Forbidden(
+        "the browser's user is not the caller: Coffer gives a user's identity and secrets only to that user's own code",
+      );
     }
     return browser;
   };
@@ -127,17 +139,38 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
 
   app.get('/groups', {
     config: user,
-    schema: { ...hide, response: { 200: Type.Array(Type.Object({ name: Type.String(), description: Type.String(), admin: Type.Boolean() })) } },
-    handler: async (req) => (await users.groups(req.caller!)).map((name) => ({ name, description: '', admin: name === 'administrators' })),
+    schema: {
+      ...hide,
+      response: {
+        200: Type.Array(
+          Type.Object({ name: Type.String(), description: Type.String(), admin: Type.Boolean() }),
+        ),
+      },
+    },
+    handler: async (req) =>
+      (await users.groups(req.caller!)).map((name) => ({
+        name,
+        description: '',
+        admin: name === 'administrators',
+      })),
   });
 
   app.get('/admin/users', {
     config: admin,
-    schema: { ...hide, querystring: Type.Object({ includeSettings: Type.Optional(Type.String()) }, { additionalProperties: false }) },
+    schema: {
+      ...hide,
+      querystring: Type.Object(
+        { includeSettings: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
+      response: { 200: Type.Union([Type.Array(DssSettings), Type.Array(DssUserInfo)]) },
+    },
     handler: async (req, reply) => {
       const all = await users.list(req.caller!);
       const include = parseQueryBool(req.query.includeSettings, 'includeSettings', false);
-      const body = include ? await Promise.all(all.map((u) => settings.get(req.caller!, u.login))) : all.map(userInfo);
+      const body = include
+        ? await Promise.all(all.map((u) => settings.get(req.caller!, u.login)))
+        : all.map(userInfo);
       return reply.send(body);
     },
   });
@@ -189,13 +222,17 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     schema: {
       ...hide,
       params: LoginParams,
-      querystring: Type.Object({ allowSelfDeletion: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      querystring: Type.Object(
+        { allowSelfDeletion: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
     },
     handler: async (req, reply) => {
       await users.delete(req.caller!, req.params.login, {
         allowSelfDeletion: parseQueryBool(req.query.allowSelfDeletion, 'allowSelfDeletion', false),
       });
-      return reply.status(204).send(null);
+      // 200 with a JSON body: the DSS R package treats any status but 200 as an error.
+      return reply.status(200).send({});
     },
   });
 
@@ -207,9 +244,11 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
       config: admin,
       schema: { ...hide, response: { 200: DssBulkResult } },
       handler: async (req) => {
-        const body = req.body as { logins?: unknown; action?: unknown; allowSelfDeletion?: unknown; enabled?: unknown } | undefined;
+        const body = req.body as
+          { logins?: unknown; action?: unknown; allowSelfDeletion?: unknown; enabled?: unknown } | undefined;
         const logins = body?.logins;
-        if (!Array.isArray(logins) || logins.some((l) => typeof l !== 'string')) throw new Invalid('logins must be a list of user logins');
+        if (!Array.isArray(logins) || logins.some((l) => typeof l !== 'string'))
+          throw new Invalid('logins must be a list of user logins');
         const results = [];
         for (const login of logins as string[]) {
           try {
@@ -259,7 +298,10 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     config: user,
     schema: { ...hide, body: Type.Optional(KeyBody), response: { 200: DssNewApiKey } },
     handler: async (req, reply) => {
-      const r = await apiKeys.create(req.caller!, { label: req.body?.label ?? undefined, description: req.body?.description ?? undefined });
+      const r = await apiKeys.create(req.caller!, {
+        label: req.body?.label ?? undefined,
+        description: req.body?.description ?? undefined,
+      });
       void reply.header('cache-control', 'no-store');
       return { ...dssKey(r.info), key: r.key };
     },
@@ -275,7 +317,12 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     config: user,
     schema: { ...hide, params: IdParams, body: KeyBody, response: { 200: DssApiKey } },
     handler: async (req) =>
-      dssKey(await apiKeys.update(req.caller!, req.params.id, { label: req.body.label ?? undefined, description: req.body.description ?? undefined })),
+      dssKey(
+        await apiKeys.update(req.caller!, req.params.id, {
+          label: req.body.label ?? undefined,
+          description: req.body.description ?? undefined,
+        }),
+      ),
   });
 
   app.delete('/personal-api-keys/:id', {
@@ -283,7 +330,8 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     schema: { ...hide, params: IdParams },
     handler: async (req, reply) => {
       await apiKeys.revoke(req.caller!, req.params.id);
-      return reply.status(204).send(null);
+      // 200 with a JSON body: the DSS R package treats any status but 200 as an error.
+      return reply.status(200).send({});
     },
   });
 
@@ -297,11 +345,19 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (app, { auth,
     config: admin,
     schema: {
       ...hide,
-      body: Type.Object({ user: Type.String(), label: Type.Optional(Type.Union([Type.String(), Type.Null()])), description: Type.Optional(Type.Union([Type.String(), Type.Null()])) }),
+      body: Type.Object({
+        user: Type.String(),
+        label: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+        description: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+      }),
       response: { 200: DssNewApiKey },
     },
     handler: async (req, reply) => {
-      const r = await apiKeys.create(req.caller!, { forLogin: req.body.user, label: req.body.label ?? undefined, description: req.body.description ?? undefined });
+      const r = await apiKeys.create(req.caller!, {
+        forLogin: req.body.user,
+        label: req.body.label ?? undefined,
+        description: req.body.description ?? undefined,
+      });
       void reply.header('cache-control', 'no-store');
       return { ...dssKey(r.info), key: r.key };
     },

@@ -2,7 +2,11 @@ import { Type } from 'typebox';
 
 const StringMap = Type.Record(Type.String(), Type.String());
 
-export const DssSecretEntry = Type.Object({ name: Type.String(), value: Type.String(), secret: Type.Boolean() });
+export const DssSecretEntry = Type.Object({
+  name: Type.String(),
+  value: Type.String(),
+  secret: Type.Boolean(),
+});
 
 export const DssSettings = Type.Object({
   login: Type.String(),
@@ -45,5 +49,9 @@ export const DssApiKey = Type.Object({
 export const DssNewApiKey = DssApiKey;
 
 export const DssBulkResult = Type.Array(
-  Type.Object({ login: Type.String(), status: Type.Union([Type.Literal('SUCCESS'), Type.Literal('FAILURE')]), error: Type.Union([Type.String(), Type.Null()]) }),
+  Type.Object({
+    login: Type.String(),
+    status: Type.Union([Type.Literal('SUCCESS'), Type.Literal('FAILURE')]),
+    error: Type.Union([Type.String(), Type.Null()]),
+  }),
 );

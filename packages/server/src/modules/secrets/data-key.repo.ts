@@ -8,7 +8,13 @@ export async function insertDataKey(db: Db, row: Insertable<DataKeysTable>): Pro
 
 /** The user's newest data key: new values are sealed under it. */
 export async function currentDataKey(db: Db, userId: string): Promise<Selectable<DataKeysTable> | undefined> {
-  return db.selectFrom('data_keys').selectAll().where('user_id', '=', userId).orderBy('version', 'desc').limit(1).executeTakeFirst();
+  return db
+    .selectFrom('data_keys')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }
 
 export async function dataKeysOf(db: Db, userId: string): Promise<Selectable<DataKeysTable>[]> {

@@ -12,8 +12,16 @@ export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta
     .execute();
 }
 
-export async function listSealed(db: Db, userId: string): Promise<Pick<SecretRow, 'name' | 'ciphertext' | 'key_version'>[]> {
-  return db.selectFrom('secrets').select(['name', 'ciphertext', 'key_version']).where('user_id', '=', userId).orderBy('name').execute();
+export async function listSealed(
+  db: Db,
+  userId: string,
+): Promise<Pick<SecretRow, 'name' | 'ciphertext' | 'key_version'>[]> {
+  return db
+    .selectFrom('secrets')
+    .select(['name', 'ciphertext', 'key_version'])
+    .where('user_id', '=', userId)
+    .orderBy('name')
+    .execute();
 }
 
 export async function upsertSecret(
@@ -25,13 +33,24 @@ export async function upsertSecret(
     .insertInto('secrets')
     .values({ ...row, created_at: now, updated_at: now, last_used_at: null })
     .onConflict((oc) =>
-      oc.columns(['user_id', 'name']).doUpdateSet({ ciphertext: row.ciphertext, key_version: row.key_version, tag: row.tag, updated_at: now }),
+      oc
+        .columns(['user_id', 'name'])
+        .doUpdateSet({
+          ciphertext: row.ciphertext,
+          key_version: row.key_version,
+          tag: row.tag,
+          updated_at: now,
+        }),
     )
     .execute();
 }
 
 export async function deleteSecret(db: Db, userId: string, name: string): Promise<boolean> {
-  const r = await db.deleteFrom('secrets').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  const r = await db
+    .deleteFrom('secrets')
+    .where('user_id', '=', userId)
+    .where('name', '=', name)
+    .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 

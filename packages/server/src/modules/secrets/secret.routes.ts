@@ -3,9 +3,23 @@ import { Type } from 'typebox';
 import { Invalid } from '../../errors.js';
 import { authErrors, ErrorBody } from '../../http/schemas.js';
 import type { SecretService } from './secret.service.js';
-import { ActivityList, ActivityQuery, BatchBody, PutSecretBody, SecretInfo, SecretList, SecretNameParams } from './secret.schema.js';
+import {
+  ActivityList,
+  ActivityQuery,
+  BatchBody,
+  PutSecretBody,
+  SecretInfo,
+  SecretList,
+  SecretNameParams,
+} from './secret.schema.js';
 
-function parseIntParam(raw: string | undefined, name: string, min: number, max: number, fallback?: number): number | undefined {
+function parseIntParam(
+  raw: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
   if (raw === undefined) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
     throw new Invalid(`query parameter ${name} must be a whole number from ${min} to ${max}`);
@@ -14,12 +28,19 @@ function parseIntParam(raw: string | undefined, name: string, min: number, max: 
 }
 
 /** Coffer's own API for a user's secrets. No route here returns a value. */
-export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }> = async (app, { secrets }) => {
+export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }> = async (
+  app,
+  { secrets },
+) => {
   const tags = ['secrets'];
 
   app.get('/api/v1/me/secrets', {
     config: { access: 'user' },
-    schema: { tags, summary: 'List your secrets (names and metadata, never values)', response: { 200: SecretList, ...authErrors } },
+    schema: {
+      tags,
+      summary: 'List your secrets (names and metadata, never values)',
+      response: { 200: SecretList, ...authErrors },
+    },
     handler: (req) => secrets.list(req.caller!),
   });
 
@@ -30,7 +51,11 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
       summary: 'Create or replace one of your secrets',
       params: SecretNameParams,
       body: PutSecretBody,
-      response: { 200: Type.Object({ revision: Type.Integer(), secret: SecretInfo }), 201: Type.Object({ revision: Type.Integer(), secret: SecretInfo }), ...authErrors },
+      response: {
+        200: Type.Object({ revision: Type.Integer(), secret: SecretInfo }),
+        201: Type.Object({ revision: Type.Integer(), secret: SecretInfo }),
+        ...authErrors,
+      },
     },
     handler: async (req, reply) => {
       const r = await secrets.put(req.caller!, req.params.name, req.body.value);
@@ -40,7 +65,12 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
 
   app.delete('/api/v1/me/secrets/:name', {
     config: { access: 'user' },
-    schema: { tags, summary: 'Delete one of your secrets', params: SecretNameParams, response: { 200: Type.Object({ revision: Type.Integer() }), ...authErrors } },
+    schema: {
+      tags,
+      summary: 'Delete one of your secrets',
+      params: SecretNameParams,
+      response: { 200: Type.Object({ revision: Type.Integer() }), ...authErrors },
+    },
     handler: (req) => secrets.remove(req.caller!, req.params.name),
   });
 

@@ -16,10 +16,16 @@ export const PutSecretBody = Type.Object({ value: Type.String() }, { additionalP
 
 export const BatchBody = Type.Object(
   {
-    revision: Type.Integer({ minimum: 0, description: 'the revision the changes are based on, from the last list' }),
+    revision: Type.Integer({
+      minimum: 0,
+      description: 'the revision the changes are based on, from the last list',
+    }),
     changes: Type.Array(
       Type.Union([
-        Type.Object({ op: Type.Literal('put'), name: Type.String(), value: Type.String() }, { additionalProperties: false }),
+        Type.Object(
+          { op: Type.Literal('put'), name: Type.String(), value: Type.String() },
+          { additionalProperties: false },
+        ),
         Type.Object({ op: Type.Literal('delete'), name: Type.String() }, { additionalProperties: false }),
       ]),
       { maxItems: 10_000 },

@@ -54,7 +54,11 @@ export function createSecretService(deps: {
   });
 
   async function revisionOf(db: Db, userId: string): Promise<number> {
-    const r = await db.selectFrom('users').select('secrets_revision').where('id', '=', userId).executeTakeFirst();
+    const r = await db
+      .selectFrom('users')
+      .select('secrets_revision')
+      .where('id', '=', userId)
+      .executeTakeFirst();
     if (!r) throw new NotFound('user does not exist');
     return Number(r.secrets_revision);
   }
@@ -69,9 +73,12 @@ export function createSecretService(deps: {
     const seen = new Set<string>();
     return changes.map((c) => {
       const name = checkSecretName(c.name);
-      if (seen.has(name)) throw new Invalid(`secret ${JSON.stringify(name)} appears more than once in one save`);
+      if (seen.has(name))
+        throw new Invalid(`secret ${JSON.stringify(name)} appears more than once in one save`);
       seen.add(name);
-      return c.op === 'put' ? { op: 'put', name, value: checkSecretValue(name, c.value) } : { op: 'delete', name };
+      return c.op === 'put'
+        ? { op: 'put', name, value: checkSecretValue(name, c.value) }
+        : { op: 'delete', name };
     });
   }
 
@@ -88,20 +95,26 @@ export function createSecretService(deps: {
   ): Promise<number> {
     const revision = await revisionOf(trx, target.id);
     if (expectedRevision !== undefined && expectedRevision !== revision) {
-      throw new Conflict('your secrets were changed elsewhere since this page was loaded; reload and apply your changes again', {
-        currentRevision: revision,
-      });
+      throw new Conflict(
+        'your secrets were changed elsewhere since this page was loaded; reload and apply your changes again',
+        {
+          currentRevision: revision,
+        },
+      );
     }
     if (changes.length === 0) return revision;
     const existing = new Set((await repo.listSecretMeta(trx, target.id)).map((m) => m.name));
     let count = existing.size;
     for (const c of changes) {
-      if (c.op === 'delete' && !existing.has(c.name)) throw new NotFound(`secret ${JSON.stringify(c.name)} does not exist`);
+      if (c.op === 'delete' && !existing.has(c.name))
+        throw new NotFound(`secret ${JSON.stringify(c.name)} does not exist`);
       if (c.op === 'put' && !existing.has(c.name)) count += 1;
       if (c.op === 'delete') count -= 1;
     }
     if (count > limits.secretsPerUser) {
-      throw new Invalid(`this save would leave ${count} secrets; a user may have at most ${limits.secretsPerUser}`);
+      throw new Invalid(
+        `this save would leave ${count} secrets; a user may have at most ${limits.secretsPerUser}`,
+      );
     }
     let dataKey: DataKey | undefined;
     const now = clock.now();
@@ -118,8 +131,16 @@ export function createSecretService(deps: {
         dataKey = keyring.unwrapDataKey(target.id, dk.version, dk.wrapped);
       }
       const ciphertext = keyring.seal(dataKey, c.name, c.value);
-      await repo.upsertSecret(trx, { user_id: target.id, name: c.name, ciphertext, key_version: dataKey.version, tag: newTag() }, now);
-      events.push({ action: existing.has(c.name) ? 'secret.replaced' : 'secret.created', target, secretName: c.name });
+      await repo.upsertSecret(
+        trx,
+        { user_id: target.id, name: c.name, ciphertext, key_version: dataKey.version, tag: newTag() },
+        now,
+      );
+      events.push({
+        action: existing.has(c.name) ? 'secret.replaced' : 'secret.created',
+        target,
+        secretName: c.name,
+      });
     }
     await audit.record(trx, caller, events);
     return bumpSecretsRevision(trx, target.id, now);
@@ -133,7 +154,11 @@ export function createSecretService(deps: {
     },
 
     /** Creates or replaces one of the caller's secrets. */
-    async put(caller: Caller, name: string, value: string): Promise<{ revision: number; secret: SecretInfo; created: boolean }> {
+    async put(
+      caller: Caller,
+      name: string,
+      value: string,
+    ): Promise<{ revision: number; secret: SecretInfo; created: boolean }> {
       const me = requireUser(caller);
       const [change] = validateChanges([{ op: 'put', name, value }]);
       return store.transaction(async (trx) => {
@@ -147,7 +172,9 @@ export function createSecretService(deps: {
     async remove(caller: Caller, name: string): Promise<{ revision: number }> {
       const me = requireUser(caller);
       checkSecretName(name);
-      const revision = await store.transaction((trx) => applyChanges(trx, caller, me.user, [{ op: 'delete', name }]));
+      const revision = await store.transaction((trx) =>
+        applyChanges(trx, caller, me.user, [{ op: 'delete', name }]),
+      );
       return { revision };
     },
 
@@ -167,13 +194,17 @@ export function createSecretService(deps: {
      */
     async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
       const me = requireUser(caller);
-      const [rows, keys] = await Promise.all([repo.listSealed(store.db, me.user.id), dataKeysOf(store.db, me.user.id)]);
+      const [rows, keys] = await Promise.all([
+        repo.listSealed(store.db, me.user.id),
+        dataKeysOf(store.db, me.user.id),
+      ]);
       await audit.recordRead({ caller: me, names: rows.map((r) => r.name) });
       const byVersion = new Map<number, DataKey>();
       for (const k of keys) byVersion.set(k.version, keyring.unwrapDataKey(me.user.id, k.version, k.wrapped));
       return rows.map((r) => {
         const dk = byVersion.get(r.key_version);
-        if (!dk) throw new Error(`secret of user ${me.user.id} needs missing data key version ${r.key_version}`);
+        if (!dk)
+          throw new Error(`secret of user ${me.user.id} needs missing data key version ${r.key_version}`);
         return { key: r.name, value: keyring.open(dk, r.name, r.ciphertext) };
       });
     },
@@ -181,19 +212,24 @@ export function createSecretService(deps: {
     /** DSS read view: one marker per secret, for the owner or an administrator. Never a value. */
     async markers(caller: Caller, target: User): Promise<{ name: string; value: string; secret: true }[]> {
       const self = caller.kind === 'user' && caller.user.id === target.id;
-      if (!self && !isAdminCaller(caller)) throw new NotFound(`user ${JSON.stringify(target.login)} does not exist`);
+      if (!self && !isAdminCaller(caller))
+        throw new NotFound(`user ${JSON.stringify(target.login)} does not exist`);
       const metas = await repo.listSecretMeta(store.db, target.id);
       return metas.map((m) => ({ name: m.name, value: markerOf(m.tag), secret: true as const }));
     },
 
     /** Checks a DSS secrets list before any transaction: names, values, duplicates. */
-    validateDssEntries(entries: readonly { name: unknown; value: unknown }[]): { name: string; value: string }[] {
+    validateDssEntries(
+      entries: readonly { name: unknown; value: unknown }[],
+    ): { name: string; value: string }[] {
       const seen = new Set<string>();
       return entries.map((e) => {
         const name = checkSecretName(e.name);
-        if (seen.has(name)) throw new Invalid(`secret ${JSON.stringify(name)} appears more than once in secrets`);
+        if (seen.has(name))
+          throw new Invalid(`secret ${JSON.stringify(name)} appears more than once in secrets`);
         seen.add(name);
-        if (typeof e.value !== 'string') throw new Invalid(`value of secret ${JSON.stringify(name)} must be a string`);
+        if (typeof e.value !== 'string')
+          throw new Invalid(`value of secret ${JSON.stringify(name)} must be a string`);
         return { name, value: e.value };
       });
     },
@@ -203,10 +239,17 @@ export function createSecretService(deps: {
      * keeps its stored value, any other value is new plaintext, and stored secrets missing from the list
      * are deleted. Administrators may write another user's secrets; they never read them.
      */
-    async applyDssEntries(trx: Db, caller: Caller, target: User, entries: { name: string; value: string }[]): Promise<void> {
+    async applyDssEntries(
+      trx: Db,
+      caller: Caller,
+      target: User,
+      entries: { name: string; value: string }[],
+    ): Promise<void> {
       const self = caller.kind === 'user' && caller.user.id === target.id;
-      if (!self && !isAdminCaller(caller)) throw new Forbidden('you cannot change another user\'s secrets');
-      const current = new Map((await repo.listSecretMeta(trx, target.id)).map((m) => [m.name, markerOf(m.tag)]));
+      if (!self && !isAdminCaller(caller)) throw new Forbidden("you cannot change another user's secrets");
+      const current = new Map(
+        (await repo.listSecretMeta(trx, target.id)).map((m) => [m.name, markerOf(m.tag)]),
+      );
       const changes: SecretChange[] = [];
       const listed = new Set<string>();
       for (const e of entries) {

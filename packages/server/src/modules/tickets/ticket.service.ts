@@ -12,23 +12,44 @@ export type TicketService = ReturnType<typeof createTicketService>;
 export function createTicketService(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
   return {
-    async issue(userId: string, opts: { jobId?: string | undefined; ttlMs: number }): Promise<{ id: string; ticket: string; expiresAt: number }> {
+    async issue(
+      userId: string,
+      opts: { jobId?: string | undefined; ttlMs: number },
+    ): Promise<{ id: string; ticket: string; expiresAt: number }> {
       const t = newToken('coft');
       const now = clock.now();
       const expiresAt = now + opts.ttlMs;
       await store.db
         .insertInto('tickets')
-        .values({ id: t.id, user_id: userId, job_id: opts.jobId ?? null, secret_hash: t.secretHash, created_at: now, expires_at: expiresAt, revoked_at: null })
+        .values({
+          id: t.id,
+          user_id: userId,
+          job_id: opts.jobId ?? null,
+          secret_hash: t.secretHash,
+          created_at: now,
+          expires_at: expiresAt,
+          revoked_at: null,
+        })
         .execute();
       return { id: t.id, ticket: t.token, expiresAt };
     },
 
     async revoke(id: string): Promise<void> {
-      await store.db.updateTable('tickets').set({ revoked_at: clock.now() }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+      await store.db
+        .updateTable('tickets')
+        .set({ revoked_at: clock.now() })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
     },
 
     async revokeForJob(jobId: string): Promise<void> {
-      await store.db.updateTable('tickets').set({ revoked_at: clock.now() }).where('job_id', '=', jobId).where('revoked_at', 'is', null).execute();
+      await store.db
+        .updateTable('tickets')
+        .set({ revoked_at: clock.now() })
+        .where('job_id', '=', jobId)
+        .where('revoked_at', 'is', null)
+        .execute();
     },
   };
 }

@@ -9,7 +9,10 @@ import { LoginParams, NewUserBody, UserPatchBody, UserView, userView } from './u
 import type { UserService } from './user.service.js';
 
 /** The signed-in user's own account, and user administration, in Coffer's API. */
-export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets: SecretService }> = async (app, { users, secrets }) => {
+export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets: SecretService }> = async (
+  app,
+  { users, secrets },
+) => {
   app.get('/api/v1/me', {
     config: { access: 'user' },
     schema: { tags: ['me'], summary: 'Your account', response: { 200: UserView, ...authErrors } },
@@ -21,12 +24,19 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
     schema: {
       tags: ['me'],
       summary: 'Who you are; with withSecrets=true, your own secret values (for your code)',
-      querystring: Type.Object({ withSecrets: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      querystring: Type.Object(
+        { withSecrets: Type.Optional(Type.String()) },
+        { additionalProperties: false },
+      ),
       response: { 200: AuthInfo, ...authErrors },
     },
     handler: async (req, reply) => {
       void reply.header('cache-control', 'no-store');
-      return describeCaller(req.caller!, secrets, parseQueryBool(req.query.withSecrets, 'withSecrets', false));
+      return describeCaller(
+        req.caller!,
+        secrets,
+        parseQueryBool(req.query.withSecrets, 'withSecrets', false),
+      );
     },
   });
 
@@ -35,7 +45,10 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
     schema: {
       tags: ['me'],
       summary: 'Change your password (ends your other sessions)',
-      body: Type.Object({ currentPassword: Type.String(), newPassword: Type.String() }, { additionalProperties: false }),
+      body: Type.Object(
+        { currentPassword: Type.String(), newPassword: Type.String() },
+        { additionalProperties: false },
+      ),
       response: { 204: Type.Null(), ...authErrors },
     },
     handler: async (req, reply) => {
@@ -50,14 +63,24 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
 
   app.get('/api/v1/admin/users', {
     ...admin,
-    schema: { tags, summary: 'List users', response: { 200: Type.Object({ users: Type.Array(UserView) }), ...authErrors } },
+    schema: {
+      tags,
+      summary: 'List users',
+      response: { 200: Type.Object({ users: Type.Array(UserView) }), ...authErrors },
+    },
     handler: async (req) => ({ users: (await users.list(req.caller!)).map(userView) }),
   });
 
   app.post('/api/v1/admin/users', {
     ...admin,
-    schema: { tags, summary: 'Create a user', body: NewUserBody, response: { 201: UserView, 409: ErrorBody, ...authErrors } },
-    handler: async (req, reply) => reply.status(201).send(userView(await users.create(req.caller!, req.body))),
+    schema: {
+      tags,
+      summary: 'Create a user',
+      body: NewUserBody,
+      response: { 201: UserView, 409: ErrorBody, ...authErrors },
+    },
+    handler: async (req, reply) =>
+      reply.status(201).send(userView(await users.create(req.caller!, req.body))),
   });
 
   app.get('/api/v1/admin/users/:login', {
@@ -95,7 +118,12 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
 
   app.delete('/api/v1/admin/users/:login', {
     ...admin,
-    schema: { tags, summary: 'Delete a user and destroy their data key', params: LoginParams, response: { 204: Type.Null(), 409: ErrorBody, ...authErrors } },
+    schema: {
+      tags,
+      summary: 'Delete a user and destroy their data key',
+      params: LoginParams,
+      response: { 204: Type.Null(), 409: ErrorBody, ...authErrors },
+    },
     handler: async (req, reply) => {
       await users.delete(req.caller!, req.params.login, { allowSelfDeletion: false });
       return reply.status(204).send(null);

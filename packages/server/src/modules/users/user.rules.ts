@@ -22,7 +22,9 @@ export function checkGroups(groups: readonly string[]): string[] {
   const out = [...new Set(groups)];
   for (const g of out) {
     if (!GROUP_RE.test(g)) {
-      throw new Invalid(`group name ${JSON.stringify(g)} is invalid: 1 to 80 letters, digits, ".", "_", "-" or spaces`);
+      throw new Invalid(
+        `group name ${JSON.stringify(g)} is invalid: 1 to 80 letters, digits, ".", "_", "-" or spaces`,
+      );
     }
   }
   if (out.length > 100) throw new Invalid('a user can be in at most 100 groups');

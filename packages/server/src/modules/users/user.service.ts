@@ -52,7 +52,8 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
   async function assertNotLastAdmin(db: Db, target: User): Promise<void> {
     if (!target.isAdmin || !target.enabled) return;
     const admins = (await repo.listUsers(db)).map(toUser).filter((u) => u.isAdmin && u.enabled);
-    if (admins.length <= 1) throw new Conflict('this is the last enabled administrator; make another one first');
+    if (admins.length <= 1)
+      throw new Conflict('this is the last enabled administrator; make another one first');
   }
 
   /**
@@ -60,7 +61,11 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
    * their own name, email, properties and preferences; groups, profile, status and admin properties are
    * the administrator's.
    */
-  function planPatch(caller: Caller, target: User, patch: UserPatchInput): { row: repo.UserPatch; events: AuditEvent[] } {
+  function planPatch(
+    caller: Caller,
+    target: User,
+    patch: UserPatchInput,
+  ): { row: repo.UserPatch; events: AuditEvent[] } {
     const admin = isAdminCaller(caller);
     const self = caller.kind === 'user' && caller.user.id === target.id;
     if (!admin && !self) throw new NotFound(`user ${JSON.stringify(target.login)} does not exist`);
@@ -71,7 +76,8 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
     };
     if (patch.displayName !== undefined) row.display_name = checkText('displayName', patch.displayName, 200);
     if (patch.email !== undefined) row.email = checkText('email', patch.email, 320);
-    if (patch.userProperties !== undefined) row.user_properties = JSON.stringify(checkStringMap('userProperties', patch.userProperties));
+    if (patch.userProperties !== undefined)
+      row.user_properties = JSON.stringify(checkStringMap('userProperties', patch.userProperties));
     if (patch.preferences !== undefined) {
       const text = JSON.stringify(patch.preferences);
       if (text.length > 64 * 1024) throw new Invalid('preferences must be at most 64 KiB of JSON');
@@ -97,15 +103,22 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       row.enabled = patch.enabled ? 1 : 0;
       events.push({ action: patch.enabled ? 'user.enabled' : 'user.disabled', target });
     }
-    if (Object.keys(row).length > 0 && events.length === 0) events.push({ action: 'user.updated', target, detail: { fields: Object.keys(row) } });
+    if (Object.keys(row).length > 0 && events.length === 0)
+      events.push({ action: 'user.updated', target, detail: { fields: Object.keys(row) } });
     return { row, events };
   }
 
   /** Applies a planned patch in the caller's transaction; disabling ends every credential at once. */
-  async function applyPatch(db: Db, caller: Caller, target: User, plan: { row: repo.UserPatch; events: AuditEvent[] }): Promise<void> {
+  async function applyPatch(
+    db: Db,
+    caller: Caller,
+    target: User,
+    plan: { row: repo.UserPatch; events: AuditEvent[] },
+  ): Promise<void> {
     const now = clock.now();
     const losesAdmin =
-      (plan.row.enabled === 0) || (plan.row.groups !== undefined && !(JSON.parse(plan.row.groups) as string[]).includes(ADMIN_GROUP));
+      plan.row.enabled === 0 ||
+      (plan.row.groups !== undefined && !(JSON.parse(plan.row.groups) as string[]).includes(ADMIN_GROUP));
     if (losesAdmin) await assertNotLastAdmin(db, target);
     if (Object.keys(plan.row).length > 0) await repo.updateUser(db, target.id, plan.row, now);
     if (plan.row.enabled === 0) await revokeAllCredentials(db, target.id, now);
@@ -122,12 +135,14 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       requireAdmin(caller);
       const login = checkLogin(input.login);
       const groups = checkGroups(input.groups ?? []);
-      const passwordHash = input.password !== undefined ? await hashPassword(checkPassword(input.password)) : null;
+      const passwordHash =
+        input.password !== undefined ? await hashPassword(checkPassword(input.password)) : null;
       const now = clock.now();
       const id = newId();
       const { wrapped } = keyring.newDataKey(id, 1);
       return store.transaction(async (trx) => {
-        if (await repo.findUserByLogin(trx, login)) throw new Conflict(`user ${JSON.stringify(login)} already exists`);
+        if (await repo.findUserByLogin(trx, login))
+          throw new Conflict(`user ${JSON.stringify(login)} already exists`);
         await repo.insertUser(trx, {
           id,
           login,
@@ -145,7 +160,13 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           created_at: now,
           updated_at: now,
         });
-        await insertDataKey(trx, { user_id: id, version: 1, wrapped: wrapped.wrapped, master_version: wrapped.masterVersion, created_at: now });
+        await insertDataKey(trx, {
+          user_id: id,
+          version: 1,
+          wrapped: wrapped.wrapped,
+          master_version: wrapped.masterVersion,
+          created_at: now,
+        });
         const user = toUser((await repo.findUserById(trx, id))!);
         await audit.record(trx, caller, [{ action: 'user.created', target: user, detail: { groups } }]);
         return user;
@@ -186,7 +207,12 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
      * Sets a password. Users changing their own must give the current one; administrators resetting
      * someone else's need not. Other sessions of that user end.
      */
-    async setPassword(caller: Caller, login: string, newPassword: string, currentPassword?: string): Promise<void> {
+    async setPassword(
+      caller: Caller,
+      login: string,
+      newPassword: string,
+      currentPassword?: string,
+    ): Promise<void> {
       const target = await loadByLogin(store.db, login);
       const self = caller.kind === 'user' && caller.user.id === target.id;
       if (!self && !isAdminCaller(caller)) throw new NotFound(`user ${JSON.stringify(login)} does not exist`);
@@ -201,8 +227,13 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       await store.transaction(async (trx) => {
         const now = clock.now();
         await repo.updateUser(trx, target.id, { password_hash: hash }, now);
-        let q = trx.updateTable('sessions').set({ revoked_at: now }).where('user_id', '=', target.id).where('revoked_at', 'is', null);
-        if (self && caller.kind === 'user' && caller.source === 'SESSION') q = q.where('id', '!=', caller.credentialId);
+        let q = trx
+          .updateTable('sessions')
+          .set({ revoked_at: now })
+          .where('user_id', '=', target.id)
+          .where('revoked_at', 'is', null);
+        if (self && caller.kind === 'user' && caller.source === 'SESSION')
+          q = q.where('id', '!=', caller.credentialId);
         await q.execute();
         await audit.record(trx, caller, [{ action: 'user.password_changed', target }]);
       });
