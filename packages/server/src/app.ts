@@ -9,7 +9,7 @@ import type { Keyring } from './crypto/index.js';
 import { registerAuthHook } from './http/auth.hook.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
 import { DSS_PREFIXES } from './http/dss-wire.js';
-import { registerErrorHandler } from './http/error-handler.js';
+import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import './http/types.js';
@@ -51,9 +51,7 @@ export function createServices(deps: Omit<AppDeps, 'logger'>) {
 export type Services = ReturnType<typeof createServices>;
 
 /** The composition root: builds the HTTP app from its dependencies. Nothing here reads the environment. */
-export async function buildApp(
-  deps: AppDeps,
-): Promise<{
+export async function buildApp(deps: AppDeps): Promise<{
   app: FastifyInstance;
   services: Services;
   routes: { method: string; url: string; access: string }[];
@@ -65,6 +63,8 @@ export async function buildApp(
     bodyLimit: config.limits.bodyBytes,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    // Malformed URLs and the like are rendered by our handler too, in the caller's error shape.
+    frameworkErrors: (err, req, reply) => sendError(err, req, reply),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { MasterKeySource } from '../config.js';
 import { KEY_BYTES } from './keyring.js';
@@ -71,12 +71,17 @@ export async function loadMasterKey(source: MasterKeySource, storeIsNew: boolean
       }
       await mkdir(path.dirname(source.path), { recursive: true, mode: 0o700 });
       const key = generateMasterKey();
-      // 'wx' fails if another process created the file meanwhile; that process's key then wins.
+      // Written whole to a private temporary file, then linked into place: no reader ever sees a partial
+      // key, and link() fails if another process got there first, whose key then wins.
+      const tmp = `${source.path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeFile(tmp, key + '\n', { mode: 0o600, flag: 'wx' });
       try {
-        await writeFile(source.path, key + '\n', { mode: 0o600, flag: 'wx' });
+        await link(tmp, source.path);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         return parseMasterKey(await readFile(source.path, 'utf8'), `the key file ${source.path}`);
+      } finally {
+        await unlink(tmp);
       }
       return parseMasterKey(key, 'the new key file');
     }

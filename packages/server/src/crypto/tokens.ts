@@ -59,7 +59,8 @@ export function newTag(): string {
 
 /** Constant-time string equality (CSRF tokens and the like). */
 export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
+  // UTF-16 code units, so lone surrogates are compared as themselves rather than folded to U+FFFD.
+  const x = Buffer.from(a, 'utf16le');
+  const y = Buffer.from(b, 'utf16le');
   return x.length === y.length && timingSafeEqual(x, y);
 }

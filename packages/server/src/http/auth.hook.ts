@@ -1,4 +1,6 @@
+import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import './types.js';
 import { safeEqual } from '../crypto/index.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
 import type { AuthService } from '../modules/auth/auth.service.js';

@@ -13,7 +13,7 @@ export function isDssUrl(url: string): boolean {
  * is refused rather than guessed.
  */
 export function parseQueryBool(value: unknown, name: string, fallback: boolean): boolean {
-  if (value === undefined || value === '') return fallback;
+  if (value === undefined) return fallback;
   if (typeof value !== 'string')
     throw new Invalid(`query parameter ${name} must be given once, as true or false`);
   const v = value.toLowerCase();

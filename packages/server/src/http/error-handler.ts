@@ -63,30 +63,34 @@ function render(err: FastifyError | AppError | Error): Rendered {
   return { status: 500, code: 'internal_error', message: 'internal error; the server log has the details' };
 }
 
+/** Renders an error as the response; also given to Fastify for the errors it raises before routing. */
+export function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) {
+  const r = render(err);
+
+  if (r.status >= 500) req.log.error({ err }, 'request failed');
+  else req.log.info({ code: r.code, status: r.status }, r.message);
+  if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
+  if (isDssUrl(req.url)) {
+    const body = {
+      errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error,
+      message: r.message,
+      detailedMessage: r.message,
+      code: r.code.toUpperCase(),
+    };
+    // The R client reads the error only when the type is exactly application/json.
+    return reply.status(r.status).header('content-type', 'application/json').send(JSON.stringify(body));
+  }
+  return reply
+    .status(r.status)
+    .send({ error: { code: r.code, message: r.message, ...(r.details ? { details: r.details } : {}) } });
+}
+
 /**
  * Renders every error in one place: the DSS shape on DSS routes (what dataikuapi and the R package
  * parse), Coffer's own shape elsewhere. Unknown errors are logged and answered without driver text.
  */
 export function registerErrorHandler(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const r = render(err);
-    if (r.status >= 500) req.log.error({ err }, 'request failed');
-    else req.log.info({ code: r.code, status: r.status }, r.message);
-    if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
-    if (isDssUrl(req.url)) {
-      const body = {
-        errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error,
-        message: r.message,
-        detailedMessage: r.message,
-        code: r.code.toUpperCase(),
-      };
-      // The R client reads the error only when the type is exactly application/json.
-      return reply.status(r.status).header('content-type', 'application/json').send(JSON.stringify(body));
-    }
-    return reply
-      .status(r.status)
-      .send({ error: { code: r.code, message: r.message, ...(r.details ? { details: r.details } : {}) } });
-  });
+  app.setErrorHandler(sendError);
 
   app.setNotFoundHandler((req, reply) => {
     const message = `no such route: ${req.method} ${req.url.split('?')[0]}`;

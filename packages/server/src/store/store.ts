@@ -32,6 +32,8 @@ export interface StoreOptions {
 export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.databaseUrl) return openPostgres(opts.databaseUrl);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  // An existing directory keeps its mode through mkdir; the data directory is private either way.
+  chmodSync(opts.dataDir, 0o700);
   const file = path.join(opts.dataDir, opts.sqliteFile ?? 'coffer.db');
   const sqlite = new SQLite(file);
   // The WAL and shared-memory files SQLite creates later take the database file's mode.

@@ -30,6 +30,11 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 /** Reads a DSS user-settings body into a user patch and a secrets list, checking every type first. */
 export function parseDssSettings(body: unknown, target: User): DssSettingsInput {
   if (!isObject(body)) throw new Invalid('the body must be a JSON object of user settings');
+  if ('password' in body) {
+    throw new Invalid(
+      'passwords are not set through user settings; use PUT /api/v1/admin/users/{login}/password or PUT /api/v1/me/password',
+    );
+  }
   for (const k of Object.keys(body))
     if (!KNOWN_FIELDS.has(k)) throw new Invalid(`unknown settings field ${JSON.stringify(k)}`);
   const str = (k: string): string | undefined => {

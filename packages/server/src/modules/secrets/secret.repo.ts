@@ -33,14 +33,12 @@ export async function upsertSecret(
     .insertInto('secrets')
     .values({ ...row, created_at: now, updated_at: now, last_used_at: null })
     .onConflict((oc) =>
-      oc
-        .columns(['user_id', 'name'])
-        .doUpdateSet({
-          ciphertext: row.ciphertext,
-          key_version: row.key_version,
-          tag: row.tag,
-          updated_at: now,
-        }),
+      oc.columns(['user_id', 'name']).doUpdateSet({
+        ciphertext: row.ciphertext,
+        key_version: row.key_version,
+        tag: row.tag,
+        updated_at: now,
+      }),
     )
     .execute();
 }

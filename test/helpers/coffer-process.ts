@@ -1,0 +1,243 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/*
+ * Runs the real `coffer` command (packages/cli/bin/coffer.js, built by `npm run build`) as child
+ * processes. Every child and temporary directory made here is tracked, so a suite's afterEach/afterAll
+ * can kill and remove all of them even when a test failed half way.
+ */
+
+export const CLI = fileURLToPath(new URL('../../packages/cli/bin/coffer.js', import.meta.url));
+
+const children = new Set<ChildProcess>();
+const tempDirs = new Set<string>();
+
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+const isRunning = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+/** SIGKILLs every child still running and waits until each has exited. */
+export async function killAllChildren(): Promise<void> {
+  const waits: Promise<unknown>[] = [];
+  for (const c of children) {
+    if (isRunning(c)) {
+      waits.push(new Promise((resolve) => c.once('exit', resolve)));
+      c.kill('SIGKILL');
+    }
+  }
+  children.clear();
+  await Promise.all(waits);
+}
+
+/** Only what the command needs: the suite's own COFFER_* settings never leak in from the caller's shell. */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { LANG: 'C.UTF-8' };
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[k]) out[k] = process.env[k];
+  return { ...out, ...env };
+}
+
+function track(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: childEnv(env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs one `coffer` command to completion; stdin gets `input` (or nothing) and is then closed. */
+export function runCli(
+  args: string[],
+  opts: { env: Record<string, string>; input?: string; timeoutMs?: number },
+): Promise<CliResult> {
+  const child = track(args, opts.env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  child.stdin!.on('error', () => {}); // the command may exit before reading stdin
+  child.stdin!.end(opts.input ?? '');
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, opts.timeoutMs ?? 30_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+export interface LogLine {
+  level?: number;
+  msg?: string;
+  [k: string]: unknown;
+}
+
+export interface ServeHandle {
+  readonly child: ChildProcess;
+  readonly url: string;
+  /** JSON log lines the server printed on stdout, in order. */
+  readonly lines: LogLine[];
+  readonly stderr: () => string;
+  /** Resolves when the process has exited. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM (graceful shutdown), then waits for exit. */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGKILL now (no shutdown code runs), then waits for exit. */
+  kill9(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/**
+ * Starts `coffer serve` and resolves once it logs "Coffer is listening", with the address it logged.
+ * Rejects (and kills the child) if it exits first or does not come up in time.
+ */
+export function startServe(
+  env: Record<string, string>,
+  opts: { timeoutMs?: number } = {},
+): Promise<ServeHandle> {
+  const child = track(['serve'], { COFFER_PORT: '0', COFFER_LOG_LEVEL: 'info', ...env });
+  child.stdin!.end();
+  const lines: LogLine[] = [];
+  let stderr = '';
+  let partial = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`coffer serve did not log "Coffer is listening" in time; stderr: ${stderr}`));
+    }, opts.timeoutMs ?? 30_000);
+    let started = false;
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      partial += d;
+      const parts = partial.split('\n');
+      partial = parts.pop()!;
+      for (const text of parts) {
+        if (!text.trim()) continue;
+        let line: LogLine;
+        try {
+          line = JSON.parse(text) as LogLine;
+        } catch {
+          line = { msg: text };
+        }
+        lines.push(line);
+        if (!started && line.msg === 'Coffer is listening' && typeof line.address === 'string') {
+          started = true;
+          clearTimeout(timer);
+          const handle: ServeHandle = {
+            child,
+            url: line.address,
+            lines,
+            stderr: () => stderr,
+            exited,
+            stop: async () => {
+              if (isRunning(child)) child.kill('SIGTERM');
+              return exited;
+            },
+            kill9: async () => {
+              if (isRunning(child)) child.kill('SIGKILL');
+              return exited;
+            },
+          };
+          resolve(handle);
+        }
+      }
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      if (!started) {
+        reject(
+          new Error(
+            `coffer serve exited (code ${code}, signal ${signal}) before listening; stderr: ${stderr}`,
+          ),
+        );
+      }
+    });
+  });
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+/** One HTTP request to a server started as a child; `key` is sent as HTTP Basic, as dataikuapi does. */
+export async function request(
+  baseUrl: string,
+  method: string,
+  urlPath: string,
+  opts: { key?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key !== undefined)
+    headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(baseUrl + urlPath, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** SHA-256 of every file under dir (relative path → hash), to prove that nothing was written. */
+export function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[path.relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export const modeOf = (p: string): number => statSync(p).mode & 0o777;

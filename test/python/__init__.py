@@ -1,0 +1,1 @@
+# Package marker for the Python contract tests (see test/__init__.py).
