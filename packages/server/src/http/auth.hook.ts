@@ -67,6 +67,14 @@ export function registerAuthHook(app: FastifyInstance, auth: AuthService): void 
         'authentication required: send a personal API key (HTTP Basic or Bearer), a ticket (X-DKU-APITicket), or sign in',
       );
     }
+    if (
+      req.caller.restriction === 'password-change-required' &&
+      !req.routeOptions.config.beforePasswordChange
+    ) {
+      throw new Forbidden(
+        'your password was set by an administrator: choose a new one first (PUT /api/v1/me/password)',
+      );
+    }
     if (access === 'admin') requireAdmin(req.caller);
   });
 }

@@ -6,6 +6,8 @@ export type RouteAccess = 'public' | 'user' | 'admin';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: RouteAccess;
+    /** Open to a user who must first replace a password an administrator set (sign-out, change password). */
+    beforePasswordChange?: boolean;
   }
   interface FastifyRequest {
     /** The resolved caller; set by the auth hook for every non-public route. */

@@ -1,5 +1,6 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m0001 from './migrations/0001-initial.js';
+import * as m0002 from './migrations/0002-delegated-credentials.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -7,6 +8,7 @@ type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void
 /** Ordered by name; a new migration is a new file added here, never an edit of an old one. */
 const MIGRATIONS: Record<string, FrozenMigration> = {
   '0001-initial': m0001 as FrozenMigration,
+  '0002-delegated-credentials': m0002 as FrozenMigration,
 };
 
 /**

@@ -22,6 +22,7 @@ export interface UsersTable {
   admin_properties: string;
   preferences: string;
   secrets_revision: number;
+  password_must_change: ColumnType<number, number | undefined, number>;
   created_at: Millis;
   updated_at: Millis;
 }
@@ -57,6 +58,7 @@ export interface ApiKeysTable {
   last_used_at: Millis | null;
   expires_at: Millis | null;
   revoked_at: Millis | null;
+  delegated: ColumnType<number, number | undefined, number>;
 }
 
 export interface SessionsTable {

@@ -1,10 +1,10 @@
 import type { Clock } from '../../clock.js';
 import { newToken } from '../../crypto/index.js';
-import { Invalid, NotFound } from '../../errors.js';
+import { Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { ApiKeyRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { isAdminCaller, requireAdmin, type Caller } from '../auth/caller.js';
+import { isAdminCaller, requireAdmin, requireOwnCredential, type Caller } from '../auth/caller.js';
 import { checkText } from '../users/user.rules.js';
 import type { UserService } from '../users/user.service.js';
 
@@ -18,6 +18,8 @@ export interface ApiKeyInfo {
   lastUsedOn: number | null;
   expiresOn: number | null;
   revoked: boolean;
+  /** Created for the user by an administrator: it cannot read secret values. */
+  delegated: boolean;
   /** Last four characters of the key, to recognise it; the key itself is shown only once. */
   last4: string;
 }
@@ -43,6 +45,7 @@ export function createApiKeyService(deps: {
     lastUsedOn: r.last_used_at === null ? null : Number(r.last_used_at),
     expiresOn: r.expires_at === null ? null : Number(r.expires_at),
     revoked: r.revoked_at !== null,
+    delegated: r.delegated === 1,
     last4: r.last4,
   });
 
@@ -86,9 +89,18 @@ export function createApiKeyService(deps: {
       },
     ): Promise<{ key: string; info: ApiKeyInfo }> {
       let owner;
+      // A key an administrator makes for someone else is delegated: it never reads that user's values.
+      // The operator (CLI) is not restricted: it holds the master key already.
+      let delegated = false;
+      if (caller.kind === 'user') {
+        if (caller.source === 'TICKET')
+          throw new Forbidden('code run by the platform cannot create lasting API keys');
+        requireOwnCredential(caller, 'creating an API key');
+      }
       if (input.forLogin !== undefined && !(caller.kind === 'user' && caller.user.login === input.forLogin)) {
         requireAdmin(caller);
         owner = await users.loadByLogin(store.db, input.forLogin);
+        delegated = caller.kind === 'user';
       } else if (caller.kind === 'user') {
         owner = caller.user;
       } else {
@@ -116,6 +128,7 @@ export function createApiKeyService(deps: {
             last_used_at: null,
             expires_at: expires,
             revoked_at: null,
+            delegated: delegated ? 1 : 0,
           })
           .execute();
         await audit.record(trx, caller, [

@@ -29,7 +29,8 @@ export type AuditAction =
   | 'user.disabled'
   | 'user.enabled'
   | 'user.deleted'
-  | 'user.password_changed';
+  | 'user.password_changed'
+  | 'user.password_reset';
 
 export interface AuditEvent {
   readonly action: AuditAction;

@@ -26,5 +26,6 @@ export async function describeCaller(caller: Caller, secrets: SecretService, wit
     userProfile: c.user.userProfile,
     associatedDSSUser: c.user.login,
   };
-  return withSecrets ? { ...info, secrets: await secrets.revealForOwnerCode(c) } : info;
+  if (!withSecrets) return info;
+  return { ...info, secrets: await secrets.revealForOwnerCode(c) };
 }

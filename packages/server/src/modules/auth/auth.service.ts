@@ -78,6 +78,7 @@ export function createAuthService(deps: {
           'api_keys.revoked_at',
           'api_keys.expires_at',
           'api_keys.last_used_at',
+          'api_keys.delegated',
         ])
         .selectAll('users')
         .where('api_keys.id', '=', p.id)
@@ -89,7 +90,8 @@ export function createAuthService(deps: {
         await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', p.id).execute();
       }
       // One query: the key and its user's row together (users' columns do not clash with the key's).
-      return caller(toUser(row), 'PERSONAL_API_KEY', p.id, ip);
+      const c = caller(toUser(row), 'PERSONAL_API_KEY', p.id, ip);
+      return row.delegated === 1 ? { ...c, restriction: 'delegated-key' } : c;
     },
 
     async authenticateTicket(token: string, ip?: string): Promise<UserCaller> {
@@ -149,7 +151,12 @@ export function createAuthService(deps: {
           .where('id', '=', p.id)
           .execute();
       }
-      return { caller: caller(await userById(row.user_id), 'SESSION', p.id, ip), csrfToken: row.csrf_token };
+      const user = await userById(row.user_id);
+      const c = caller(user, 'SESSION', p.id, ip);
+      return {
+        caller: user.passwordMustChange ? { ...c, restriction: 'password-change-required' } : c,
+        csrfToken: row.csrf_token,
+      };
     },
 
     /**

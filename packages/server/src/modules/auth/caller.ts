@@ -16,11 +16,35 @@ export type Caller =
       /** The session, API key or ticket id (never its secret). */
       readonly credentialId: string;
       readonly ip?: string | undefined;
+      /** Set when the credential was chosen by someone else (see requireOwnCredential). */
+      readonly restriction?: Restriction | undefined;
     }
   /** The operator on the server's own machine, through the CLI. */
   | { readonly kind: 'operator'; readonly name: 'cli' };
 
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
+
+/**
+ * Credentials an administrator chose for another user: an API key created for them, or a password they
+ * have not yet replaced with their own. An administrator holding one could act as the user, so such a
+ * caller can neither read secret values nor make new credentials.
+ */
+export type Restriction = 'delegated-key' | 'password-change-required';
+
+export function requireOwnCredential(caller: Caller, what: string): UserCaller {
+  const c = requireUser(caller);
+  if (c.restriction === 'delegated-key') {
+    throw new Forbidden(
+      `${what} needs a credential of your own: this API key was created for you by an administrator. Create your own key and use that.`,
+    );
+  }
+  if (c.restriction === 'password-change-required') {
+    throw new Forbidden(
+      `${what} needs a password of your own: yours was set by an administrator. Choose a new one first (PUT /api/v1/me/password).`,
+    );
+  }
+  return c;
+}
 
 export function isAdminCaller(caller: Caller): boolean {
   return caller.kind === 'operator' || caller.user.isAdmin;

@@ -53,7 +53,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
   });
 
   app.get('/api/v1/session', {
-    config: { access: 'user' },
+    config: { access: 'user', beforePasswordChange: true },
     schema: { tags, summary: 'Who is signed in', response: { 200: SessionView, ...authErrors } },
     handler: async (req) => {
       const c = requireUser(req.caller!);
@@ -62,7 +62,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
   });
 
   app.delete('/api/v1/session', {
-    config: { access: 'user' },
+    config: { access: 'user', beforePasswordChange: true },
     schema: { tags, summary: 'Sign out', response: { 204: Type.Null(), ...authErrors } },
     handler: async (req, reply) => {
       const c = requireUser(req.caller!);

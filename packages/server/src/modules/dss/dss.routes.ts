@@ -6,7 +6,7 @@ import { parseQueryBool } from '../../http/dss-wire.js';
 import type { ApiKeyService } from '../api-keys/api-key.service.js';
 import { AuthInfo, describeCaller } from '../auth/auth-info.js';
 import type { AuthService } from '../auth/auth.service.js';
-import { requireUser, type Caller } from '../auth/caller.js';
+import { requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { TicketService } from '../tickets/ticket.service.js';
 import type { SecretService } from '../secrets/secret.service.js';
 import type { User } from '../users/user.model.js';
@@ -83,7 +83,8 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
       .find(([k]) => k === SESSION_COOKIE)?.[1];
     if (!token) throw new Invalid('the browser headers carry no Coffer session cookie');
     const browser = (await auth.authenticateSession(token)).caller;
-    const me = requireUser(req.caller!);
+    const me = requireOwnCredential(req.caller!, 'acting for a browser user');
+    requireOwnCredential(browser, "using the browser's session");
     if (browser.user.id !== me.user.id) {
       throw new Forbidden(
         "the browser's user is not the caller: Coffer gives a user's identity and secrets only to that user's own code",

@@ -4,7 +4,7 @@ import { newTag } from '../../crypto/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
-import { isAdminCaller, requireUser, type Caller } from '../auth/caller.js';
+import { isAdminCaller, requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { User } from '../users/user.model.js';
 import { bumpSecretsRevision } from '../users/user.repo.js';
 import { currentDataKey, dataKeysOf } from './data-key.repo.js';
@@ -193,7 +193,7 @@ export function createSecretService(deps: {
      * value is decrypted; values are not kept anywhere after this returns.
      */
     async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
-      const me = requireUser(caller);
+      const me = requireOwnCredential(caller, 'reading secret values');
       const [rows, keys] = await Promise.all([
         repo.listSealed(store.db, me.user.id),
         dataKeysOf(store.db, me.user.id),

@@ -18,6 +18,8 @@ export interface User {
   readonly adminProperties: Record<string, string>;
   readonly preferences: Record<string, unknown>;
   readonly secretsRevision: number;
+  /** The password was set by an administrator: the user must choose their own before anything else. */
+  readonly passwordMustChange: boolean;
   readonly createdAt: number;
   readonly updatedAt: number;
 }
@@ -44,6 +46,7 @@ export function toUser(row: UserRow): User {
     adminProperties: parseObject(row.admin_properties),
     preferences: parseObject(row.preferences),
     secretsRevision: Number(row.secrets_revision),
+    passwordMustChange: Number(row.password_must_change) === 1,
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
   };

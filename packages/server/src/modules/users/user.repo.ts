@@ -34,6 +34,7 @@ export type UserPatch = Partial<
     | 'user_profile'
     | 'enabled'
     | 'password_hash'
+    | 'password_must_change'
     | 'user_properties'
     | 'admin_properties'
     | 'preferences'

@@ -14,7 +14,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
   { users, secrets },
 ) => {
   app.get('/api/v1/me', {
-    config: { access: 'user' },
+    config: { access: 'user', beforePasswordChange: true },
     schema: { tags: ['me'], summary: 'Your account', response: { 200: UserView, ...authErrors } },
     handler: async (req) => userView(requireUser(req.caller!).user),
   });
@@ -41,7 +41,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
   });
 
   app.put('/api/v1/me/password', {
-    config: { access: 'user' },
+    config: { access: 'user', beforePasswordChange: true },
     schema: {
       tags: ['me'],
       summary: 'Change your password (ends your other sessions)',
@@ -53,7 +53,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
     },
     handler: async (req, reply) => {
       const me = requireUser(req.caller!);
-      await users.setPassword(me, me.user.login, req.body.newPassword, req.body.currentPassword);
+      await users.changeOwnPassword(me, req.body.currentPassword, req.body.newPassword);
       return reply.status(204).send(null);
     },
   });
@@ -105,14 +105,14 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
     ...admin,
     schema: {
       tags,
-      summary: "Reset a user's password (ends their sessions)",
+      summary:
+        "Reset another user's password: account recovery. Their secrets and credentials are destroyed (an administrator who knows a user's password could read them) and they must choose a new password at the next sign-in.",
       params: LoginParams,
       body: Type.Object({ password: Type.String() }, { additionalProperties: false }),
-      response: { 204: Type.Null(), ...authErrors },
+      response: { 200: Type.Object({ secretsDeleted: Type.Integer() }), ...authErrors },
     },
-    handler: async (req, reply) => {
-      await users.setPassword(req.caller!, req.params.login, req.body.password);
-      return reply.status(204).send(null);
+    handler: async (req) => {
+      return users.resetPassword(req.caller!, req.params.login, req.body.password);
     },
   });
 

@@ -3,11 +3,12 @@ import { hashPassword, newId, verifyPassword, type Keyring } from '../../crypto/
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
-import { isAdminCaller, requireAdmin, type Caller } from '../auth/caller.js';
+import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
 import { revokeAllCredentials } from '../auth/credential.repo.js';
 import { insertDataKey } from '../secrets/data-key.repo.js';
 import { ADMIN_GROUP, toUser, type User } from './user.model.js';
 import * as repo from './user.repo.js';
+import { bumpSecretsRevision } from './user.repo.js';
 import {
   checkGroups,
   checkLogin,
@@ -153,6 +154,8 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           source_type: checkSourceType(input.sourceType ?? 'LOCAL'),
           enabled: 1,
           password_hash: passwordHash,
+          // A password an administrator chose must be replaced by the user before anything else.
+          password_must_change: caller.kind === 'user' && passwordHash !== null ? 1 : 0,
           user_properties: '{}',
           admin_properties: '{}',
           preferences: '{}',
@@ -203,40 +206,104 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       return loadByLogin(store.db, login);
     },
 
-    /**
-     * Sets a password. Users changing their own must give the current one; administrators resetting
-     * someone else's need not. Other sessions of that user end.
-     */
-    async setPassword(
-      caller: Caller,
-      login: string,
-      newPassword: string,
-      currentPassword?: string,
-    ): Promise<void> {
-      const target = await loadByLogin(store.db, login);
-      const self = caller.kind === 'user' && caller.user.id === target.id;
-      if (!self && !isAdminCaller(caller)) throw new NotFound(`user ${JSON.stringify(login)} does not exist`);
+    /** A user changes their own password; the current one is required. Their other sessions end. */
+    async changeOwnPassword(caller: Caller, currentPassword: string, newPassword: string): Promise<void> {
+      const me = requireUser(caller);
       checkPassword(newPassword);
-      if (self && caller.kind === 'user') {
-        const row = await repo.findUserById(store.db, target.id);
-        if (currentPassword === undefined || !(await verifyPassword(currentPassword, row?.password_hash))) {
-          throw new Invalid('the current password is not correct');
-        }
+      const row = await repo.findUserById(store.db, me.user.id);
+      if (!(await verifyPassword(currentPassword, row?.password_hash))) {
+        throw new Invalid('the current password is not correct');
       }
+      if (currentPassword === newPassword)
+        throw new Invalid('the new password must differ from the current one');
       const hash = await hashPassword(newPassword);
       await store.transaction(async (trx) => {
         const now = clock.now();
-        await repo.updateUser(trx, target.id, { password_hash: hash }, now);
+        await repo.updateUser(trx, me.user.id, { password_hash: hash, password_must_change: 0 }, now);
         let q = trx
           .updateTable('sessions')
           .set({ revoked_at: now })
-          .where('user_id', '=', target.id)
+          .where('user_id', '=', me.user.id)
           .where('revoked_at', 'is', null);
-        if (self && caller.kind === 'user' && caller.source === 'SESSION')
-          q = q.where('id', '!=', caller.credentialId);
+        if (me.source === 'SESSION') q = q.where('id', '!=', me.credentialId);
         await q.execute();
-        await audit.record(trx, caller, [{ action: 'user.password_changed', target }]);
+        await audit.record(trx, caller, [{ action: 'user.password_changed', target: me.user }]);
       });
+    },
+
+    /**
+     * An administrator resets another user's password: account recovery. An administrator who sets a
+     * password could sign in as the user, so the reset destroys the user's data key and secrets, ends
+     * every credential, and makes the user choose a password of their own at the next sign-in. The
+     * operator (CLI) already holds the master key, so its resets keep the secrets.
+     */
+    async resetPassword(
+      caller: Caller,
+      login: string,
+      newPassword: string,
+    ): Promise<{ secretsDeleted: number }> {
+      requireAdmin(caller);
+      const target = await loadByLogin(store.db, login);
+      if (caller.kind === 'user' && caller.user.id === target.id) {
+        throw new Invalid(
+          'to change your own password use PUT /api/v1/me/password, which asks for the current one',
+        );
+      }
+      const hash = await hashPassword(checkPassword(newPassword));
+      const recovery = caller.kind === 'user';
+      const result = await store.transaction(async (trx) => {
+        const now = clock.now();
+        await repo.updateUser(
+          trx,
+          target.id,
+          { password_hash: hash, password_must_change: recovery ? 1 : 0 },
+          now,
+        );
+        if (!recovery) {
+          await trx
+            .updateTable('sessions')
+            .set({ revoked_at: now })
+            .where('user_id', '=', target.id)
+            .where('revoked_at', 'is', null)
+            .execute();
+          await audit.record(trx, caller, [{ action: 'user.password_reset', target }]);
+          return { secretsDeleted: 0 };
+        }
+        await revokeAllCredentials(trx, target.id, now);
+        const names = (
+          await trx.selectFrom('secrets').select('name').where('user_id', '=', target.id).execute()
+        ).map((r) => r.name);
+        await trx.deleteFrom('secrets').where('user_id', '=', target.id).execute();
+        const last = await trx
+          .selectFrom('data_keys')
+          .select('version')
+          .where('user_id', '=', target.id)
+          .orderBy('version', 'desc')
+          .executeTakeFirst();
+        await trx.deleteFrom('data_keys').where('user_id', '=', target.id).execute();
+        const version = (last?.version ?? 0) + 1;
+        const { wrapped } = keyring.newDataKey(target.id, version);
+        await insertDataKey(trx, {
+          user_id: target.id,
+          version,
+          wrapped: wrapped.wrapped,
+          master_version: wrapped.masterVersion,
+          created_at: now,
+        });
+        await bumpSecretsRevision(trx, target.id, now);
+        await audit.record(trx, caller, [
+          { action: 'user.password_reset', target, detail: { secretsDeleted: names.length } },
+          ...names.map((name) => ({
+            action: 'secret.deleted' as const,
+            target,
+            secretName: name,
+            detail: { reason: 'password reset by an administrator' },
+          })),
+        ]);
+        return { secretsDeleted: names.length };
+      });
+      keyring.forget(target.id);
+      return result;
     },
 
     /** Deletes a user with their data key, so their secrets are unrecoverable even from a backup. */
