@@ -45,16 +45,23 @@ export class DataKey {
   }
 }
 
-/** Length-prefixed fields, so no choice of names can make two contexts encode alike. */
+/**
+ * The context a blob is bound to: its purpose, then length-prefixed fields, so no choice of names can
+ * make two contexts encode alike. The first 5 bytes are left for the blob's version and key id, which
+ * are authenticated too (seal and open fill them in).
+ */
 function associatedData(purpose: string, fields: (string | number)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(purpose, 'utf8')];
-  for (const f of fields) {
-    const b = Buffer.from(String(f), 'utf8');
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(b.length);
-    parts.push(len, b);
+  const texts = fields.map(String);
+  let size = 5 + Buffer.byteLength(purpose);
+  for (const t of texts) size += 4 + Buffer.byteLength(t);
+  const out = Buffer.allocUnsafe(size);
+  let at = 5 + out.write(purpose, 5);
+  for (const t of texts) {
+    const len = out.write(t, at + 4);
+    out.writeUInt32BE(len, at);
+    at += 4 + len;
   }
-  return Buffer.concat(parts);
+  return out;
 }
 
 function seal(key: Buffer, keyId: number, aad: Buffer, plaintext: Buffer): Buffer {
@@ -64,7 +71,8 @@ function seal(key: Buffer, keyId: number, aad: Buffer, plaintext: Buffer): Buffe
   header.writeUInt32BE(keyId, 1);
   nonce.copy(header, 5);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.concat([header.subarray(0, 5), aad]));
+  header.copy(aad, 0, 0, 5);
+  cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([header, body, cipher.getAuthTag()]);
 }
@@ -83,7 +91,8 @@ function open(key: Buffer, expectedKeyId: number, aad: Buffer, blobIn: Uint8Arra
   const nonce = blob.subarray(5, HEADER_BYTES);
   const tag = blob.subarray(blob.length - TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.concat([blob.subarray(0, 5), aad]));
+  blob.copy(aad, 0, 0, 5);
+  decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   try {
     return Buffer.concat([

@@ -1,20 +1,26 @@
 import type { FastifyInstance } from 'fastify';
 import { isDssUrl } from './dss-wire.js';
 
+const ALWAYS = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
 /**
  * Headers on every response: no sniffing, no framing, no referrer, and no caching of API answers (which
  * may carry secret values or keys). The web UI sets its own Content-Security-Policy for pages.
+ * Synchronous (callback style): it runs on every response, including the hot auth/info path.
  */
 export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (req, reply, payload) => {
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('x-frame-options', 'DENY');
-    void reply.header('referrer-policy', 'no-referrer');
+  app.addHook('onSend', (req, reply, payload, done) => {
+    void reply.headers(ALWAYS);
     if (!reply.hasHeader('content-security-policy')) {
       void reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     }
-    const dss = isDssUrl(req.url);
-    if (dss || req.url.startsWith('/api/')) {
+    const url = req.url;
+    const dss = url.startsWith('/api/') ? false : isDssUrl(url);
+    if (dss || url.startsWith('/api/')) {
       if (!reply.hasHeader('cache-control')) void reply.header('cache-control', 'no-store');
     }
     if (dss) {
@@ -23,6 +29,6 @@ export function registerSecurityHeaders(app: FastifyInstance): void {
       if (typeof type === 'string' && type.startsWith('application/json'))
         void reply.header('content-type', 'application/json');
     }
-    return payload;
+    done(null, payload);
   });
 }

@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
+import { prepared } from '../../store/prepared.js';
 import type { Db } from '../../store/store.js';
-import type { AuditRow, NewAuditRow } from '../../store/schema.js';
+import type { AuditRow, Database, NewAuditRow } from '../../store/schema.js';
 
 const CHUNK = 500;
 
@@ -26,3 +28,8 @@ export async function listSecretEventsForUser(
   if (opts.beforeId !== undefined) q = q.where('id', '<', opts.beforeId);
   return q.orderBy('id', 'desc').limit(opts.limit).execute();
 }
+
+/** Marks all of a user's secrets used at a time (every read returns all of them). */
+export const markSecretsUsed = prepared(2, (db: Kysely<Database>, at: number, userId: string) =>
+  db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
+);

@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { NewAuditRow } from '../../store/schema.js';
 import type { Db, Store } from '../../store/store.js';
 import { actorOf, type Caller } from '../auth/caller.js';
-import { insertAuditEvents, listSecretEventsForUser } from './audit.repo.js';
+import { insertAuditEvents, listSecretEventsForUser, markSecretsUsed } from './audit.repo.js';
 
 /*
  * The audit trail. Changes are recorded in the transaction that makes them. Secret reads have no
@@ -106,11 +106,7 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
             batch.map((p) =>
               toRow(
                 p.read.caller,
-                {
-                  action: 'secret.read',
-                  target: { id: p.read.caller.user.id, login: p.read.caller.user.login },
-                  detail: { names: p.read.names },
-                },
+                { action: 'secret.read', target: p.read.caller.user, detail: { names: p.read.names } },
                 p.at,
               ),
             ),
@@ -118,13 +114,7 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
           // Last-used is per user: every read returns all of that user's secrets.
           const latest = new Map<string, number>();
           for (const p of batch) if (p.read.names.length > 0) latest.set(p.read.caller.user.id, p.at);
-          for (const [userId, at] of latest) {
-            await trx
-              .updateTable('secrets')
-              .set({ last_used_at: at })
-              .where('user_id', '=', userId)
-              .execute();
-          }
+          for (const [userId, at] of latest) await markSecretsUsed(trx, at, userId);
         });
         for (const p of batch) p.resolve();
       } catch (err) {

@@ -6,6 +6,7 @@ import type { AuditLog } from '../audit/audit.service.js';
 import { toUser, type User } from '../users/user.model.js';
 import type { UserService } from '../users/user.service.js';
 import type { AuthSource, UserCaller } from './caller.js';
+import { findApiKeyWithUser } from './credential.repo.js';
 import * as limits from './rate-limit.repo.js';
 
 /*
@@ -70,19 +71,7 @@ export function createAuthService(deps: {
   return {
     async authenticateApiKey(token: string, ip?: string): Promise<UserCaller> {
       const p = parse(token, 'cofk', 'API key');
-      const row = await db
-        .selectFrom('api_keys')
-        .innerJoin('users', 'users.id', 'api_keys.user_id')
-        .select([
-          'api_keys.secret_hash',
-          'api_keys.revoked_at',
-          'api_keys.expires_at',
-          'api_keys.last_used_at',
-          'api_keys.delegated',
-        ])
-        .selectAll('users')
-        .where('api_keys.id', '=', p.id)
-        .executeTakeFirst();
+      const [row] = await findApiKeyWithUser(db, p.id);
       if (!row || !tokenMatches(p.secret, row.secret_hash)) throw new Unauthenticated('API key is not valid');
       const now = clock.now();
       live('API key', row, now);

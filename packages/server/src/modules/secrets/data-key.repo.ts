@@ -16,7 +16,3 @@ export async function currentDataKey(db: Db, userId: string): Promise<Selectable
     .limit(1)
     .executeTakeFirst();
 }
-
-export async function dataKeysOf(db: Db, userId: string): Promise<Selectable<DataKeysTable>[]> {
-  return db.selectFrom('data_keys').selectAll().where('user_id', '=', userId).execute();
-}

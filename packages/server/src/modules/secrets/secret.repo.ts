@@ -1,5 +1,7 @@
+import type { Kysely } from 'kysely';
+import { prepared } from '../../store/prepared.js';
 import type { Db } from '../../store/store.js';
-import type { SecretRow } from '../../store/schema.js';
+import type { Database, SecretRow } from '../../store/schema.js';
 
 export type SecretMeta = Pick<SecretRow, 'name' | 'tag' | 'created_at' | 'updated_at' | 'last_used_at'>;
 
@@ -7,18 +9,6 @@ export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta
   return db
     .selectFrom('secrets')
     .select(['name', 'tag', 'created_at', 'updated_at', 'last_used_at'])
-    .where('user_id', '=', userId)
-    .orderBy('name')
-    .execute();
-}
-
-export async function listSealed(
-  db: Db,
-  userId: string,
-): Promise<Pick<SecretRow, 'name' | 'ciphertext' | 'key_version'>[]> {
-  return db
-    .selectFrom('secrets')
-    .select(['name', 'ciphertext', 'key_version'])
     .where('user_id', '=', userId)
     .orderBy('name')
     .execute();
@@ -60,3 +50,17 @@ export async function countSecrets(db: Db, userId: string): Promise<number> {
     .executeTakeFirstOrThrow();
   return Number(r.n);
 }
+
+/** Every sealed value of a user (the read path). */
+export const listSealed = prepared(1, (db: Kysely<Database>, userId: string) =>
+  db
+    .selectFrom('secrets')
+    .select(['name', 'ciphertext', 'key_version'])
+    .where('user_id', '=', userId)
+    .orderBy('name'),
+);
+
+/** A user's wrapped data keys, usually one. Read apart from the values so each is copied out once. */
+export const listWrappedKeys = prepared(1, (db: Kysely<Database>, userId: string) =>
+  db.selectFrom('data_keys').select(['version', 'wrapped']).where('user_id', '=', userId),
+);

@@ -7,7 +7,7 @@ import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { User } from '../users/user.model.js';
 import { bumpSecretsRevision } from '../users/user.repo.js';
-import { currentDataKey, dataKeysOf } from './data-key.repo.js';
+import { currentDataKey } from './data-key.repo.js';
 import * as repo from './secret.repo.js';
 import { checkSecretName, checkSecretValue } from './secret.rules.js';
 
@@ -194,15 +194,15 @@ export function createSecretService(deps: {
      */
     async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
       const me = requireOwnCredential(caller, 'reading secret values');
-      const [rows, keys] = await Promise.all([
+      const [rows, wrapped] = await Promise.all([
         repo.listSealed(store.db, me.user.id),
-        dataKeysOf(store.db, me.user.id),
+        repo.listWrappedKeys(store.db, me.user.id),
       ]);
       await audit.recordRead({ caller: me, names: rows.map((r) => r.name) });
-      const byVersion = new Map<number, DataKey>();
-      for (const k of keys) byVersion.set(k.version, keyring.unwrapDataKey(me.user.id, k.version, k.wrapped));
+      const keys = new Map<number, DataKey>();
+      for (const k of wrapped) keys.set(k.version, keyring.unwrapDataKey(me.user.id, k.version, k.wrapped));
       return rows.map((r) => {
-        const dk = byVersion.get(r.key_version);
+        const dk = keys.get(r.key_version);
         if (!dk)
           throw new Error(`secret of user ${me.user.id} needs missing data key version ${r.key_version}`);
         return { key: r.name, value: keyring.open(dk, r.name, r.ciphertext) };
