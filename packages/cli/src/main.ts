@@ -160,6 +160,15 @@ try {
   } else if (err instanceof UsageError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(64);
+  } else if (
+    (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ||
+    (err as NodeJS.ErrnoException).code === 'EACCES'
+  ) {
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    process.stderr.write(
+      `coffer: cannot listen on ${e.address ?? ''}:${e.port ?? ''} (${e.code === 'EADDRINUSE' ? 'already in use' : 'permission denied'}); set COFFER_HOST / COFFER_PORT\n`,
+    );
+    process.exit(69);
   } else if (err instanceof AppError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(err.code === 'not_found' ? 2 : 1);
