@@ -22,7 +22,8 @@ export default class SummaryReporter implements Reporter {
       }
       if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
     }
-    if (skippedNames.length > 0) process.stdout.write(`\nSKIPPED:\n${skippedNames.map((n) => `  - ${n}`).join('\n')}\n`);
+    if (skippedNames.length > 0)
+      process.stdout.write(`\nSKIPPED:\n${skippedNames.map((n) => `  - ${n}`).join('\n')}\n`);
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
   }
 }

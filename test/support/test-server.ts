@@ -59,10 +59,18 @@ export class TestServer {
 
   static async start(env: Record<string, string> = {}): Promise<TestServer> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
-    const config = loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_PORT: '0', COFFER_LOG_LEVEL: 'debug', ...env });
+    const config = loadConfig({
+      COFFER_DATA_DIR: dataDir,
+      COFFER_PORT: '0',
+      COFFER_LOG_LEVEL: 'debug',
+      ...env,
+    });
     const logFile = path.join(dataDir, 'server.log');
     const logger = pino(
-      { level: 'debug', redact: { paths: (await import('@coffer/server')).REDACT_PATHS, censor: '[redacted]' } },
+      {
+        level: 'debug',
+        redact: { paths: (await import('@coffer/server')).REDACT_PATHS, censor: '[redacted]' },
+      },
       pino.destination({ dest: logFile, sync: true }),
     );
     const clock = new TestClock();
@@ -84,13 +92,20 @@ export class TestServer {
   async createUser(login: string, opts: { admin?: boolean; password?: string } = {}): Promise<TestUser> {
     const password = opts.password ?? `pw-${login}-0123456789`;
     const operator = { kind: 'operator', name: 'cli' } as const;
-    await this.services.users.create(operator, { login, password, groups: opts.admin ? ['administrators'] : [] });
+    await this.services.users.create(operator, {
+      login,
+      password,
+      groups: opts.admin ? ['administrators'] : [],
+    });
     const { key } = await this.services.apiKeys.create(operator, { forLogin: login, label: 'test' });
     return { login, password, key };
   }
 
   async createKey(login: string, opts: { expiresOn?: number } = {}): Promise<{ key: string; id: string }> {
-    const r = await this.services.apiKeys.create({ kind: 'operator', name: 'cli' }, { forLogin: login, label: 'extra', expiresOn: opts.expiresOn });
+    const r = await this.services.apiKeys.create(
+      { kind: 'operator', name: 'cli' },
+      { forLogin: login, label: 'extra', expiresOn: opts.expiresOn },
+    );
     return { key: r.key, id: r.info.id };
   }
 
@@ -115,7 +130,8 @@ export class TestServer {
 
   async request(method: string, urlPath: string, opts: RequestOptions = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...opts.headers };
-    if (opts.key !== undefined) headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
+    if (opts.key !== undefined)
+      headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
     if (opts.ticket !== undefined) headers['x-dku-apiticket'] = opts.ticket;
     if (opts.session) {
       headers.cookie = opts.session.cookie;
