@@ -47,15 +47,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   sqlite.pragma('secure_delete = ON');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  return {
-    kind: 'sqlite',
-    db,
-    transaction: (fn) => db.transaction().execute(fn),
-    ping: async () => {
-      await sql`select 1`.execute(db);
-    },
-    close: () => db.destroy(),
-  };
+  return storeOver('sqlite', db);
 }
 
 async function openPostgres(url: string): Promise<Store> {
@@ -70,8 +62,12 @@ async function openPostgres(url: string): Promise<Store> {
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  return storeOver('postgres', db);
+}
+
+function storeOver(kind: Store['kind'], db: Kysely<Database>): Store {
   return {
-    kind: 'postgres',
+    kind,
     db,
     transaction: (fn) => db.transaction().execute(fn),
     ping: async () => {

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { parseQueryBool } from '../../http/dss-wire.js';
 import type { SecretService } from '../secrets/secret.service.js';
 import { requireUser, type Caller } from './caller.js';
 
@@ -28,4 +29,13 @@ export async function describeCaller(caller: Caller, secrets: SecretService, wit
   };
   if (!withSecrets) return info;
   return { ...info, secrets: await secrets.revealForOwnerCode(c) };
+}
+
+/** The auth-info call as both APIs serve it: `withSecrets` read as the DSS clients send it. */
+export function authInfoFor(
+  caller: Caller,
+  query: { withSecrets?: string | undefined },
+  secrets: SecretService,
+) {
+  return describeCaller(caller, secrets, parseQueryBool(query.withSecrets, 'withSecrets', false));
 }

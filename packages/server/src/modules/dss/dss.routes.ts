@@ -4,7 +4,7 @@ import { AppError, Forbidden, Invalid } from '../../errors.js';
 import { SESSION_COOKIE } from '../../http/auth.hook.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
 import type { ApiKeyService } from '../api-keys/api-key.service.js';
-import { AuthInfo, describeCaller } from '../auth/auth-info.js';
+import { AuthInfo, authInfoFor, describeCaller } from '../auth/auth-info.js';
 import type { AuthService } from '../auth/auth.service.js';
 import { requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { TicketService } from '../tickets/ticket.service.js';
@@ -58,14 +58,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   app.get('/auth/info', {
     config: user,
     schema: { ...hide, querystring: WithSecretsQuery, response: { 200: AuthInfo } },
-    handler: async (req, reply) => {
-      void reply.header('cache-control', 'no-store');
-      return describeCaller(
-        req.caller!,
-        secrets,
-        parseQueryBool(req.query.withSecrets, 'withSecrets', false),
-      );
-    },
+    handler: (req) => authInfoFor(req.caller!, req.query, secrets),
   });
 
   /*

@@ -8,22 +8,6 @@ export const DssSecretEntry = Type.Object({
   secret: Type.Boolean(),
 });
 
-export const DssSettings = Type.Object({
-  login: Type.String(),
-  displayName: Type.String(),
-  email: Type.String(),
-  groups: Type.Array(Type.String()),
-  userProfile: Type.String(),
-  enabled: Type.Boolean(),
-  sourceType: Type.String(),
-  creationDate: Type.Integer(),
-  userProperties: StringMap,
-  preferences: Type.Record(Type.String(), Type.Unknown()),
-  secrets: Type.Array(DssSecretEntry),
-  credentials: Type.Record(Type.String(), Type.Unknown()),
-  adminProperties: Type.Optional(StringMap),
-});
-
 export const DssUserInfo = Type.Object({
   login: Type.String(),
   displayName: Type.String(),
@@ -32,6 +16,16 @@ export const DssUserInfo = Type.Object({
   userProfile: Type.String(),
   enabled: Type.Boolean(),
   sourceType: Type.String(),
+});
+
+export const DssSettings = Type.Object({
+  ...DssUserInfo.properties,
+  creationDate: Type.Integer(),
+  userProperties: StringMap,
+  preferences: Type.Record(Type.String(), Type.Unknown()),
+  secrets: Type.Array(DssSecretEntry),
+  credentials: Type.Record(Type.String(), Type.Unknown()),
+  adminProperties: Type.Optional(StringMap),
 });
 
 export const DssApiKey = Type.Object({

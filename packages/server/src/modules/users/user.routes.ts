@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { parseQueryBool } from '../../http/dss-wire.js';
 import { authErrors, ErrorBody } from '../../http/schemas.js';
-import { describeCaller, AuthInfo } from '../auth/auth-info.js';
+import { AuthInfo, authInfoFor } from '../auth/auth-info.js';
 import { requireUser } from '../auth/caller.js';
 import type { SecretService } from '../secrets/secret.service.js';
 import { LoginParams, NewUserBody, UserPatchBody, UserView, userView } from './user.schema.js';
@@ -30,14 +29,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
       ),
       response: { 200: AuthInfo, ...authErrors },
     },
-    handler: async (req, reply) => {
-      void reply.header('cache-control', 'no-store');
-      return describeCaller(
-        req.caller!,
-        secrets,
-        parseQueryBool(req.query.withSecrets, 'withSecrets', false),
-      );
-    },
+    handler: (req) => authInfoFor(req.caller!, req.query, secrets),
   });
 
   app.put('/api/v1/me/password', {
