@@ -55,11 +55,6 @@ export function createAuthService(deps: {
     if (row.enabled !== 1) throw new Unauthenticated('this user account is disabled');
   }
 
-  async function userById(id: string): Promise<User> {
-    const row = await db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-    return toUser(row);
-  }
-
   const caller = (user: User, source: AuthSource, credentialId: string, ip?: string): UserCaller => ({
     kind: 'user',
     user,
@@ -88,18 +83,13 @@ export function createAuthService(deps: {
       const row = await db
         .selectFrom('tickets')
         .innerJoin('users', 'users.id', 'tickets.user_id')
-        .select([
-          'tickets.user_id',
-          'tickets.secret_hash',
-          'tickets.revoked_at',
-          'tickets.expires_at',
-          'users.enabled',
-        ])
+        .select(['tickets.secret_hash', 'tickets.revoked_at', 'tickets.expires_at'])
+        .selectAll('users')
         .where('tickets.id', '=', p.id)
         .executeTakeFirst();
       if (!row || !tokenMatches(p.secret, row.secret_hash)) throw new Unauthenticated('ticket is not valid');
       live('ticket', row, clock.now());
-      return caller(await userById(row.user_id), 'TICKET', p.id, ip);
+      return caller(toUser(row), 'TICKET', p.id, ip);
     },
 
     /** Resolves a session cookie; returns the caller and the session's CSRF token. */
@@ -112,14 +102,13 @@ export function createAuthService(deps: {
         .selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.user_id')
         .select([
-          'sessions.user_id',
           'sessions.secret_hash',
           'sessions.csrf_token',
           'sessions.revoked_at',
           'sessions.expires_at',
           'sessions.idle_expires_at',
-          'users.enabled',
         ])
+        .selectAll('users')
         .where('sessions.id', '=', p.id)
         .executeTakeFirst();
       if (!row || !tokenMatches(p.secret, row.secret_hash))
@@ -140,7 +129,7 @@ export function createAuthService(deps: {
           .where('id', '=', p.id)
           .execute();
       }
-      const user = await userById(row.user_id);
+      const user = toUser(row);
       const c = caller(user, 'SESSION', p.id, ip);
       return {
         caller: user.passwordMustChange ? { ...c, restriction: 'password-change-required' } : c,

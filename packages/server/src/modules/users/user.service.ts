@@ -4,11 +4,11 @@ import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
-import { revokeAllCredentials } from '../auth/credential.repo.js';
-import { insertDataKey } from '../secrets/data-key.repo.js';
+import { revokeAllCredentials, revokeSessions } from '../auth/credential.repo.js';
+import { currentDataKey, insertDataKey } from '../secrets/data-key.repo.js';
+import { listSecretMeta } from '../secrets/secret.repo.js';
 import { ADMIN_GROUP, toUser, type User } from './user.model.js';
 import * as repo from './user.repo.js';
-import { bumpSecretsRevision } from './user.repo.js';
 import {
   checkGroups,
   checkLogin,
@@ -48,6 +48,18 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
     const row = await repo.findUserByLogin(db, login);
     if (!row) throw new NotFound(`user ${JSON.stringify(login)} does not exist`);
     return toUser(row);
+  }
+
+  /** Makes a fresh data key for a user and stores it wrapped; returns nothing of the key itself. */
+  async function addDataKey(db: Db, userId: string, version: number, now: number): Promise<void> {
+    const { wrapped } = keyring.newDataKey(userId, version);
+    await insertDataKey(db, {
+      user_id: userId,
+      version,
+      wrapped: wrapped.wrapped,
+      master_version: wrapped.masterVersion,
+      created_at: now,
+    });
   }
 
   async function assertNotLastAdmin(db: Db, target: User): Promise<void> {
@@ -140,7 +152,6 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
         input.password !== undefined ? await hashPassword(checkPassword(input.password)) : null;
       const now = clock.now();
       const id = newId();
-      const { wrapped } = keyring.newDataKey(id, 1);
       return store.transaction(async (trx) => {
         if (await repo.findUserByLogin(trx, login))
           throw new Conflict(`user ${JSON.stringify(login)} already exists`);
@@ -163,13 +174,7 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           created_at: now,
           updated_at: now,
         });
-        await insertDataKey(trx, {
-          user_id: id,
-          version: 1,
-          wrapped: wrapped.wrapped,
-          master_version: wrapped.masterVersion,
-          created_at: now,
-        });
+        await addDataKey(trx, id, 1, now);
         const user = toUser((await repo.findUserById(trx, id))!);
         await audit.record(trx, caller, [{ action: 'user.created', target: user, detail: { groups } }]);
         return user;
@@ -220,13 +225,7 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       await store.transaction(async (trx) => {
         const now = clock.now();
         await repo.updateUser(trx, me.user.id, { password_hash: hash, password_must_change: 0 }, now);
-        let q = trx
-          .updateTable('sessions')
-          .set({ revoked_at: now })
-          .where('user_id', '=', me.user.id)
-          .where('revoked_at', 'is', null);
-        if (me.source === 'SESSION') q = q.where('id', '!=', me.credentialId);
-        await q.execute();
+        await revokeSessions(trx, me.user.id, now, me.source === 'SESSION' ? me.credentialId : undefined);
         await audit.record(trx, caller, [{ action: 'user.password_changed', target: me.user }]);
       });
     },
@@ -260,37 +259,17 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           now,
         );
         if (!recovery) {
-          await trx
-            .updateTable('sessions')
-            .set({ revoked_at: now })
-            .where('user_id', '=', target.id)
-            .where('revoked_at', 'is', null)
-            .execute();
+          await revokeSessions(trx, target.id, now);
           await audit.record(trx, caller, [{ action: 'user.password_reset', target }]);
           return { secretsDeleted: 0 };
         }
         await revokeAllCredentials(trx, target.id, now);
-        const names = (
-          await trx.selectFrom('secrets').select('name').where('user_id', '=', target.id).execute()
-        ).map((r) => r.name);
+        const names = (await listSecretMeta(trx, target.id)).map((m) => m.name);
+        const last = await currentDataKey(trx, target.id);
         await trx.deleteFrom('secrets').where('user_id', '=', target.id).execute();
-        const last = await trx
-          .selectFrom('data_keys')
-          .select('version')
-          .where('user_id', '=', target.id)
-          .orderBy('version', 'desc')
-          .executeTakeFirst();
         await trx.deleteFrom('data_keys').where('user_id', '=', target.id).execute();
-        const version = (last?.version ?? 0) + 1;
-        const { wrapped } = keyring.newDataKey(target.id, version);
-        await insertDataKey(trx, {
-          user_id: target.id,
-          version,
-          wrapped: wrapped.wrapped,
-          master_version: wrapped.masterVersion,
-          created_at: now,
-        });
-        await bumpSecretsRevision(trx, target.id, now);
+        await addDataKey(trx, target.id, (last?.version ?? 0) + 1, now);
+        await repo.bumpSecretsRevision(trx, target.id, now);
         await audit.record(trx, caller, [
           { action: 'user.password_reset', target, detail: { secretsDeleted: names.length } },
           ...names.map((name) => ({
