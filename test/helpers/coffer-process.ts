@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { httpRequest, type Reply } from '../support/test-server.js';
 
 /*
  * Runs the real `coffer` command (packages/cli/bin/coffer.js, built by `npm run build`) as child
@@ -187,44 +188,10 @@ export function startServe(
   });
 }
 
-export interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
+export type { Reply };
 
 /** One HTTP request to a server started as a child; `key` is sent as HTTP Basic, as dataikuapi does. */
-export async function request(
-  baseUrl: string,
-  method: string,
-  urlPath: string,
-  opts: { key?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<Reply> {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.key !== undefined)
-    headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
-  let body: string | undefined;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers['content-type'] ??= 'application/json';
-  }
-  const res = await fetch(baseUrl + urlPath, {
-    method,
-    headers,
-    body,
-    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, text, json };
-}
+export const request = httpRequest;
 
 /** SHA-256 of every file under dir (relative path → hash), to prove that nothing was written. */
 export function hashTree(dir: string): Record<string, string> {

@@ -33,6 +33,7 @@ export interface RequestOptions extends Auth {
   body?: unknown;
   rawBody?: string;
   headers?: Record<string, string>;
+  timeoutMs?: number;
 }
 
 export interface TestUser {
@@ -129,27 +130,45 @@ export class TestServer {
   }
 
   async request(method: string, urlPath: string, opts: RequestOptions = {}): Promise<Reply> {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.key !== undefined)
-      headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
-    if (opts.ticket !== undefined) headers['x-dku-apiticket'] = opts.ticket;
-    if (opts.session) {
-      headers.cookie = opts.session.cookie;
-      if (!['GET', 'HEAD'].includes(method)) headers['x-coffer-csrf'] ??= opts.session.csrf;
-    }
-    let body: string | undefined = opts.rawBody;
-    if (opts.body !== undefined) {
-      body = JSON.stringify(opts.body);
-      headers['content-type'] ??= 'application/json';
-    }
-    const res = await fetch(this.url + urlPath, { method, headers, body });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, headers: res.headers, text, json };
+    return httpRequest(this.url, method, urlPath, opts);
   }
+}
+
+/**
+ * One HTTP request to a Coffer server, in-process or a child: `key` goes as HTTP Basic `key:` (what
+ * dataikuapi sends), `ticket` as X-DKU-APITicket, `session` as the cookie plus its CSRF header on writes.
+ */
+export async function httpRequest(
+  baseUrl: string,
+  method: string,
+  urlPath: string,
+  opts: RequestOptions = {},
+): Promise<Reply> {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key !== undefined)
+    headers.authorization = `Basic ${Buffer.from(`${opts.key}:`).toString('base64')}`;
+  if (opts.ticket !== undefined) headers['x-dku-apiticket'] = opts.ticket;
+  if (opts.session) {
+    headers.cookie = opts.session.cookie;
+    if (!['GET', 'HEAD'].includes(method)) headers['x-coffer-csrf'] ??= opts.session.csrf;
+  }
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const res = await fetch(baseUrl + urlPath, {
+    method,
+    headers,
+    body,
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, text, json };
 }
