@@ -74,8 +74,24 @@ export default tseslint.config(
       ),
     },
   },
+  // The web UI runs in the browser and talks to the server only through the TypeScript client.
   {
-    files: ['test/**/*.ts', '**/*.test.ts', 'bench/**'],
+    files: ['packages/web/src/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'call the API through @coffer/client' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@coffer/server', '@coffer/server/*'], message: 'the UI uses @coffer/client' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'e2e/**/*.ts', '**/*.test.ts', 'bench/**'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', 'no-restricted-imports': 'off' },
   },
 );

@@ -25,7 +25,7 @@
  * delegation.test.ts; here, the escalation flows at the end of the admin section prove it end to end.
  * Users, keys and passwords made by the test harness come from the CLI operator and are unrestricted.
  */
-import type { Caller } from '@coffer/server';
+import { UI_PAGES, type Caller } from '@coffer/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, type Auth, type Reply, type RequestOptions } from './support/test-server.js';
 
@@ -1059,8 +1059,16 @@ function prefixed(prefix: string, e: Entry): Entry {
 const ROUTES: Entry[] = [...COFFER, ...DSS_PREFIXES.flatMap((p) => DSS.map((e) => prefixed(p, e)))];
 const routeId = (e: { method: string; route: string }) => `${e.method} ${e.route}`;
 
-/** Public routes: no credentials needed; each has its own tests below. */
-const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /api/v1/openapi.json', 'POST /api/v1/session'];
+/** Public routes: no credentials needed; each has its own tests below (the web UI's in web-ui.test.ts). */
+const PUBLIC = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /api/v1/openapi.json',
+  'POST /api/v1/session',
+  ...UI_PAGES.map((p) => `GET ${p}`),
+  'GET /assets/:file',
+  'GET /favicon.svg',
+];
 
 const isWrite = (method: string) => !['GET', 'HEAD'].includes(method);
 

@@ -58,14 +58,12 @@ export class TestServer {
     private readonly stop: () => Promise<void>,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<TestServer> {
+  static async start(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
-    const config = loadConfig({
-      COFFER_DATA_DIR: dataDir,
-      COFFER_PORT: '0',
-      COFFER_LOG_LEVEL: 'debug',
-      ...env,
-    });
+    const config: Config = {
+      ...loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_PORT: '0', COFFER_LOG_LEVEL: 'debug', ...env }),
+      ...overrides,
+    };
     const logFile = path.join(dataDir, 'server.log');
     const logger = pino(
       {

@@ -11,6 +11,7 @@ import { registerJsonBodyParser } from './http/body-parser.js';
 import { DSS_PREFIXES } from './http/dss-wire.js';
 import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
+import { registerWebUi } from './http/web-ui.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import './http/types.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
@@ -110,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   for (const prefix of DSS_PREFIXES) {
     await app.register(dssRoutes, { prefix, ...services });
   }
+  await registerWebUi(app as unknown as FastifyInstance, config.webDir);
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );

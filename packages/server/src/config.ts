@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 /** Where the master key comes from. Exactly one source is in force. */
@@ -15,6 +16,8 @@ export interface Config {
   /** Unset means the embedded SQLite store in the data directory. */
   readonly databaseUrl: string | undefined;
   readonly publicUrl: string | undefined;
+  /** The built web UI (index.html and assets/); undefined when none is installed. */
+  readonly webDir: string | undefined;
   readonly masterKey: MasterKeySource;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trustProxy: boolean;
@@ -55,6 +58,7 @@ const KNOWN = [
   'COFFER_SESSION_MAX_HOURS',
   'COFFER_LOGIN_MAX_FAILURES',
   'COFFER_LOGIN_WINDOW_MINUTES',
+  'COFFER_WEB_DIR',
 ] as const;
 
 /**
@@ -133,6 +137,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     masterKey = { kind: 'command', command: merged.COFFER_MASTER_KEY_COMMAND };
   }
 
+  let webDir: string | undefined;
+  if (merged.COFFER_WEB_DIR !== undefined) {
+    webDir = path.resolve(cwd, merged.COFFER_WEB_DIR);
+    if (!existsSync(path.join(webDir, 'index.html')))
+      problems.push(`COFFER_WEB_DIR=${JSON.stringify(merged.COFFER_WEB_DIR)}: no index.html there`);
+  } else {
+    webDir = installedWebUi();
+  }
+
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   const logLevel = (merged.COFFER_LOG_LEVEL ?? 'info') as Config['logLevel'];
   if (!levels.includes(logLevel)) {
@@ -157,9 +170,20 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     port,
     databaseUrl,
     publicUrl,
+    webDir,
     masterKey,
     logLevel,
     trustProxy: trustRaw === 'true',
     limits,
   };
+}
+
+/** The web UI that ships with the server: the @coffer/web package's build, if it is installed. */
+function installedWebUi(): string | undefined {
+  try {
+    const pkg = createRequire(import.meta.url).resolve('@coffer/web/package.json');
+    return path.join(path.dirname(pkg), 'dist');
+  } catch {
+    return undefined;
+  }
 }

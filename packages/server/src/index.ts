@@ -7,3 +7,4 @@ export { openStore, type Store } from './store/store.js';
 export { generateMasterKey, MasterKeyError } from './crypto/index.js';
 export { AppError } from './errors.js';
 export type { Caller } from './modules/auth/caller.js';
+export { PAGE_CSP, UI_PAGES } from './http/web-ui.js';

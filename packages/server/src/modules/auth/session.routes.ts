@@ -11,6 +11,9 @@ const SessionView = Type.Object({
   user: UserView,
   authSource: Type.String(),
   csrfToken: Type.Union([Type.String(), Type.Null()]),
+  mustChangePassword: Type.Boolean({
+    description: 'an administrator set the password: it must be changed before anything else',
+  }),
 });
 
 /** Web sign-in: a session cookie (HttpOnly, SameSite=Strict, Secure over TLS) and a CSRF token. */
@@ -48,7 +51,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
         secure: opts.secureCookies || req.protocol === 'https',
         expires: new Date(s.expiresAt),
       });
-      return { user: userView(s.user), authSource: 'SESSION', csrfToken: s.csrfToken };
+      return {
+        user: userView(s.user),
+        authSource: 'SESSION',
+        csrfToken: s.csrfToken,
+        mustChangePassword: s.user.passwordMustChange,
+      };
     },
   });
 
@@ -57,7 +65,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
     schema: { tags, summary: 'Who is signed in', response: { 200: SessionView, ...authErrors } },
     handler: async (req) => {
       const c = requireUser(req.caller!);
-      return { user: userView(c.user), authSource: c.source, csrfToken: req.csrfToken };
+      return {
+        user: userView(c.user),
+        authSource: c.source,
+        csrfToken: req.csrfToken,
+        mustChangePassword: c.restriction === 'password-change-required',
+      };
     },
   });
 

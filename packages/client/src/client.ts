@@ -1,0 +1,192 @@
+import { CofferApiError, CofferUnreachable } from './errors.js';
+import type {
+  ActivityEvent,
+  ApiKey,
+  AuthInfo,
+  NewApiKey,
+  NewUser,
+  SecretChange,
+  SecretInfo,
+  SecretList,
+  Session,
+  User,
+  UserPatch,
+} from './types.js';
+
+export interface CofferClientOptions {
+  /** Where Coffer answers, e.g. `http://127.0.0.1:11200`. Empty (the default) means this page's origin. */
+  baseUrl?: string;
+  /** A personal API key: for scripts and tools. */
+  apiKey?: string;
+  /** A job's ticket (`DKU_API_TICKET`): for code that Coffer runs as a user. */
+  ticket?: string;
+  /** The fetch to use; defaults to the global one (browsers, Node ≥ 18). */
+  fetch?: typeof fetch;
+}
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+const CSRF_HEADER = 'x-coffer-csrf';
+const enc = encodeURIComponent;
+
+/**
+ * Coffer's own API, typed. In a browser with no key or ticket it rides the session cookie and echoes
+ * the session's CSRF token on writes (kept from `signIn` / `session`). Every failure is a
+ * `CofferApiError` carrying the server's status, code and message.
+ */
+export class CofferClient {
+  readonly baseUrl: string;
+  /** The CSRF token of the browser session this client signed in with, if any. */
+  csrfToken: string | null = null;
+  readonly #apiKey: string | undefined;
+  readonly #ticket: string | undefined;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: CofferClientOptions = {}) {
+    this.baseUrl = (opts.baseUrl ?? '').replace(/\/+$/, '');
+    this.#apiKey = opts.apiKey;
+    this.#ticket = opts.ticket;
+    this.#fetch = opts.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  // --- Session (browser) ----------------------------------------------------------------------------
+
+  async signIn(login: string, password: string): Promise<Session> {
+    return this.#remember(await this.#call<Session>('POST', '/api/v1/session', { login, password }));
+  }
+
+  /** Who is signed in; fails with status 401 when nobody is. */
+  async session(): Promise<Session> {
+    return this.#remember(await this.#call<Session>('GET', '/api/v1/session'));
+  }
+
+  async signOut(): Promise<void> {
+    await this.#call('DELETE', '/api/v1/session');
+    this.csrfToken = null;
+  }
+
+  // --- Your account ---------------------------------------------------------------------------------
+
+  me(): Promise<User> {
+    return this.#call('GET', '/api/v1/me');
+  }
+
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.#call('PUT', '/api/v1/me/password', { currentPassword, newPassword });
+  }
+
+  /** Who you are; with `withSecrets`, your own decrypted values (what your code uses). */
+  authInfo(opts: { withSecrets?: boolean } = {}): Promise<AuthInfo> {
+    return this.#call('GET', `/api/v1/auth/info${opts.withSecrets ? '?withSecrets=true' : ''}`);
+  }
+
+  // --- Your secrets (names and metadata; values only go in) -----------------------------------------
+
+  listSecrets(): Promise<SecretList> {
+    return this.#call('GET', '/api/v1/me/secrets');
+  }
+
+  putSecret(name: string, value: string): Promise<{ revision: number; secret: SecretInfo }> {
+    return this.#call('PUT', `/api/v1/me/secrets/${enc(name)}`, { value });
+  }
+
+  deleteSecret(name: string): Promise<{ revision: number }> {
+    return this.#call('DELETE', `/api/v1/me/secrets/${enc(name)}`);
+  }
+
+  /** Applies every change or none; refused with 409 if `revision` is not the current one. */
+  saveSecrets(revision: number, changes: SecretChange[]): Promise<SecretList> {
+    return this.#call('PATCH', '/api/v1/me/secrets', { revision, changes });
+  }
+
+  async activity(opts: { limit?: number; before?: number } = {}): Promise<ActivityEvent[]> {
+    const q = new URLSearchParams();
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.before !== undefined) q.set('before', String(opts.before));
+    const qs = q.size ? `?${q}` : '';
+    return (await this.#call<{ events: ActivityEvent[] }>('GET', `/api/v1/me/activity${qs}`)).events;
+  }
+
+  // --- Your personal API keys -----------------------------------------------------------------------
+
+  async listApiKeys(): Promise<ApiKey[]> {
+    return (await this.#call<{ keys: ApiKey[] }>('GET', '/api/v1/me/api-keys')).keys;
+  }
+
+  createApiKey(opts: { label?: string; description?: string; expiresOn?: number | null } = {}) {
+    return this.#call<NewApiKey>('POST', '/api/v1/me/api-keys', opts);
+  }
+
+  updateApiKey(id: string, patch: { label?: string; description?: string }): Promise<ApiKey> {
+    return this.#call('PATCH', `/api/v1/me/api-keys/${enc(id)}`, patch);
+  }
+
+  async revokeApiKey(id: string): Promise<void> {
+    await this.#call('DELETE', `/api/v1/me/api-keys/${enc(id)}`);
+  }
+
+  // --- Administration -------------------------------------------------------------------------------
+
+  readonly admin = {
+    listUsers: async (): Promise<User[]> =>
+      (await this.#call<{ users: User[] }>('GET', '/api/v1/admin/users')).users,
+    createUser: (user: NewUser): Promise<User> => this.#call('POST', '/api/v1/admin/users', user),
+    getUser: (login: string): Promise<User> => this.#call('GET', `/api/v1/admin/users/${enc(login)}`),
+    updateUser: (login: string, patch: UserPatch): Promise<User> =>
+      this.#call('PATCH', `/api/v1/admin/users/${enc(login)}`, patch),
+    /** Account recovery: destroys the user's secrets and credentials; they must pick a new password. */
+    resetPassword: (login: string, password: string): Promise<{ secretsDeleted: number }> =>
+      this.#call('PUT', `/api/v1/admin/users/${enc(login)}/password`, { password }),
+    deleteUser: async (login: string): Promise<void> => {
+      await this.#call('DELETE', `/api/v1/admin/users/${enc(login)}`);
+    },
+  };
+
+  // --- Transport ------------------------------------------------------------------------------------
+
+  #remember(s: Session): Session {
+    if (s.csrfToken) this.csrfToken = s.csrfToken;
+    return s;
+  }
+
+  async #call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+    const url = this.baseUrl + path;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    else if (this.#ticket) headers['x-dku-apiticket'] = this.#ticket;
+    else if (method !== 'GET' && this.csrfToken) headers[CSRF_HEADER] = this.csrfToken;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw new CofferUnreachable(this.baseUrl || 'this origin', e);
+    }
+    const text = await res.text();
+    if (!res.ok) throw errorFrom(res.status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
+
+/** Reads either error shape the server speaks (Coffer's own, or DSS's) into one error. */
+function errorFrom(status: number, text: string): CofferApiError {
+  try {
+    const b = JSON.parse(text) as {
+      error?: { code?: string; message?: string; details?: Record<string, unknown> };
+      errorType?: string;
+      message?: string;
+    };
+    if (b.error?.message)
+      return new CofferApiError(status, b.error.code ?? 'error', b.error.message, b.error.details);
+    if (b.message) return new CofferApiError(status, b.errorType ?? 'error', b.message);
+  } catch {
+    // not JSON: fall through to the status line
+  }
+  return new CofferApiError(status, 'http_error', `HTTP ${status}${text ? `: ${text.slice(0, 200)}` : ''}`);
+}

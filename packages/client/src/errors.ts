@@ -1,0 +1,32 @@
+/** An error answer from Coffer: the HTTP status, Coffer's error code and the server's message. */
+export class CofferApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'CofferApiError';
+  }
+
+  /** The credential is missing, expired or revoked: sign in again (or use another key). */
+  get unauthenticated(): boolean {
+    return this.status === 401;
+  }
+
+  /** A batch save was based on a stale revision: someone changed the secrets in the meantime. */
+  get conflict(): boolean {
+    return this.status === 409;
+  }
+}
+
+/** The server could not be reached at all (network down, wrong URL). */
+export class CofferUnreachable extends Error {
+  constructor(url: string, cause: unknown) {
+    super(`cannot reach Coffer at ${url}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'CofferUnreachable';
+  }
+}

@@ -1,0 +1,98 @@
+/*
+ * The shapes of Coffer's API (`/api/v1`), as the server's OpenAPI document describes them. Times are
+ * epoch milliseconds.
+ */
+
+export interface User {
+  login: string;
+  displayName: string;
+  email: string;
+  groups: string[];
+  userProfile: string;
+  enabled: boolean;
+  admin: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Session {
+  user: User;
+  /** SESSION, PERSONAL_API_KEY or TICKET. */
+  authSource: string;
+  /** The token a browser session echoes in `x-coffer-csrf` on writes; null for other credentials. */
+  csrfToken: string | null;
+  /** True when an administrator set the password: it must be changed before anything else. */
+  mustChangePassword: boolean;
+}
+
+export interface SecretInfo {
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+  lastUsedAt: number | null;
+}
+
+export interface SecretList {
+  /** Changes with every change to the user's secrets; a batch save based on an older one is refused. */
+  revision: number;
+  secrets: SecretInfo[];
+}
+
+export type SecretChange = { op: 'put'; name: string; value: string } | { op: 'delete'; name: string };
+
+export interface ActivityEvent {
+  id: number;
+  at: number;
+  action: string;
+  secretNames: string[];
+  actorLogin: string | null;
+  authSource: string | null;
+  credentialId: string | null;
+  ip: string | null;
+}
+
+export interface ApiKey {
+  id: string;
+  user: string;
+  label: string;
+  description: string;
+  createdOn: number;
+  createdBy: string;
+  lastUsedOn: number | null;
+  expiresOn: number | null;
+  /** The last four characters of the key, to recognise it. */
+  last4: string;
+}
+
+/** A key just created: `key` is shown this once and never again. */
+export interface NewApiKey extends ApiKey {
+  key: string;
+}
+
+export interface NewUser {
+  login: string;
+  password: string;
+  displayName?: string;
+  email?: string;
+  groups?: string[];
+  userProfile?: string;
+}
+
+export interface UserPatch {
+  displayName?: string;
+  email?: string;
+  groups?: string[];
+  userProfile?: string;
+  enabled?: boolean;
+}
+
+export interface AuthInfo {
+  authIdentifier: string;
+  authSource: string;
+  via: string[];
+  groups: string[];
+  userProfile: string;
+  associatedDSSUser: string;
+  /** Present only when asked for: the caller's own secrets, decrypted. */
+  secrets?: { key: string; value: string }[];
+}

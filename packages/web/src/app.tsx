@@ -1,0 +1,187 @@
+import type { Session } from '@coffer/client';
+import { LocationProvider, Route, Router, useLocation } from 'preact-iso';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { api, isUnauthenticated, messageOf } from './api';
+import { ChangePasswordForm } from './components/change-password';
+import { Dialog } from './components/dialog';
+import { usePending, PendingSecretsProvider } from './pending';
+import { AdminUsersPage } from './pages/admin-users-page';
+import { LoginPage, SignInForm } from './pages/login-page';
+import { ProfilePage } from './pages/profile-page';
+import { SessionContext, useSession, type SessionContextValue } from './session';
+
+/** Loads the session, then shows the sign-in page or the signed-in application. */
+export function App() {
+  const [session, setSession] = useState<Session | null | 'loading'>('loading');
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    api.session().then(setSession, (e: unknown) => {
+      if (isUnauthenticated(e)) setSession(null);
+      else setError(messageOf(e));
+    });
+  }, []);
+
+  if (error)
+    return (
+      <main class="login" id="main">
+        <p class="error" role="alert">
+          Coffer is not answering: {error}
+        </p>
+      </main>
+    );
+  if (session === 'loading') return <p class="loading">Loading…</p>;
+  if (session === null) return <LoginPage onSignedIn={setSession} />;
+  return (
+    <PendingSecretsProvider>
+      <SignedIn session={session} setSession={setSession} />
+    </PendingSecretsProvider>
+  );
+}
+
+function SignedIn({ session, setSession }: { session: Session; setSession(s: Session): void }) {
+  const [ended, setEnded] = useState(false);
+  const pending = usePending();
+  const sessionEnded = useCallback(() => setEnded(true), []);
+
+  const signOut = useCallback(async () => {
+    try {
+      await api.signOut();
+    } finally {
+      // A fresh page: nothing of this session stays in memory.
+      pending.discardAndLeave('/login');
+    }
+  }, [pending]);
+
+  const ctx = useMemo<SessionContextValue>(
+    () => ({ session, sessionEnded, signOut, setSession }),
+    [session, sessionEnded, signOut, setSession],
+  );
+
+  return (
+    <SessionContext.Provider value={ctx}>
+      <LocationProvider>
+        <Header />
+        <main id="main" class="page">
+          {session.mustChangePassword ? (
+            <MustChangePassword />
+          ) : (
+            <Router>
+              <Route path="/profile" component={ProfilePage} />
+              <Route path="/profile/api-keys" component={ProfilePage} />
+              <Route path="/profile/activity" component={ProfilePage} />
+              <Route path="/admin/users" component={AdminUsersPage} />
+              <Route default component={Home} />
+            </Router>
+          )}
+        </main>
+        {ended && (
+          <SignInAgain
+            login={session.user.login}
+            onSignedIn={(s) => {
+              setSession(s);
+              setEnded(false);
+            }}
+          />
+        )}
+      </LocationProvider>
+    </SessionContext.Provider>
+  );
+}
+
+function Header() {
+  const { session, signOut } = useSession();
+  const pending = usePending();
+  const { path } = useLocation();
+  const [confirming, setConfirming] = useState(false);
+  const current = (p: string) => (path.startsWith(p) ? 'page' : undefined);
+
+  return (
+    <header class="top">
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <a class="brand" href="/profile">
+        <img src="/favicon.svg" alt="" width="22" height="22" /> Coffer
+      </a>
+      <nav aria-label="Main">
+        <a href="/profile" aria-current={current('/profile')}>
+          Profile
+        </a>
+        {session.user.admin && (
+          <a href="/admin/users" aria-current={current('/admin')}>
+            Administration
+          </a>
+        )}
+      </nav>
+      <span class="who">
+        Signed in as <strong>{session.user.login}</strong>
+      </span>
+      <button type="button" onClick={() => (pending.changes.size ? setConfirming(true) : void signOut())}>
+        Sign out
+      </button>
+      {confirming && (
+        <Dialog title="Sign out with unsaved changes?" onCancel={() => setConfirming(false)}>
+          <p>You have unsaved credential changes. Signing out discards them.</p>
+          <div class="actions">
+            <button type="button" data-autofocus onClick={() => setConfirming(false)}>
+              Stay
+            </button>
+            <button type="button" class="danger" onClick={() => void signOut()}>
+              Discard and sign out
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </header>
+  );
+}
+
+/** Any address that is not a page of ours goes to the profile. */
+function Home() {
+  const { route } = useLocation();
+  useEffect(() => route('/profile', true), [route]);
+  return null;
+}
+
+/** An administrator set this password: the person picks their own before anything else. */
+function MustChangePassword() {
+  const { setSession } = useSession();
+  return (
+    <section class="card">
+      <h1>Choose a new password</h1>
+      <p>An administrator set your password. Choose one of your own to continue.</p>
+      <ChangePasswordForm onChanged={() => void api.session().then(setSession)} />
+    </section>
+  );
+}
+
+/**
+ * The session ended while the page was open (idle timeout, signed out elsewhere, password changed). The
+ * page stays as it is behind this dialog, unsaved changes included; signing in again continues it.
+ */
+function SignInAgain({ login, onSignedIn }: { login: string; onSignedIn(s: Session): void }) {
+  const pending = usePending();
+  return (
+    <Dialog title="Your session has ended" onCancel={() => undefined}>
+      <p>
+        Sign in again to continue.
+        {pending.changes.size > 0 && ' Your unsaved changes are kept.'}
+      </p>
+      <SignInForm fixedLogin={login} onSignedIn={onSignedIn} submitLabel="Sign in again" />
+      <p class="small">
+        Not {login}?{' '}
+        <a
+          href="/login"
+          onClick={(e) => {
+            e.preventDefault();
+            pending.discardAndLeave('/login');
+          }}
+        >
+          Sign in as someone else
+        </a>{' '}
+        (discards unsaved changes).
+      </p>
+    </Dialog>
+  );
+}

@@ -1,0 +1,37 @@
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+export function formatTime(ms: number | null | undefined, never = 'never'): string {
+  return ms === null || ms === undefined ? never : when.format(new Date(ms));
+}
+
+const ACTIONS: Record<string, string> = {
+  'secret.read': 'read by code',
+  'secret.created': 'created',
+  'secret.replaced': 'replaced',
+  'secret.deleted': 'deleted',
+};
+
+export function describeAction(action: string): string {
+  return ACTIONS[action] ?? action;
+}
+
+const SOURCES: Record<string, string> = {
+  SESSION: 'web session',
+  PERSONAL_API_KEY: 'API key',
+  TICKET: 'job ticket',
+};
+
+/** How a change or read was authenticated; API keys by their label when the key is still listed. */
+export function describeSource(
+  source: string | null,
+  credentialId: string | null,
+  keyLabels: ReadonlyMap<string, string>,
+): string {
+  if (!source) return 'Coffer operator';
+  const what = SOURCES[source] ?? source;
+  if (source === 'PERSONAL_API_KEY' && credentialId) {
+    const label = keyLabels.get(credentialId);
+    return label !== undefined ? `${what} “${label || 'no label'}”` : `${what} ${credentialId} (revoked)`;
+  }
+  return credentialId && source === 'TICKET' ? `${what} ${credentialId}` : what;
+}

@@ -1,0 +1,88 @@
+import type { Session } from '@coffer/client';
+import { useState } from 'preact/hooks';
+import { api, messageOf } from '../api';
+import { Field } from '../components/field';
+
+/** Sign-in form. Shows the server's own message: wrong credentials, a disabled account, or the rate limit. */
+export function SignInForm(props: {
+  onSignedIn(s: Session): void;
+  fixedLogin?: string;
+  submitLabel?: string;
+}) {
+  const [login, setLogin] = useState(props.fixedLogin ?? '');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (!login || !password) {
+      setError('Enter your login and your password.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const s = await api.signIn(login, password);
+      setPassword('');
+      props.onSignedIn(s);
+    } catch (err) {
+      setError(messageOf(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate>
+      <Field
+        label="Login"
+        value={login}
+        onValue={setLogin}
+        autocomplete="username"
+        readOnly={props.fixedLogin !== undefined}
+        data-autofocus={props.fixedLogin === undefined ? true : undefined}
+        required
+      />
+      <Field
+        label="Password"
+        type="password"
+        value={password}
+        onValue={setPassword}
+        autocomplete="current-password"
+        data-autofocus={props.fixedLogin !== undefined ? true : undefined}
+        required
+      />
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="actions">
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Signing in…' : (props.submitLabel ?? 'Sign in')}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function LoginPage({ onSignedIn }: { onSignedIn(s: Session): void }) {
+  return (
+    <main class="login" id="main">
+      <div class="card login-card">
+        <h1>
+          <img src="/favicon.svg" alt="" width="28" height="28" /> Coffer
+        </h1>
+        <p class="muted">Your personal, encrypted credentials, for the code that runs as you.</p>
+        <SignInForm
+          onSignedIn={(s) => {
+            if (location.pathname === '/login' || location.pathname === '/')
+              history.replaceState(null, '', '/profile');
+            onSignedIn(s);
+          }}
+        />
+      </div>
+    </main>
+  );
+}
