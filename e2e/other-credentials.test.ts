@@ -214,6 +214,11 @@ describe.skipIf(skipBrowser)('Other credentials, in the browser', () => {
     await save(page);
     expect(await seedSnippetFinds(server.url, gus.key)).toBe('read-me');
 
+    // My Account shows when code last used it.
+    await page.reload();
+    const lastUsed = secretRow(page, NAME).locator('td').nth(3);
+    await expect(lastUsed.textContent()).resolves.not.toBe('never');
+
     await page.getByRole('link', { name: 'Activity' }).click();
     const table = page.getByRole('table');
     await table.getByRole('row').filter({ hasText: 'read by code' }).first().waitFor();
