@@ -1,6 +1,7 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-delegated-credentials.js';
+import * as m0003 from './migrations/0003-projects-and-jobs.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -9,6 +10,7 @@ type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void
 const MIGRATIONS: Record<string, FrozenMigration> = {
   '0001-initial': m0001 as FrozenMigration,
   '0002-delegated-credentials': m0002 as FrozenMigration,
+  '0003-projects-and-jobs': m0003 as FrozenMigration,
 };
 
 /**

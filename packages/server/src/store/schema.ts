@@ -109,6 +109,68 @@ export interface MetaTable {
   value: string;
 }
 
+export type ProjectRole = 'owner' | 'contributor' | 'reader';
+export type RecipeLanguage = 'python' | 'r' | 'javascript';
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+
+export interface ProjectsTable {
+  id: string;
+  key: string;
+  name: string;
+  created_by: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface ProjectMembersTable {
+  project_id: string;
+  user_id: string;
+  role: ProjectRole;
+  added_at: Millis;
+}
+
+export interface RecipesTable {
+  id: string;
+  project_id: string;
+  name: string;
+  language: RecipeLanguage;
+  code: string;
+  created_by: string;
+  updated_by: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+export interface JobsTable {
+  id: string;
+  project_id: string;
+  recipe_id: string | null;
+  recipe_name: string;
+  runner_id: string;
+  language: RecipeLanguage;
+  code: string;
+  state: JobState;
+  exit_code: number | null;
+  error: string | null;
+  timeout_ms: number;
+  created_at: Millis;
+  started_at: Millis | null;
+  finished_at: Millis | null;
+  cancel_requested_at: Millis | null;
+  claimed_by: string | null;
+  heartbeat_at: Millis | null;
+  log_bytes: number;
+  log_chunks: number;
+}
+
+export interface JobLogsTable {
+  job_id: string;
+  seq: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  at: Millis;
+  text: string;
+}
+
 export interface Database {
   users: UsersTable;
   data_keys: DataKeysTable;
@@ -119,6 +181,11 @@ export interface Database {
   audit_events: AuditEventsTable;
   rate_limits: RateLimitsTable;
   meta: MetaTable;
+  projects: ProjectsTable;
+  project_members: ProjectMembersTable;
+  recipes: RecipesTable;
+  jobs: JobsTable;
+  job_logs: JobLogsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;
@@ -129,3 +196,6 @@ export type SessionRow = Selectable<SessionsTable>;
 export type TicketRow = Selectable<TicketsTable>;
 export type AuditRow = Selectable<AuditEventsTable>;
 export type NewAuditRow = Insertable<AuditEventsTable>;
+export type ProjectRow = Selectable<ProjectsTable>;
+export type RecipeRow = Selectable<RecipesTable>;
+export type JobRow = Selectable<JobsTable>;

@@ -30,7 +30,16 @@ export type AuditAction =
   | 'user.enabled'
   | 'user.deleted'
   | 'user.password_changed'
-  | 'user.password_reset';
+  | 'user.password_reset'
+  | 'project.created'
+  | 'project.deleted'
+  | 'project.member_set'
+  | 'project.member_removed'
+  | 'recipe.created'
+  | 'recipe.updated'
+  | 'recipe.deleted'
+  | 'job.started'
+  | 'job.cancelled';
 
 export interface AuditEvent {
   readonly action: AuditAction;

@@ -1,0 +1,72 @@
+import type { Db } from '../../store/store.js';
+import type { ProjectRole, RecipeRow } from '../../store/schema.js';
+
+/** A project as one of its members sees it, with that member's role. */
+export async function findMembership(db: Db, projectKey: string, userId: string) {
+  return db
+    .selectFrom('projects')
+    .innerJoin('project_members', 'project_members.project_id', 'projects.id')
+    .selectAll('projects')
+    .select('project_members.role')
+    .where('projects.key', '=', projectKey)
+    .where('project_members.user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function listMemberships(db: Db, userId: string) {
+  return db
+    .selectFrom('projects')
+    .innerJoin('project_members', 'project_members.project_id', 'projects.id')
+    .selectAll('projects')
+    .select('project_members.role')
+    .where('project_members.user_id', '=', userId)
+    .orderBy('projects.key')
+    .execute();
+}
+
+export async function listMembers(db: Db, projectId: string) {
+  return db
+    .selectFrom('project_members')
+    .innerJoin('users', 'users.id', 'project_members.user_id')
+    .select(['users.login', 'users.display_name', 'project_members.role', 'project_members.added_at'])
+    .where('project_members.project_id', '=', projectId)
+    .orderBy('users.login')
+    .execute();
+}
+
+export async function projectKeyExists(db: Db, key: string): Promise<boolean> {
+  return (
+    (await db.selectFrom('projects').select('id').where('key', '=', key).executeTakeFirst()) !== undefined
+  );
+}
+
+export async function setMember(db: Db, projectId: string, userId: string, role: ProjectRole, now: number) {
+  await db
+    .insertInto('project_members')
+    .values({ project_id: projectId, user_id: userId, role, added_at: now })
+    .onConflict((oc) => oc.columns(['project_id', 'user_id']).doUpdateSet({ role }))
+    .execute();
+}
+
+export async function countOwners(db: Db, projectId: string): Promise<number> {
+  const r = await db
+    .selectFrom('project_members')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('project_id', '=', projectId)
+    .where('role', '=', 'owner')
+    .executeTakeFirstOrThrow();
+  return Number(r.n);
+}
+
+export async function listRecipes(db: Db, projectId: string): Promise<RecipeRow[]> {
+  return db.selectFrom('recipes').selectAll().where('project_id', '=', projectId).orderBy('name').execute();
+}
+
+export async function findRecipe(db: Db, projectId: string, name: string): Promise<RecipeRow | undefined> {
+  return db
+    .selectFrom('recipes')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .where('name', '=', name)
+    .executeTakeFirst();
+}

@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { authErrors, ErrorBody } from '../../http/schemas.js';
+import type { ProjectService } from './project.service.js';
+import {
+  MemberBody,
+  MemberParams,
+  NewProjectBody,
+  ProjectDetail,
+  ProjectParams,
+  ProjectView,
+  RecipeBody,
+  RecipeParams,
+  RecipeView,
+} from './project.schema.js';
+
+/** Projects, their members and their recipes. Non-members get 404 for everything in a project. */
+export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService }> = async (
+  app,
+  { projects },
+) => {
+  const tags = ['projects'];
+  const config = { access: 'user' as const };
+
+  app.get('/api/v1/projects', {
+    config,
+    schema: {
+      tags,
+      summary: 'Projects you are a member of',
+      response: { 200: Type.Object({ projects: Type.Array(ProjectView) }), ...authErrors },
+    },
+    handler: async (req) => ({ projects: await projects.list(req.caller!) }),
+  });
+
+  app.post('/api/v1/projects', {
+    config,
+    schema: {
+      tags,
+      summary: 'Create a project; you become its owner',
+      body: NewProjectBody,
+      response: { 201: ProjectView, 409: ErrorBody, ...authErrors },
+    },
+    handler: async (req, reply) => reply.status(201).send(await projects.create(req.caller!, req.body)),
+  });
+
+  app.get('/api/v1/projects/:key', {
+    config,
+    schema: {
+      tags,
+      summary: 'A project and its members',
+      params: ProjectParams,
+      response: { 200: ProjectDetail, ...authErrors },
+    },
+    handler: (req) => projects.get(req.caller!, req.params.key),
+  });
+
+  app.delete('/api/v1/projects/:key', {
+    config,
+    schema: {
+      tags,
+      summary: 'Delete a project, its recipes and its jobs (owners)',
+      params: ProjectParams,
+      response: { 204: Type.Null(), 409: ErrorBody, ...authErrors },
+    },
+    handler: async (req, reply) => {
+      await projects.delete(req.caller!, req.params.key);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.put('/api/v1/projects/:key/members/:login', {
+    config,
+    schema: {
+      tags,
+      summary: 'Add a member or change their role (owners)',
+      params: MemberParams,
+      body: MemberBody,
+      response: { 204: Type.Null(), ...authErrors },
+    },
+    handler: async (req, reply) => {
+      await projects.setMember(req.caller!, req.params.key, req.params.login, req.body.role);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.delete('/api/v1/projects/:key/members/:login', {
+    config,
+    schema: {
+      tags,
+      summary: 'Remove a member (owners)',
+      params: MemberParams,
+      response: { 204: Type.Null(), ...authErrors },
+    },
+    handler: async (req, reply) => {
+      await projects.removeMember(req.caller!, req.params.key, req.params.login);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.get('/api/v1/projects/:key/recipes', {
+    config,
+    schema: {
+      tags,
+      summary: "A project's recipes",
+      params: ProjectParams,
+      response: { 200: Type.Object({ recipes: Type.Array(RecipeView) }), ...authErrors },
+    },
+    handler: async (req) => ({ recipes: await projects.listRecipes(req.caller!, req.params.key) }),
+  });
+
+  app.get('/api/v1/projects/:key/recipes/:name', {
+    config,
+    schema: { tags, summary: 'A recipe', params: RecipeParams, response: { 200: RecipeView, ...authErrors } },
+    handler: (req) => projects.getRecipe(req.caller!, req.params.key, req.params.name),
+  });
+
+  app.put('/api/v1/projects/:key/recipes/:name', {
+    config,
+    schema: {
+      tags,
+      summary: 'Create or replace a recipe (contributors and owners)',
+      params: RecipeParams,
+      body: RecipeBody,
+      response: { 200: RecipeView, 201: RecipeView, ...authErrors },
+    },
+    handler: async (req, reply) => {
+      const r = await projects.putRecipe(req.caller!, req.params.key, req.params.name, req.body);
+      return reply.status(r.created ? 201 : 200).send(r.recipe);
+    },
+  });
+
+  app.delete('/api/v1/projects/:key/recipes/:name', {
+    config,
+    schema: {
+      tags,
+      summary: 'Delete a recipe (contributors and owners)',
+      params: RecipeParams,
+      response: { 204: Type.Null(), ...authErrors },
+    },
+    handler: async (req, reply) => {
+      await projects.deleteRecipe(req.caller!, req.params.key, req.params.name);
+      return reply.status(204).send(null);
+    },
+  });
+};

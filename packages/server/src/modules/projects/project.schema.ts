@@ -1,0 +1,48 @@
+import { Type } from 'typebox';
+import { Millis } from '../../http/schemas.js';
+
+export const Role = Type.Union([Type.Literal('owner'), Type.Literal('contributor'), Type.Literal('reader')]);
+export const Language = Type.Union([Type.Literal('python'), Type.Literal('r'), Type.Literal('javascript')]);
+
+export const ProjectView = Type.Object({
+  key: Type.String(),
+  name: Type.String(),
+  role: Role,
+  createdAt: Millis,
+  updatedAt: Millis,
+});
+
+export const ProjectDetail = Type.Object({
+  ...ProjectView.properties,
+  members: Type.Array(Type.Object({ login: Type.String(), displayName: Type.String(), role: Role })),
+});
+
+export const RecipeView = Type.Object({
+  name: Type.String(),
+  language: Language,
+  code: Type.String(),
+  createdBy: Type.String(),
+  updatedBy: Type.String(),
+  createdAt: Millis,
+  updatedAt: Millis,
+});
+
+export const ProjectParams = Type.Object({ key: Type.String() }, { additionalProperties: false });
+export const MemberParams = Type.Object(
+  { key: Type.String(), login: Type.String() },
+  { additionalProperties: false },
+);
+export const RecipeParams = Type.Object(
+  { key: Type.String(), name: Type.String() },
+  { additionalProperties: false },
+);
+
+export const NewProjectBody = Type.Object(
+  { key: Type.String(), name: Type.String() },
+  { additionalProperties: false },
+);
+export const MemberBody = Type.Object({ role: Role }, { additionalProperties: false });
+export const RecipeBody = Type.Object(
+  { language: Language, code: Type.String() },
+  { additionalProperties: false },
+);
