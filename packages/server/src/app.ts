@@ -27,6 +27,12 @@ import { createTicketService } from './modules/tickets/ticket.service.js';
 import { userRoutes } from './modules/users/user.routes.js';
 import { createUserService } from './modules/users/user.service.js';
 import type { Store } from './store/store.js';
+import { createJobRunner, type Backend } from './jobs/job-runner.js';
+import { createRuntimes } from './jobs/runtimes.js';
+import { jobRoutes } from './modules/jobs/job.routes.js';
+import { createJobService } from './modules/jobs/job.service.js';
+import { projectRoutes } from './modules/projects/project.routes.js';
+import { createProjectService } from './modules/projects/project.service.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -37,7 +43,7 @@ export interface AppDeps {
 }
 
 /** Wires the services once; the HTTP app and the CLI both use this. */
-export function createServices(deps: Omit<AppDeps, 'logger'>) {
+export function createServices(deps: Omit<AppDeps, 'logger'> & { onJobQueued?: () => void }) {
   const { config, store, keyring, clock } = deps;
   const audit = createAuditLog({ store, clock });
   const users = createUserService({ store, keyring, clock, audit });
@@ -46,7 +52,16 @@ export function createServices(deps: Omit<AppDeps, 'logger'>) {
   const tickets = createTicketService({ store, clock });
   const auth = createAuthService({ store, clock, audit, users, config: config.limits });
   const settings = createDssSettingsService({ store, users, secrets });
-  return { audit, users, secrets, apiKeys, tickets, auth, settings };
+  const projects = createProjectService({ store, clock, audit, users });
+  const jobs = createJobService({
+    store,
+    clock,
+    audit,
+    projects,
+    limits: { timeoutSeconds: config.jobs.timeoutSeconds },
+    onQueued: () => deps.onJobQueued?.(),
+  });
+  return { audit, users, secrets, apiKeys, tickets, auth, settings, projects, jobs };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -58,7 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<{
   routes: { method: string; url: string; access: string }[];
 }> {
   const { config, store } = deps;
-  const services = createServices(deps);
+  let wakeRunner = () => {};
+  const services = createServices({ ...deps, onJobQueued: () => wakeRunner() });
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
@@ -115,8 +131,34 @@ export async function buildApp(deps: AppDeps): Promise<{
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
+  await app.register(projectRoutes, { projects: services.projects });
+  await app.register(jobRoutes, { jobs: services.jobs });
+
+  const runner = createJobRunner({
+    store,
+    clock: deps.clock,
+    logger: deps.logger,
+    config: config.jobs,
+    secrets: services.secrets,
+    tickets: services.tickets,
+    runtimes: createRuntimes(config.jobs),
+    backend: () => backendOf(app.server.address()),
+  });
+  wakeRunner = () => runner.wake();
+  app.addHook('onListen', async () => {
+    await runner.start();
+  });
   app.addHook('onClose', async () => {
+    await runner.stop();
     await services.audit.drain();
   });
   return { app: app as unknown as FastifyInstance, services, routes };
+}
+
+/** Where job code on this machine reaches the server: its own listening address, loopback if wildcard. */
+function backendOf(address: ReturnType<FastifyInstance['server']['address']>): Backend {
+  if (!address || typeof address === 'string') throw new Error('the server is not listening on TCP');
+  const wildcard = address.address === '0.0.0.0' || address.address === '::';
+  const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { host, port: address.port, protocol: 'http' };
 }

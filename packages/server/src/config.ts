@@ -1,6 +1,31 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+
+/** How this replica runs recipes (see the README's "Jobs" section). */
+export interface JobsConfig {
+  /** Whether this replica runs jobs at all (every replica can still queue and show them). */
+  readonly enabled: boolean;
+  readonly concurrency: number;
+  readonly timeoutSeconds: number;
+  readonly maxLogBytes: number;
+  /** Values shorter than this are not masked in logs: masking them would shred output and hint at them. */
+  readonly maskMinLength: number;
+  /** Run job processes as this unprivileged account (when the server runs as root). */
+  readonly runAs: string | undefined;
+  readonly python: string;
+  readonly rscript: string;
+  readonly node: string;
+  /**
+   * Where job working directories are made; each job gets a fresh one, removed afterwards. Outside the
+   * data directory, which job processes must not be able to enter.
+   */
+  readonly workRoot: string;
+  /** The Python and R client packages (clients/python, clients/r) put on the jobs' paths. */
+  readonly clientsDir: string;
+}
 
 /** Where the master key comes from. Exactly one source is in force. */
 export type MasterKeySource =
@@ -18,6 +43,7 @@ export interface Config {
   readonly publicUrl: string | undefined;
   /** The built web UI (index.html and assets/); undefined when none is installed. */
   readonly webDir: string | undefined;
+  readonly jobs: JobsConfig;
   readonly masterKey: MasterKeySource;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trustProxy: boolean;
@@ -59,6 +85,17 @@ const KNOWN = [
   'COFFER_LOGIN_MAX_FAILURES',
   'COFFER_LOGIN_WINDOW_MINUTES',
   'COFFER_WEB_DIR',
+  'COFFER_JOBS_ENABLED',
+  'COFFER_JOB_CONCURRENCY',
+  'COFFER_JOB_TIMEOUT_SECONDS',
+  'COFFER_JOB_MAX_LOG_BYTES',
+  'COFFER_JOB_MASK_MIN_LENGTH',
+  'COFFER_JOB_USER',
+  'COFFER_JOB_PYTHON',
+  'COFFER_JOB_RSCRIPT',
+  'COFFER_JOB_NODE',
+  'COFFER_JOB_WORK_DIR',
+  'COFFER_CLIENTS_DIR',
 ] as const;
 
 /**
@@ -163,6 +200,25 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     loginWindowMinutes: int('COFFER_LOGIN_WINDOW_MINUTES', 15, 1, 24 * 60),
   };
 
+  const jobsEnabled = (merged.COFFER_JOBS_ENABLED ?? 'true').toLowerCase();
+  if (!['true', 'false'].includes(jobsEnabled)) problems.push('COFFER_JOBS_ENABLED: must be true or false');
+  const runAs = merged.COFFER_JOB_USER;
+  if (runAs !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(runAs))
+    problems.push(`COFFER_JOB_USER=${JSON.stringify(runAs)}: must be the name of a local account`);
+  const jobs: JobsConfig = {
+    enabled: jobsEnabled === 'true',
+    concurrency: int('COFFER_JOB_CONCURRENCY', 2, 1, 256),
+    timeoutSeconds: int('COFFER_JOB_TIMEOUT_SECONDS', 3600, 1, 7 * 24 * 3600),
+    maxLogBytes: int('COFFER_JOB_MAX_LOG_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    maskMinLength: int('COFFER_JOB_MASK_MIN_LENGTH', 4, 1, 1024),
+    runAs,
+    python: merged.COFFER_JOB_PYTHON ?? 'python3',
+    rscript: merged.COFFER_JOB_RSCRIPT ?? 'Rscript',
+    node: merged.COFFER_JOB_NODE ?? process.execPath,
+    workRoot: path.resolve(cwd, merged.COFFER_JOB_WORK_DIR ?? path.join(tmpdir(), 'coffer-jobs')),
+    clientsDir: path.resolve(cwd, merged.COFFER_CLIENTS_DIR ?? bundledClientsDir()),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     dataDir,
@@ -171,6 +227,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     publicUrl,
     webDir,
+    jobs,
     masterKey,
     logLevel,
     trustProxy: trustRaw === 'true',
@@ -186,4 +243,9 @@ function installedWebUi(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** clients/ of the repository this server was built in (packages/server/dist → ../../../clients). */
+function bundledClientsDir(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../clients');
 }

@@ -4,7 +4,18 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
 /** The web UI's pages. Each answers the app's index.html; the app shows the page for its address. */
-export const UI_PAGES = ['/', '/login', '/profile', '/profile/api-keys', '/profile/activity', '/admin/users'];
+export const UI_PAGES = [
+  '/',
+  '/login',
+  '/profile',
+  '/profile/api-keys',
+  '/profile/activity',
+  '/projects',
+  '/projects/:key',
+  '/projects/:key/recipes/:name',
+  '/jobs/:id',
+  '/admin/users',
+];
 
 /**
  * Pages may load only our own scripts, styles and images and talk only to us: no inline code, no eval,

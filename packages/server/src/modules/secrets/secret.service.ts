@@ -209,6 +209,23 @@ export function createSecretService(deps: {
       });
     },
 
+    /**
+     * A job's runner's values, for one purpose: masking them in that job's log. Nothing leaves the
+     * server; the job runner holds them only while the job runs. Not an audited read: no code got them.
+     */
+    async valuesForMasking(userId: string): Promise<string[]> {
+      const [rows, wrapped] = await Promise.all([
+        repo.listSealed(store.db, userId),
+        repo.listWrappedKeys(store.db, userId),
+      ]);
+      const keys = new Map<number, DataKey>();
+      for (const k of wrapped) keys.set(k.version, keyring.unwrapDataKey(userId, k.version, k.wrapped));
+      return rows.flatMap((r) => {
+        const dk = keys.get(r.key_version);
+        return dk ? [keyring.open(dk, r.name, r.ciphertext)] : [];
+      });
+    },
+
     /** DSS read view: one marker per secret, for the owner or an administrator. Never a value. */
     async markers(caller: Caller, target: User): Promise<{ name: string; value: string; secret: true }[]> {
       const self = caller.kind === 'user' && caller.user.id === target.id;
