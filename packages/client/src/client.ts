@@ -1,8 +1,15 @@
-import { CofferApiError, CofferUnreachable } from './errors.js';
+import { CofferApiError, CofferUnreachable, SecretNotFound } from './errors.js';
 import type {
   ActivityEvent,
   ApiKey,
   AuthInfo,
+  Job,
+  JobLogChunk,
+  Project,
+  ProjectDetail,
+  ProjectRole,
+  Recipe,
+  RecipeLanguage,
   NewApiKey,
   NewUser,
   SecretChange,
@@ -80,6 +87,13 @@ export class CofferClient {
     return this.#call('GET', `/api/v1/auth/info${opts.withSecrets ? '?withSecrets=true' : ''}`);
   }
 
+  /** The value of one of your secrets, for your code; throws SecretNotFound if there is none. */
+  async getSecret(name: string): Promise<string> {
+    const found = (await this.authInfo({ withSecrets: true })).secrets?.find((s) => s.key === name);
+    if (!found) throw new SecretNotFound(name);
+    return found.value;
+  }
+
   // --- Your secrets (names and metadata; values only go in) -----------------------------------------
 
   listSecrets(): Promise<SecretList> {
@@ -123,6 +137,75 @@ export class CofferClient {
 
   async revokeApiKey(id: string): Promise<void> {
     await this.#call('DELETE', `/api/v1/me/api-keys/${enc(id)}`);
+  }
+
+  // --- Projects, recipes and jobs -------------------------------------------------------------------
+
+  async listProjects(): Promise<Project[]> {
+    return (await this.#call<{ projects: Project[] }>('GET', '/api/v1/projects')).projects;
+  }
+
+  createProject(key: string, name: string): Promise<Project> {
+    return this.#call('POST', '/api/v1/projects', { key, name });
+  }
+
+  getProject(key: string): Promise<ProjectDetail> {
+    return this.#call('GET', `/api/v1/projects/${enc(key)}`);
+  }
+
+  async deleteProject(key: string): Promise<void> {
+    await this.#call('DELETE', `/api/v1/projects/${enc(key)}`);
+  }
+
+  async setProjectMember(key: string, login: string, role: ProjectRole): Promise<void> {
+    await this.#call('PUT', `/api/v1/projects/${enc(key)}/members/${enc(login)}`, { role });
+  }
+
+  async removeProjectMember(key: string, login: string): Promise<void> {
+    await this.#call('DELETE', `/api/v1/projects/${enc(key)}/members/${enc(login)}`);
+  }
+
+  async listRecipes(key: string): Promise<Recipe[]> {
+    return (await this.#call<{ recipes: Recipe[] }>('GET', `/api/v1/projects/${enc(key)}/recipes`)).recipes;
+  }
+
+  getRecipe(key: string, name: string): Promise<Recipe> {
+    return this.#call('GET', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`);
+  }
+
+  putRecipe(key: string, name: string, recipe: { language: RecipeLanguage; code: string }): Promise<Recipe> {
+    return this.#call('PUT', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`, recipe);
+  }
+
+  async deleteRecipe(key: string, name: string): Promise<void> {
+    await this.#call('DELETE', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`);
+  }
+
+  /** Queues a run of the recipe as you; follow it with jobLog. */
+  runRecipe(key: string, name: string, opts: { timeoutSeconds?: number } = {}): Promise<Job> {
+    return this.#call('POST', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}/run`, opts);
+  }
+
+  async listJobs(opts: { project?: string; limit?: number } = {}): Promise<Job[]> {
+    const q = new URLSearchParams();
+    if (opts.project) q.set('project', opts.project);
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    const qs = q.size ? `?${q}` : '';
+    return (await this.#call<{ jobs: Job[] }>('GET', `/api/v1/jobs${qs}`)).jobs;
+  }
+
+  getJob(id: string): Promise<Job> {
+    return this.#call('GET', `/api/v1/jobs/${enc(id)}`);
+  }
+
+  /** The job's log chunks after sequence number `after` (all when omitted), and the job's state now. */
+  jobLog(id: string, after?: number): Promise<{ job: Job; chunks: JobLogChunk[] }> {
+    const qs = after === undefined ? '' : `?after=${after}`;
+    return this.#call('GET', `/api/v1/jobs/${enc(id)}/log${qs}`);
+  }
+
+  cancelJob(id: string): Promise<Job> {
+    return this.#call('POST', `/api/v1/jobs/${enc(id)}/cancel`);
   }
 
   // --- Administration -------------------------------------------------------------------------------

@@ -30,3 +30,13 @@ export class CofferUnreachable extends Error {
     this.name = 'CofferUnreachable';
   }
 }
+
+/** getSecret found no secret of that name for the caller. */
+export class SecretNotFound extends Error {
+  constructor(readonly secretName: string) {
+    super(
+      `no secret named ${JSON.stringify(secretName)}: add it in your profile (My Account → Other credentials)`,
+    );
+    this.name = 'SecretNotFound';
+  }
+}

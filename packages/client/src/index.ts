@@ -1,4 +1,4 @@
 export { CofferClient, type CofferClientOptions } from './client.js';
-export { CofferApiError, CofferUnreachable } from './errors.js';
+export { CofferApiError, CofferUnreachable, SecretNotFound } from './errors.js';
 export { MAX_NAME_CHARS, MAX_VALUE_BYTES, secretNameProblem, secretValueProblem } from './secret-rules.js';
 export type * from './types.js';

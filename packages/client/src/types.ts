@@ -96,3 +96,55 @@ export interface AuthInfo {
   /** Present only when asked for: the caller's own secrets, decrypted. */
   secrets?: { key: string; value: string }[];
 }
+
+export type ProjectRole = 'owner' | 'contributor' | 'reader';
+export type RecipeLanguage = 'python' | 'r' | 'javascript';
+
+export interface Project {
+  key: string;
+  name: string;
+  /** The caller's role in it. */
+  role: ProjectRole;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ProjectDetail extends Project {
+  members: { login: string; displayName: string; role: ProjectRole }[];
+}
+
+export interface Recipe {
+  name: string;
+  language: RecipeLanguage;
+  code: string;
+  createdBy: string;
+  updatedBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+
+export interface Job {
+  id: string;
+  project: string;
+  recipe: string;
+  language: RecipeLanguage;
+  /** Who clicked Run: the job ran as them. */
+  runner: string;
+  state: JobState;
+  exitCode: number | null;
+  error: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+  logBytes: number;
+}
+
+export interface JobLogChunk {
+  seq: number;
+  stream: 'stdout' | 'stderr' | 'system';
+  at: number;
+  /** Already masked: the runner's secret values appear as *****. */
+  text: string;
+}
