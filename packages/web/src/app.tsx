@@ -8,6 +8,9 @@ import { usePending, PendingSecretsProvider } from './pending';
 import { AdminUsersPage } from './pages/admin-users-page';
 import { LoginPage, SignInForm } from './pages/login-page';
 import { ProfilePage } from './pages/profile-page';
+import { ProjectPage } from './pages/project-page';
+import { ProjectsPage } from './pages/projects-page';
+import { JobPage, RecipePage } from './pages/recipe-page';
 import { SessionContext, useSession, type SessionContextValue } from './session';
 
 /** Loads the session, then shows the sign-in page or the signed-in application. */
@@ -70,6 +73,10 @@ function SignedIn({ session, setSession }: { session: Session; setSession(s: Ses
               <Route path="/profile" component={ProfilePage} />
               <Route path="/profile/api-keys" component={ProfilePage} />
               <Route path="/profile/activity" component={ProfilePage} />
+              <Route path="/projects" component={ProjectsPage} />
+              <Route path="/projects/:key" component={ProjectPage} />
+              <Route path="/projects/:key/recipes/:name" component={RecipePage} />
+              <Route path="/jobs/:id" component={JobPage} />
               <Route path="/admin/users" component={AdminUsersPage} />
               <Route default component={Home} />
             </Router>
@@ -107,6 +114,9 @@ function Header() {
       <nav aria-label="Main">
         <a href="/profile" aria-current={current('/profile')}>
           Profile
+        </a>
+        <a href="/projects" aria-current={current('/projects') ?? current('/jobs')}>
+          Projects
         </a>
         {session.user.admin && (
           <a href="/admin/users" aria-current={current('/admin')}>

@@ -1,0 +1,106 @@
+import type { Job, JobLogChunk } from '@coffer/client';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, messageOf } from '../api';
+import { formatTime } from '../format';
+import { useCall } from '../session';
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
+const POLL_MS = 500;
+
+/**
+ * A job's log, followed live: polls for chunks after the last one seen until the job has finished.
+ * The server masks the runner's secret values before storing the log, so what arrives here is safe
+ * to show. Works for any job of the signed-in user, started here or elsewhere.
+ */
+export function JobLog({ jobId, onFinished }: { jobId: string; onFinished?(job: Job): void }) {
+  const call = useCall();
+  const [job, setJob] = useState<Job | null>(null);
+  const [chunks, setChunks] = useState<JobLogChunk[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [cancelling, setCancelling] = useState(false);
+  const end = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    let stopped = false;
+    let after: number | undefined;
+    setChunks([]);
+    setJob(null);
+    async function tick() {
+      try {
+        const r = await call(() => api.jobLog(jobId, after));
+        if (stopped) return;
+        if (r.chunks.length) {
+          after = r.chunks[r.chunks.length - 1]!.seq;
+          setChunks((c) => [...c, ...r.chunks]);
+        }
+        setJob(r.job);
+        if (FINISHED.has(r.job.state) && r.chunks.length === 0) {
+          onFinished?.(r.job);
+          return;
+        }
+        setTimeout(() => void tick(), r.chunks.length ? 0 : POLL_MS);
+      } catch (e) {
+        if (!stopped) setError(messageOf(e));
+      }
+    }
+    void tick();
+    return () => {
+      stopped = true;
+    };
+  }, [jobId]);
+
+  useEffect(() => end.current?.scrollIntoView({ block: 'nearest' }), [chunks.length]);
+
+  async function cancel() {
+    setCancelling(true);
+    try {
+      setJob(await call(() => api.cancelJob(jobId)));
+    } catch (e) {
+      setError(messageOf(e));
+    } finally {
+      setCancelling(false);
+    }
+  }
+
+  const running = job && !FINISHED.has(job.state);
+  return (
+    <section class="job" aria-labelledby={`job-${jobId}`}>
+      <div class="card-head">
+        <h3 id={`job-${jobId}`}>
+          Job <code>{jobId.slice(0, 8)}</code>{' '}
+          {job && (
+            <span class={`state state-${job.state}`} role="status">
+              {job.state.replace('_', ' ')}
+            </span>
+          )}
+        </h3>
+        {running && (
+          <button type="button" class="danger" onClick={() => void cancel()} disabled={cancelling}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {job && (
+        <p class="muted small">
+          Ran as {job.runner}; queued {formatTime(job.createdAt)}
+          {job.finishedAt !== null && `, finished ${formatTime(job.finishedAt)}`}
+          {job.exitCode !== null && `, exit code ${job.exitCode}`}
+          {job.error && ` — ${job.error}`}
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      <pre class="log" aria-label="Job log" aria-live="polite" tabIndex={0}>
+        {chunks.map((c) => (
+          <span key={c.seq} class={`log-${c.stream}`}>
+            {c.text}
+          </span>
+        ))}
+        <div ref={end} />
+      </pre>
+    </section>
+  );
+}

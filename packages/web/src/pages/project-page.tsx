@@ -1,0 +1,308 @@
+import type { Job, ProjectDetail, ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useLocation, useRoute } from 'preact-iso';
+import { api, messageOf } from '../api';
+import { Dialog } from '../components/dialog';
+import { Field } from '../components/field';
+import { formatTime } from '../format';
+import { useCall } from '../session';
+
+export const LANGUAGES: { value: RecipeLanguage; label: string }[] = [
+  { value: 'python', label: 'Python' },
+  { value: 'r', label: 'R' },
+  { value: 'javascript', label: 'JavaScript' },
+];
+
+export const STARTERS: Record<RecipeLanguage, string> = {
+  python: `import dataiku
+
+client = dataiku.api_client()
+auth_info = client.get_auth_info(with_secrets=True)
+for secret in auth_info["secrets"]:
+    print("found secret", secret["key"])
+`,
+  r: `library(dataiku)
+auth_info = dkuGetAuthInfo(with_secrets = TRUE)
+for (s in auth_info$secrets) print(paste("found secret", s$key))
+`,
+  javascript: `import { apiClient } from '@coffer/client/node';
+
+const info = await apiClient().authInfo({ withSecrets: true });
+for (const s of info.secrets ?? []) console.log('found secret', s.key);
+`,
+};
+
+/** One project: its recipes, its members (owners manage them) and your jobs in it. */
+export function ProjectPage() {
+  const { params } = useRoute();
+  const key = params.key!;
+  const call = useCall();
+  const [project, setProject] = useState<ProjectDetail | null>(null);
+  const [recipes, setRecipes] = useState<Recipe[]>([]);
+  const [jobs, setJobs] = useState<Job[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+
+  const load = useCallback(async () => {
+    try {
+      const [p, r, j] = await Promise.all([
+        call(() => api.getProject(key)),
+        call(() => api.listRecipes(key)),
+        call(() => api.listJobs({ project: key, limit: 20 })),
+      ]);
+      setProject(p);
+      setRecipes(r);
+      setJobs(j);
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }, [call, key]);
+  useEffect(() => void load(), [load]);
+
+  if (error)
+    return (
+      <section class="card">
+        <h1>Project {key}</h1>
+        <p class="error" role="alert">
+          {error}
+        </p>
+      </section>
+    );
+  if (!project) return <p class="loading">Loading…</p>;
+  const canEdit = project.role !== 'reader';
+
+  return (
+    <>
+      <p class="crumbs">
+        <a href="/projects">Projects</a> /
+      </p>
+      <h1>
+        {project.name}{' '}
+        <span class="muted small">
+          ({project.key}, you are {project.role})
+        </span>
+      </h1>
+      <section class="card" aria-labelledby="recipes">
+        <div class="card-head">
+          <h2 id="recipes">Recipes</h2>
+          {canEdit && (
+            <button type="button" class="primary" onClick={() => setCreating(true)}>
+              New recipe
+            </button>
+          )}
+        </div>
+        {recipes.length === 0 && <p class="empty">No recipes yet.</p>}
+        {recipes.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Recipe</th>
+                <th scope="col">Language</th>
+                <th scope="col">Changed</th>
+              </tr>
+            </thead>
+            <tbody>
+              {recipes.map((r) => (
+                <tr key={r.name}>
+                  <th scope="row">
+                    <a href={`/projects/${key}/recipes/${encodeURIComponent(r.name)}`}>{r.name}</a>
+                  </th>
+                  <td>{LANGUAGES.find((l) => l.value === r.language)?.label}</td>
+                  <td>
+                    {formatTime(r.updatedAt)} <span class="muted small">by {r.updatedBy}</span>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <Members project={project} onChanged={load} />
+
+      <section class="card" aria-labelledby="my-jobs">
+        <h2 id="my-jobs">Your jobs here</h2>
+        {jobs.length === 0 && <p class="empty">You have not run anything in this project yet.</p>}
+        {jobs.length > 0 && (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Job</th>
+                <th scope="col">Recipe</th>
+                <th scope="col">State</th>
+                <th scope="col">Queued</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((j) => (
+                <tr key={j.id}>
+                  <th scope="row">
+                    <a href={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</a>
+                  </th>
+                  <td>{j.recipe}</td>
+                  <td>
+                    <span class={`state state-${j.state}`}>{j.state.replace('_', ' ')}</span>
+                  </td>
+                  <td>{formatTime(j.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      {creating && <NewRecipeDialog project={key} onCancel={() => setCreating(false)} />}
+    </>
+  );
+}
+
+function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): Promise<void> }) {
+  const call = useCall();
+  const [login, setLogin] = useState('');
+  const [role, setRole] = useState<ProjectRole>('contributor');
+  const [error, setError] = useState<string | null>(null);
+  const owner = project.role === 'owner';
+
+  async function act(fn: () => Promise<void>) {
+    setError(null);
+    try {
+      await call(fn);
+      await onChanged();
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="members">
+      <h2 id="members">Members</h2>
+      <p class="muted small">
+        Readers see recipes; contributors also edit and run them; owners also manage members. A recipe always
+        runs as the member who clicks Run, with their own credentials.
+      </p>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Member</th>
+            <th scope="col">Role</th>
+            {owner && (
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            )}
+          </tr>
+        </thead>
+        <tbody>
+          {project.members.map((m) => (
+            <tr key={m.login}>
+              <th scope="row">
+                {m.displayName} <span class="muted small">({m.login})</span>
+              </th>
+              <td>{m.role}</td>
+              {owner && (
+                <td class="row-actions">
+                  <button
+                    type="button"
+                    aria-label={`Remove ${m.login}`}
+                    onClick={() => void act(() => api.removeProjectMember(project.key, m.login))}
+                  >
+                    Remove
+                  </button>
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {owner && (
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(() => api.setProjectMember(project.key, login.trim(), role)).then(() => setLogin(''));
+          }}
+        >
+          <Field label="Login" value={login} onValue={setLogin} autocomplete="off" />
+          <div class="field">
+            <label for="member-role">Role</label>
+            <select
+              id="member-role"
+              value={role}
+              onChange={(e) => setRole(e.currentTarget.value as ProjectRole)}
+            >
+              <option value="reader">reader</option>
+              <option value="contributor">contributor</option>
+              <option value="owner">owner</option>
+            </select>
+          </div>
+          <button type="submit">Add or change member</button>
+        </form>
+      )}
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): void }) {
+  const call = useCall();
+  const { route } = useLocation();
+  const [name, setName] = useState('');
+  const [language, setLanguage] = useState<RecipeLanguage>('python');
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    try {
+      const r = await call(() => api.putRecipe(project, name.trim(), { language, code: STARTERS[language] }));
+      route(`/projects/${project}/recipes/${encodeURIComponent(r.name)}`);
+    } catch (err) {
+      setError(messageOf(err));
+    }
+  }
+
+  return (
+    <Dialog title="New recipe" onCancel={onCancel}>
+      <form onSubmit={submit} noValidate>
+        <Field
+          label="Name"
+          value={name}
+          onValue={setName}
+          autocomplete="off"
+          spellcheck={false}
+          data-autofocus
+        />
+        <div class="field">
+          <label for="new-recipe-language">Language</label>
+          <select
+            id="new-recipe-language"
+            value={language}
+            onChange={(e) => setLanguage(e.currentTarget.value as RecipeLanguage)}
+          >
+            {LANGUAGES.map((l) => (
+              <option key={l.value} value={l.value}>
+                {l.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+          <button type="submit" class="primary">
+            Create
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
