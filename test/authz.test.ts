@@ -158,6 +158,41 @@ class Fixture {
     return p;
   }
 
+  projectKey(): string {
+    return this.uniq('P')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '_');
+  }
+
+  /** A new project owned by `p`; answers its key. */
+  async project(p: Principal): Promise<string> {
+    const key = this.projectKey();
+    const r = await this.send('POST', '/api/v1/projects', { key: p.key, body: { key, name: key } });
+    expect(r.status, r.text).toBe(201);
+    return key;
+  }
+
+  async recipe(p: Principal, project: string): Promise<string> {
+    const r = await this.send('PUT', `/api/v1/projects/${project}/recipes/hello`, {
+      key: p.key,
+      body: { language: 'python', code: 'print("hello")' },
+    });
+    expect(r.status, r.text).toBe(201);
+    return 'hello';
+  }
+
+  /** A job of `p`'s (it may run or fail; only its existence matters here). */
+  async job(p: Principal): Promise<string> {
+    const project = await this.project(p);
+    const recipe = await this.recipe(p, project);
+    const r = await this.send('POST', `/api/v1/projects/${project}/recipes/${recipe}/run`, {
+      key: p.key,
+      body: {},
+    });
+    expect(r.status, r.text).toBe(202);
+    return r.json.id as string;
+  }
+
   async newKeyId(login: string): Promise<string> {
     return (await this.s.createKey(login)).id;
   }
@@ -665,6 +700,190 @@ const COFFER: Entry[] = [
   },
 ];
 
+/** Projects, recipes and jobs: anyone outside a project (administrators too) finds nothing in it. */
+const notMember = (path: (f: Fixture, owner: Principal) => Promise<string>, body?: unknown): Column => ({
+  status: 404,
+  call: async (f, _a, owner) => ({ path: await path(f, owner), body }),
+});
+const ownerProject = async (f: Fixture, owner: Principal) => `/api/v1/projects/${await f.project(owner)}`;
+const ownerRecipe = async (f: Fixture, owner: Principal) => {
+  const key = await f.project(owner);
+  return `/api/v1/projects/${key}/recipes/${await f.recipe(owner, key)}`;
+};
+const ownerJob = async (f: Fixture, owner: Principal) => `/api/v1/jobs/${await f.job(owner)}`;
+
+const PROJECTS: Entry[] = [
+  {
+    method: 'GET',
+    route: '/api/v1/projects',
+    access: 'user',
+    call: () => ({ path: '/api/v1/projects' }),
+    ok: 200,
+    other: { status: 200, check: (r) => expect(r.json.projects).toEqual([]) },
+    admin: { status: 200, check: (r) => expect(r.json.projects).toEqual([]) },
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/projects',
+    access: 'user',
+    call: (f) => ({ path: '/api/v1/projects', body: { key: f.projectKey(), name: 'scratch' } }),
+    ok: 201,
+    other: {
+      status: 201,
+      call: (f) => ({ path: '/api/v1/projects', body: { key: f.projectKey(), name: 'x' } }),
+    },
+    admin: {
+      status: 201,
+      call: (f) => ({ path: '/api/v1/projects', body: { key: f.projectKey(), name: 'x' } }),
+    },
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/projects/:key',
+    access: 'user',
+    call: async (f, as) => ({ path: await ownerProject(f, as) }),
+    ok: 200,
+    other: notMember(ownerProject),
+    admin: notMember(ownerProject),
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/projects/:key',
+    access: 'user',
+    call: async (f, as) => ({ path: await ownerProject(f, as) }),
+    ok: 204,
+    other: notMember(ownerProject),
+    admin: notMember(ownerProject),
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/projects/:key/members/:login',
+    access: 'user',
+    call: async (f, as) => ({
+      path: `${await ownerProject(f, as)}/members/${(await f.quickUser('member')).login}`,
+      body: { role: 'reader' },
+    }),
+    ok: 204,
+    // Nobody adds themself to someone else's project.
+    other: {
+      status: 404,
+      call: async (f, actor, owner) => ({
+        path: `${await ownerProject(f, owner)}/members/${actor.login}`,
+        body: { role: 'owner' },
+      }),
+    },
+    admin: {
+      status: 404,
+      call: async (f, actor, owner) => ({
+        path: `${await ownerProject(f, owner)}/members/${actor.login}`,
+        body: { role: 'owner' },
+      }),
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/projects/:key/members/:login',
+    access: 'user',
+    call: async (f, as) => {
+      const project = await ownerProject(f, as);
+      const member = (await f.quickUser('member')).login;
+      await f.send('PUT', `${project}/members/${member}`, { key: as.key, body: { role: 'reader' } });
+      return { path: `${project}/members/${member}` };
+    },
+    ok: 204,
+    other: notMember(async (f, owner) => `${await ownerProject(f, owner)}/members/${owner.login}`),
+    admin: notMember(async (f, owner) => `${await ownerProject(f, owner)}/members/${owner.login}`),
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/projects/:key/recipes',
+    access: 'user',
+    call: async (f, as) => ({ path: `${await ownerProject(f, as)}/recipes` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `${await ownerProject(f, owner)}/recipes`),
+    admin: notMember(async (f, owner) => `${await ownerProject(f, owner)}/recipes`),
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/projects/:key/recipes/:name',
+    access: 'user',
+    call: async (f, as) => ({ path: await ownerRecipe(f, as) }),
+    ok: 200,
+    other: notMember(ownerRecipe),
+    admin: notMember(ownerRecipe),
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/projects/:key/recipes/:name',
+    access: 'user',
+    call: async (f, as) => ({
+      path: `${await ownerProject(f, as)}/recipes/new-recipe`,
+      body: { language: 'python', code: 'print(1)' },
+    }),
+    ok: 201,
+    // Nobody outside the project rewrites its code (which its members then run as themselves).
+    other: notMember(ownerRecipe, { language: 'python', code: 'print("injected")' }),
+    admin: notMember(ownerRecipe, { language: 'python', code: 'print("injected")' }),
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/projects/:key/recipes/:name',
+    access: 'user',
+    call: async (f, as) => ({ path: await ownerRecipe(f, as) }),
+    ok: 204,
+    other: notMember(ownerRecipe),
+    admin: notMember(ownerRecipe),
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/projects/:key/recipes/:name/run',
+    access: 'user',
+    call: async (f, as) => ({ path: `${await ownerRecipe(f, as)}/run`, body: {} }),
+    ok: 202,
+    refusedVia: {
+      ticket: { status: 403, why: 'a job cannot start other jobs', message: /a job cannot start other jobs/ },
+    },
+    other: notMember(async (f, owner) => `${await ownerRecipe(f, owner)}/run`, {}),
+    admin: notMember(async (f, owner) => `${await ownerRecipe(f, owner)}/run`, {}),
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/jobs',
+    access: 'user',
+    call: () => ({ path: '/api/v1/jobs' }),
+    ok: 200,
+    other: { status: 200, check: (r) => expect(r.json.jobs).toEqual([]) },
+    admin: { status: 200, check: (r) => expect(r.json.jobs).toEqual([]) },
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/jobs/:id',
+    access: 'user',
+    call: async (f, as) => ({ path: await ownerJob(f, as) }),
+    ok: 200,
+    other: notMember(ownerJob),
+    admin: notMember(ownerJob),
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/jobs/:id/log',
+    access: 'user',
+    call: async (f, as) => ({ path: `${await ownerJob(f, as)}/log` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `${await ownerJob(f, owner)}/log`),
+    admin: notMember(async (f, owner) => `${await ownerJob(f, owner)}/log`),
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/jobs/:id/cancel',
+    access: 'user',
+    call: async (f, as) => ({ path: `${await ownerJob(f, as)}/cancel` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `${await ownerJob(f, owner)}/cancel`),
+    admin: notMember(async (f, owner) => `${await ownerJob(f, owner)}/cancel`),
+  },
+];
+
 /** The DSS public API, relative to a prefix; expanded for both prefixes below. */
 const DSS: Entry[] = [
   {
@@ -1056,7 +1275,11 @@ function prefixed(prefix: string, e: Entry): Entry {
   };
 }
 
-const ROUTES: Entry[] = [...COFFER, ...DSS_PREFIXES.flatMap((p) => DSS.map((e) => prefixed(p, e)))];
+const ROUTES: Entry[] = [
+  ...COFFER,
+  ...PROJECTS,
+  ...DSS_PREFIXES.flatMap((p) => DSS.map((e) => prefixed(p, e))),
+];
 const routeId = (e: { method: string; route: string }) => `${e.method} ${e.route}`;
 
 /** Public routes: no credentials needed; each has its own tests below (the web UI's in web-ui.test.ts). */

@@ -1,0 +1,86 @@
+/*
+ * A person writes a recipe, runs it as themself, and follows its log live in the browser; the log
+ * shows their secret masked. A reader sees the code but cannot change or run it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestServer, type TestUser } from '../test/support/test-server.js';
+import { openPage, screenshot, skipBrowser, useBrowser } from './support/browser.js';
+import { addSecret, save, signIn } from './support/flows.js';
+
+const JOB_ENV: Record<string, string> = process.getuid?.() === 0 ? { COFFER_JOB_USER: 'nobody' } : {};
+
+describe.skipIf(skipBrowser)('recipes and jobs, in the browser', () => {
+  const { browser } = useBrowser();
+  let server: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+
+  beforeAll(async () => {
+    server = await TestServer.start(JOB_ENV);
+    alice = await server.createUser('alice');
+    bob = await server.createUser('bob');
+  });
+  afterAll(() => server.close());
+
+  it('creates a project and a Python recipe, runs it and follows the masked log live', async (ctx) => {
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, alice.login, alice.password);
+    await addSecret(page, 'credential-for-my-api', 'value-shown-as-stars');
+    await save(page);
+
+    await page.getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('button', { name: 'New project' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New project' });
+    await dialog.getByLabel('Key').fill('forecast');
+    await dialog.getByLabel('Name').fill('Forecast');
+    await dialog.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: /Forecast/ }).waitFor();
+    expect(page.url()).toMatch(/\/projects\/FORECAST$/);
+
+    await page.getByRole('button', { name: 'New recipe' }).click();
+    const recipeDialog = page.getByRole('dialog', { name: 'New recipe' });
+    await recipeDialog.getByLabel('Name').fill('fetch-data');
+    await recipeDialog.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('heading', { name: 'fetch-data' }).waitFor();
+
+    const editor = page.getByLabel('Recipe code');
+    await editor.fill(
+      'import dataiku\nv = dataiku.api_client().get_secret("credential-for-my-api")\nprint("token:", v)\n',
+    );
+    await page.getByRole('button', { name: 'Run' }).click();
+    const log = page.getByLabel('Job log');
+    await page.locator('.state-succeeded').first().waitFor({ timeout: 60_000 });
+    await expect(log.textContent()).resolves.toContain('token: *****');
+    await screenshot(page, 'recipe-run');
+    expect(await page.content()).not.toContain('value-shown-as-stars');
+    expect(problems).toEqual([]);
+
+    // The code was saved before it ran.
+    const stored = await server.request('GET', '/api/v1/projects/FORECAST/recipes/fetch-data', {
+      key: alice.key,
+    });
+    expect(stored.json.code).toContain('get_secret');
+  });
+
+  it('a reader sees the recipe but cannot edit or run it', async (ctx) => {
+    await server.request('POST', '/api/v1/projects', {
+      key: alice.key,
+      body: { key: 'SHARED', name: 'Shared' },
+    });
+    await server.request('PUT', '/api/v1/projects/SHARED/recipes/report', {
+      key: alice.key,
+      body: { language: 'python', code: 'print("report")\n' },
+    });
+    await server.request('PUT', `/api/v1/projects/SHARED/members/${bob.login}`, {
+      key: alice.key,
+      body: { role: 'reader' },
+    });
+    const { page } = await openPage(browser(), server.url, ctx);
+    await signIn(page, bob.login, bob.password);
+    await page.goto('/projects/SHARED/recipes/report');
+    await page.getByRole('heading', { name: 'report' }).waitFor();
+    await expect(page.getByLabel('Recipe code').getAttribute('readonly')).resolves.not.toBeNull();
+    await expect(page.getByRole('button', { name: 'Run' }).count()).resolves.toBe(0);
+    await page.getByText(/you are a reader/i).waitFor();
+  });
+});

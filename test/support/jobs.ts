@@ -1,0 +1,81 @@
+import { expect } from 'vitest';
+import type { TestServer, TestUser } from './test-server.js';
+
+export interface FinishedJob {
+  id: string;
+  state: string;
+  exitCode: number | null;
+  error: string | null;
+  log: string;
+}
+
+/** Creates (or replaces) a recipe through the API as `user`. */
+export async function putRecipe(
+  server: TestServer,
+  user: TestUser,
+  project: string,
+  name: string,
+  language: 'python' | 'r' | 'javascript',
+  code: string,
+): Promise<void> {
+  const r = await server.request('PUT', `/api/v1/projects/${project}/recipes/${name}`, {
+    key: user.key,
+    body: { language, code },
+  });
+  expect([200, 201], r.text).toContain(r.status);
+}
+
+export async function startJob(
+  server: TestServer,
+  user: TestUser,
+  project: string,
+  recipe: string,
+  body?: { timeoutSeconds?: number },
+): Promise<string> {
+  const r = await server.request('POST', `/api/v1/projects/${project}/recipes/${recipe}/run`, {
+    key: user.key,
+    body: body ?? {},
+  });
+  expect(r.status, r.text).toBe(202);
+  return r.json.id as string;
+}
+
+/** Polls the job's log until the job has finished; answers its end state and whole log. */
+export async function waitForJob(
+  server: TestServer,
+  user: TestUser,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<FinishedJob> {
+  const deadline = Date.now() + timeoutMs;
+  let log = '';
+  let after: number | undefined;
+  for (;;) {
+    const q = after === undefined ? '' : `?after=${after}`;
+    const r = await server.request('GET', `/api/v1/jobs/${id}/log${q}`, { key: user.key });
+    expect(r.status, r.text).toBe(200);
+    for (const c of r.json.chunks as { seq: number; text: string }[]) {
+      log += c.text;
+      after = c.seq;
+    }
+    const job = r.json.job;
+    if (!['queued', 'running'].includes(job.state) && r.json.chunks.length === 0)
+      return { id, state: job.state, exitCode: job.exitCode, error: job.error, log };
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} still ${job.state} after ${timeoutMs} ms; log:\n${log}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
+}
+
+export async function runRecipe(
+  server: TestServer,
+  user: TestUser,
+  project: string,
+  name: string,
+  language: 'python' | 'r' | 'javascript',
+  code: string,
+  body?: { timeoutSeconds?: number },
+): Promise<FinishedJob> {
+  await putRecipe(server, user, project, name, language, code);
+  return waitForJob(server, user, await startJob(server, user, project, name, body));
+}
