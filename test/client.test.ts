@@ -2,7 +2,11 @@
  * @coffer/client against a real server: every call the web UI (and later the CLI and Node recipes) make,
  * with an API key and with a job ticket, and the errors it turns answers into.
  */
-import { CofferApiError, CofferClient, CofferUnreachable } from '@coffer/client';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CofferApiError, CofferClient, CofferUnreachable, SecretNotFound } from '@coffer/client';
+import { apiClient, setRemote } from '@coffer/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, type TestUser } from './support/test-server.js';
 
@@ -111,5 +115,67 @@ describe('@coffer/client', () => {
     const err = await nowhere.me().catch((e) => e);
     expect(err).toBeInstanceOf(CofferUnreachable);
     expect(err.message).toMatch(/cannot reach Coffer at http:\/\/127\.0\.0\.1:1/);
+  });
+
+  describe('apiClient() finds the server in the order of the DSS clients', () => {
+    let home: string;
+    const identity = async (env: Record<string, string>) => (await apiClient(env).authInfo()).authIdentifier;
+    beforeAll(async () => {
+      home = mkdtempSync(path.join(tmpdir(), 'coffer-client-home-'));
+      mkdirSync(path.join(home, '.dataiku'));
+      writeFileSync(
+        path.join(home, '.dataiku', 'config.json'),
+        JSON.stringify({
+          dss_instances: { default: { url: server.url, api_key: admin.key } },
+          default_instance: 'default',
+        }),
+      );
+    });
+    afterAll(() => rmSync(home, { recursive: true, force: true }));
+
+    it('a job ticket first, then DKU_DSS_URL + DKU_API_KEY, then ~/.dataiku/config.json', async () => {
+      const { ticket } = await server.issueTicket(alice.login);
+      const { port } = new URL(server.url);
+      const all = { HOME: home, DKU_DSS_URL: server.url, DKU_API_KEY: alice.key };
+      expect(
+        await identity({
+          ...all,
+          DKU_API_TICKET: ticket,
+          DKU_BACKEND_HOST: '127.0.0.1',
+          DKU_BACKEND_PORT: port,
+        }),
+      ).toBe(alice.login);
+      expect(await identity(all)).toBe(alice.login);
+      expect(await identity({ HOME: home })).toBe(admin.login);
+    });
+
+    it('half of a pair, or nothing at all, is an error saying what to set', () => {
+      expect(() => apiClient({ HOME: home, DKU_DSS_URL: server.url })).toThrow(/DKU_API_KEY is not/);
+      expect(() => apiClient({ HOME: home, DKU_API_KEY: alice.key })).toThrow(/DKU_DSS_URL is not/);
+      expect(() => apiClient({ HOME: home, DKU_API_TICKET: 't' })).toThrow(/DKU_BACKEND_PORT is not/);
+      expect(() => apiClient({ HOME: path.join(home, 'nowhere') })).toThrow(/no Coffer server configured/);
+    });
+
+    it('setRemote() wins over the environment', async () => {
+      setRemote(server.url, admin.key);
+      try {
+        expect(await identity({ HOME: home, DKU_DSS_URL: server.url, DKU_API_KEY: alice.key })).toBe(
+          admin.login,
+        );
+      } finally {
+        setRemote(undefined);
+      }
+    });
+
+    it("getSecret answers the caller's value, or SecretNotFound naming the secret", async () => {
+      await client.putSecret('only-alice', 'alice-only-value');
+      const env = { HOME: home, DKU_DSS_URL: server.url, DKU_API_KEY: alice.key };
+      expect(await apiClient(env).getSecret('only-alice')).toBe('alice-only-value');
+      const missing = await apiClient({ HOME: home })
+        .getSecret('only-alice')
+        .catch((e) => e);
+      expect(missing).toBeInstanceOf(SecretNotFound);
+      expect(missing.message).toMatch(/no secret named "only-alice" for user admin/);
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect } from 'vitest';
 import type { TestServer, TestUser } from './test-server.js';
 
@@ -79,3 +81,16 @@ export async function runRecipe(
   await putRecipe(server, user, project, name, language, code);
   return waitForJob(server, user, await startJob(server, user, project, name, body));
 }
+
+const SEED_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/seed');
+
+/**
+ * The seed page's snippets, byte for byte (test/fixtures/seed). The Python block starts at
+ * "# client is a dataikuapi.DSSClient", so it gets the issue's two opening lines in front of it.
+ */
+export const SEED_SNIPPETS = {
+  python:
+    'import dataiku\nclient = dataiku.api_client()\n\n' +
+    readFileSync(path.join(SEED_FIXTURES, 'python-snippet.py'), 'utf8'),
+  r: readFileSync(path.join(SEED_FIXTURES, 'r-snippet.R'), 'utf8'),
+};

@@ -89,8 +89,9 @@ export class CofferClient {
 
   /** The value of one of your secrets, for your code; throws SecretNotFound if there is none. */
   async getSecret(name: string): Promise<string> {
-    const found = (await this.authInfo({ withSecrets: true })).secrets?.find((s) => s.key === name);
-    if (!found) throw new SecretNotFound(name);
+    const info = await this.authInfo({ withSecrets: true });
+    const found = info.secrets?.find((s) => s.key === name);
+    if (!found) throw new SecretNotFound(name, info.authIdentifier);
     return found.value;
   }
 

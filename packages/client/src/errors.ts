@@ -33,9 +33,12 @@ export class CofferUnreachable extends Error {
 
 /** getSecret found no secret of that name for the caller. */
 export class SecretNotFound extends Error {
-  constructor(readonly secretName: string) {
+  constructor(
+    readonly secretName: string,
+    readonly user: string,
+  ) {
     super(
-      `no secret named ${JSON.stringify(secretName)}: add it in your profile (My Account → Other credentials)`,
+      `no secret named ${JSON.stringify(secretName)} for user ${user}: add it in your profile (My Account → Other credentials)`,
     );
     this.name = 'SecretNotFound';
   }

@@ -12,9 +12,9 @@ import { CofferClient } from './client.js';
 
 let remote: { url: string; apiKey: string } | undefined;
 
-/** Use this server and key from now on, whatever the environment says. */
-export function setRemote(url: string, apiKey: string): void {
-  remote = { url, apiKey };
+/** Use this server and key from now on, whatever the environment says; no arguments forgets them. */
+export function setRemote(url?: string, apiKey?: string): void {
+  remote = url && apiKey ? { url, apiKey } : undefined;
 }
 
 /** A client for the server and identity this code runs with; throws saying what to set if none. */
@@ -29,6 +29,10 @@ export function apiClient(env: Record<string, string | undefined> = process.env)
       ticket: env.DKU_API_TICKET,
     });
   }
+  if (env.DKU_API_KEY && !env.DKU_DSS_URL)
+    throw new Error("DKU_API_KEY is set but DKU_DSS_URL is not: set DKU_DSS_URL to the server's address too");
+  if (env.DKU_DSS_URL && !env.DKU_API_KEY)
+    throw new Error('DKU_DSS_URL is set but DKU_API_KEY is not: set DKU_API_KEY to a personal API key too');
   if (env.DKU_DSS_URL && env.DKU_API_KEY)
     return new CofferClient({ baseUrl: env.DKU_DSS_URL, apiKey: env.DKU_API_KEY });
   const file = path.join(env.HOME || homedir(), '.dataiku', 'config.json');

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import type { TicketService } from '../modules/tickets/ticket.service.js';
 import type { JobRow, JobState } from '../store/schema.js';
 import type { Store } from '../store/store.js';
 import { createLogMasker } from './log-masker.js';
+import { killLeftoverGroup, processStartTime } from './process-group.js';
 import { recipeFile, type Runtimes } from './runtimes.js';
 
 /*
@@ -94,6 +96,12 @@ export function createJobRunner(deps: JobRunnerDeps) {
     const stale = await repo.listStaleRunning(store.db, all ? Number.MAX_SAFE_INTEGER : now - STALE_AFTER_MS);
     for (const job of stale) {
       if (running.has(job.id)) continue;
+      // Its processes are detached, so they may have outlived the server that started them.
+      if (job.host === hostname() && job.pid && job.pid_started) {
+        const killed = killLeftoverGroup(Number(job.pid), job.pid_started);
+        if (killed > 0)
+          logger.warn({ job: job.id, killed }, 'stopped processes a stopped server left running');
+      }
       const error = 'the server running this job stopped before it finished';
       await store.transaction(async (trx) => {
         if (await repo.finishJob(trx, job.id, { state: 'failed', exitCode: null, error, at: now }))
@@ -235,6 +243,12 @@ export function createJobRunner(deps: JobRunnerDeps) {
         setTimeout(() => group('SIGKILL'), KILL_GRACE_MS).unref();
       };
       running.set(job.id, { id: job.id, stop: kill });
+      if (child.pid) {
+        const proc = { host: hostname(), pid: child.pid, pidStarted: processStartTime(child.pid) ?? null };
+        void repo
+          .recordProcess(store.db, job.id, proc)
+          .catch((e: unknown) => logger.error({ err: e, job: job.id }, 'could not record job process'));
+      }
       const limit = setTimeout(
         () =>
           kill('timed_out', `stopped after its time limit of ${Math.round(Number(job.timeout_ms) / 1000)} s`),

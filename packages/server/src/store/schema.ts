@@ -159,6 +159,10 @@ export interface JobsTable {
   cancel_requested_at: Millis | null;
   claimed_by: string | null;
   heartbeat_at: Millis | null;
+  host: string | null;
+  pid: number | null;
+  /** The process's start time as /proc gives it, to tell it from a later process with the same pid. */
+  pid_started: string | null;
   log_bytes: number;
   log_chunks: number;
 }

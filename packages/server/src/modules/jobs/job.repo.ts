@@ -66,6 +66,19 @@ export async function finishJob(
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** Records where the job's process group runs (its leader's pid and start time, on this host). */
+export async function recordProcess(
+  db: Db,
+  id: string,
+  proc: { host: string; pid: number; pidStarted: string | null },
+): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ host: proc.host, pid: proc.pid, pid_started: proc.pidStarted })
+    .where('id', '=', id)
+    .execute();
+}
+
 export async function heartbeat(db: Db, ids: readonly string[], now: number): Promise<void> {
   if (ids.length === 0) return;
   await db.updateTable('jobs').set({ heartbeat_at: now }).where('id', 'in', ids).execute();

@@ -65,6 +65,10 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('cancel_requested_at', millis)
     .addColumn('claimed_by', 'text')
     .addColumn('heartbeat_at', millis)
+    // Where the job's process group runs, so a restarted server can stop what a crash left behind.
+    .addColumn('host', 'text')
+    .addColumn('pid', 'integer')
+    .addColumn('pid_started', 'text')
     .addColumn('log_bytes', 'integer', (c) => c.notNull())
     .addColumn('log_chunks', 'integer', (c) => c.notNull())
     .execute();
