@@ -10,7 +10,10 @@ import {
   startServer,
   type Caller,
 } from '@coffer/server';
+import { CofferUnreachable } from '@coffer/client';
+import { apiClient } from '@coffer/client/node';
 import { readPassword } from './read-secret.js';
+import { describeClientError, exitStatusOf, runAndFollow } from './run-recipe.js';
 
 /*
  * The `coffer` command. Administration commands work on the data directory (or database) directly, as
@@ -149,6 +152,35 @@ program
     process.stdout.write(generateMasterKey() + '\n');
   });
 
+program
+  .command('run <project> <recipe>')
+  .description(
+    'run a recipe on the server as you (the user of DKU_DSS_URL + DKU_API_KEY or ~/.dataiku/config.json), following its masked log; Ctrl-C cancels it',
+  )
+  .option('--timeout <seconds>', 'time limit for this run', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`--timeout must be a whole number of seconds, not ${v}`);
+    return n;
+  })
+  .action(async (project: string, recipe: string, opts: { timeout?: number }) => {
+    let client;
+    try {
+      client = apiClient();
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const job = await runAndFollow(client, project, recipe, {
+      timeoutSeconds: opts.timeout,
+      out: process.stdout,
+      err: process.stderr,
+    });
+    process.stderr.write(
+      `coffer: job ${job.id} ${job.state.replace('_', ' ')}${job.error ? `: ${job.error}` : ''}\n`,
+    );
+    process.exitCode = exitStatusOf(job);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
@@ -169,6 +201,9 @@ try {
       `coffer: cannot listen on ${e.address ?? ''}:${e.port ?? ''} (${e.code === 'EADDRINUSE' ? 'already in use' : 'permission denied'}); set COFFER_HOST / COFFER_PORT\n`,
     );
     process.exit(69);
+  } else if (describeClientError(err)) {
+    process.stderr.write(`coffer: ${describeClientError(err)}\n`);
+    process.exit(err instanceof CofferUnreachable ? 69 : 1);
   } else if (err instanceof AppError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(err.code === 'not_found' ? 2 : 1);

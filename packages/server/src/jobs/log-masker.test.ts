@@ -92,6 +92,17 @@ describe('log masking', () => {
     expect(maskText('aaaaaaaaaa', ['aaaa'])).toBe('*****');
   });
 
+  it('emits a chunk at once unless its tail could begin a value: a live log never lags a line', () => {
+    const m = createLogMasker(['s3cr3t-value']);
+    expect(m.push(Buffer.from('waiting for the API\n')).toString()).toBe('waiting for the API\n');
+    // "s3c" could be the start of the value: held until the next chunk settles it...
+    expect(m.push(Buffer.from('token: s3c')).toString()).toBe('token: ');
+    expect(m.push(Buffer.from('r3t-value!\n')).toString()).toBe('*****!\n');
+    // ...and released as soon as it cannot be.
+    expect(m.push(Buffer.from('s3c')).toString()).toBe('');
+    expect(m.push(Buffer.from('ond\n')).toString()).toBe('s3cond\n');
+  });
+
   it('passes text through unchanged when there is nothing to mask', () => {
     expect(maskText('', [SECRET])).toBe('');
     expect(maskText('plain output\n', [])).toBe('plain output\n');

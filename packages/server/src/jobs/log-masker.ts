@@ -59,18 +59,21 @@ export function formsOf(value: string): Buffer[] {
 interface Node {
   next: Map<number, Node>;
   fail: Node | null;
+  /** Bytes from the root: the length of the pattern prefix this node stands for. */
+  depth: number;
   /** Length of the longest pattern ending here (directly or through failure links); 0 if none. */
   longest: number;
 }
 
 /** Aho–Corasick over bytes: one pass finds every occurrence of every pattern. */
 function automaton(patterns: readonly Buffer[]): Node {
-  const root: Node = { next: new Map(), fail: null, longest: 0 };
+  const root: Node = { next: new Map(), fail: null, depth: 0, longest: 0 };
   for (const p of patterns) {
     let node = root;
     for (const b of p) {
       let child = node.next.get(b);
-      if (!child) node.next.set(b, (child = { next: new Map(), fail: null, longest: 0 }));
+      if (!child)
+        node.next.set(b, (child = { next: new Map(), fail: null, depth: node.depth + 1, longest: 0 }));
       node = child;
     }
     node.longest = Math.max(node.longest, p.length);
@@ -93,8 +96,11 @@ function automaton(patterns: readonly Buffer[]): Node {
   return root;
 }
 
-/** Merged [start, end) ranges of every match in `data`, in order. */
-function matches(root: Node, data: Buffer): [number, number][] {
+/**
+ * Merged [start, end) ranges of every match in `data`, in order, and how many of its last bytes could
+ * begin a match that more data would complete (the longest suffix that is a prefix of some pattern).
+ */
+function scan(root: Node, data: Buffer): { ranges: [number, number][]; open: number } {
   const ranges: [number, number][] = [];
   let node = root;
   for (let i = 0; i < data.length; i++) {
@@ -107,7 +113,7 @@ function matches(root: Node, data: Buffer): [number, number][] {
     while (ranges.length && ranges[ranges.length - 1]![1] >= start) start = Math.min(start, ranges.pop()![0]);
     ranges.push([start, end]);
   }
-  return ranges;
+  return { ranges, open: node.depth };
 }
 
 /** A streaming masker for one output stream of one job. */
@@ -117,13 +123,16 @@ export function createLogMasker(values: readonly string[], opts: MaskOptions = {
   const patterns = values.filter((v) => [...v].length >= minLength).flatMap(formsOf);
   if (patterns.length === 0) return { push: (c) => c, end: () => Buffer.alloc(0) };
   const root = automaton(patterns);
-  const hold = Math.max(...patterns.map((p) => p.length)) - 1;
   let held = Buffer.alloc(0);
   /** Leading bytes of `held` that belong to a match whose mask was already emitted. */
   let carry = 0;
 
-  function emit(window: Buffer, cut: number): Buffer {
-    const ranges = matches(root, window);
+  /** Masks `window` and emits all of it but the bytes that may begin a match (all of it at the end). */
+  function emit(window: Buffer, final: boolean): Buffer {
+    const { ranges, open } = scan(root, window);
+    // Only a tail that could still become a value is held back: a line that ends in anything else
+    // (a newline, say) shows in the live log at once instead of waiting for the next output.
+    const cut = final ? window.length : window.length - open;
     if (carry > 0) {
       // The carried part is masked already: merge it in front, and emit no second mask for it.
       let end = carry;
@@ -150,10 +159,10 @@ export function createLogMasker(values: readonly string[], opts: MaskOptions = {
   return {
     push(chunk) {
       const window = held.length ? Buffer.concat([held, chunk]) : chunk;
-      return emit(window, Math.max(0, window.length - hold));
+      return emit(window, false);
     },
     end() {
-      const out = emit(held, held.length);
+      const out = emit(held, true);
       held = Buffer.alloc(0);
       carry = 0;
       return out;
