@@ -229,23 +229,31 @@ time.sleep(300)
     await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
   });
 
-  it('cancel stops a running job', async () => {
+  it('cancel stops a running job and every process it started', async () => {
+    const pidFile = path.join(dropbox, `cancel-child-${Date.now()}`);
     await putRecipe(
       server,
       alice,
       'SALES',
       'long',
       'python',
-      'import time\nprint("started", flush=True)\ntime.sleep(300)\n',
+      `import subprocess, time
+child = subprocess.Popen(["sleep", "300"])
+open(${JSON.stringify(pidFile)}, "w").write(str(child.pid))
+print("started", flush=True)
+time.sleep(300)
+`,
     );
     const id = await startJob(server, alice, 'SALES', 'long');
-    await expect
-      .poll(async () => (await server.request('GET', `/api/v1/jobs/${id}`, { key: alice.key })).json.state)
-      .toBe('running');
+    await expect.poll(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8') !== '').toBe(true);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(isAlive(pid)).toBe(true);
     const c = await server.request('POST', `/api/v1/jobs/${id}/cancel`, { key: alice.key });
     expect(c.status, c.text).toBe(200);
     const job = await waitForJob(server, alice, id);
     expect(job.state).toBe('cancelled');
+    expect(job.error).toBe('cancelled by its runner');
+    await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
   });
 
   it('a job that writes more than the output limit is stopped', async () => {
