@@ -11,6 +11,8 @@ import { registerJsonBodyParser } from './http/body-parser.js';
 import { DSS_PREFIXES } from './http/dss-wire.js';
 import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
+import { createMetrics, type Metrics } from './http/metrics.js';
+import { requestIdOf } from './http/request-id.js';
 import { registerWebUi } from './http/web-ui.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import './http/types.js';
@@ -43,9 +45,12 @@ export interface AppDeps {
 }
 
 /** Wires the services once; the HTTP app and the CLI both use this. */
-export function createServices(deps: Omit<AppDeps, 'logger'> & { onJobQueued?: () => void }) {
+export function createServices(
+  deps: Omit<AppDeps, 'logger'> & { onJobQueued?: () => void; metrics?: Metrics },
+) {
   const { config, store, keyring, clock } = deps;
-  const audit = createAuditLog({ store, clock });
+  const auditLog = createAuditLog({ store, clock });
+  const audit = deps.metrics ? deps.metrics.countReads(auditLog) : auditLog;
   const users = createUserService({ store, keyring, clock, audit });
   const secrets = createSecretService({ store, keyring, clock, audit, limits: config.limits });
   const apiKeys = createApiKeyService({ store, clock, audit, users });
@@ -74,7 +79,8 @@ export async function buildApp(deps: AppDeps): Promise<{
 }> {
   const { config, store } = deps;
   let wakeRunner = () => {};
-  const services = createServices({ ...deps, onJobQueued: () => wakeRunner() });
+  const metrics = createMetrics(store);
+  const services = createServices({ ...deps, metrics, onJobQueued: () => wakeRunner() });
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
@@ -83,6 +89,8 @@ export async function buildApp(deps: AppDeps): Promise<{
     // Malformed URLs and the like are rendered by our handler too, in the caller's error shape.
     frameworkErrors: (err, req, reply) => sendError(err, req, reply),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 4096 },
+    genReqId: requestIdOf,
+    requestIdLogLabel: 'requestId',
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
 
@@ -114,9 +122,19 @@ export async function buildApp(deps: AppDeps): Promise<{
       security: [{ apiKey: [] }, { session: [] }],
     },
   });
-  registerAuthHook(app, services.auth);
+  // Before authentication, so refused requests carry their id too.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  registerAuthHook(app, services.auth, { metricsToken: config.metricsToken });
+  metrics.register(app as unknown as FastifyInstance);
 
   await app.register(healthRoutes, { ping: () => store.ping() });
+  if (config.metricsToken) {
+    app.get('/metrics', { config: { access: 'metrics' }, schema: { hide: true } }, async (_req, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
+  }
   await app.register(sessionRoutes, {
     auth: services.auth,
     secureCookies: config.publicUrl?.startsWith('https:') ?? false,

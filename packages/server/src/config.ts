@@ -47,6 +47,8 @@ export interface Config {
   readonly masterKey: MasterKeySource;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trustProxy: boolean;
+  /** Bearer token a Prometheus scraper sends for /metrics; unset, /metrics does not exist. */
+  readonly metricsToken: string | undefined;
   readonly limits: {
     readonly secretsPerUser: number;
     readonly bodyBytes: number;
@@ -96,6 +98,7 @@ const KNOWN = [
   'COFFER_JOB_NODE',
   'COFFER_JOB_WORK_DIR',
   'COFFER_CLIENTS_DIR',
+  'COFFER_METRICS_TOKEN',
 ] as const;
 
 /**
@@ -219,6 +222,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     clientsDir: path.resolve(cwd, merged.COFFER_CLIENTS_DIR ?? bundledClientsDir()),
   };
 
+  const metricsToken = merged.COFFER_METRICS_TOKEN;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{24,256}$/.test(metricsToken))
+    problems.push(
+      'COFFER_METRICS_TOKEN: must be 24 to 256 printable characters without spaces (e.g. `openssl rand -hex 24`)',
+    );
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     dataDir,
@@ -231,6 +240,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     masterKey,
     logLevel,
     trustProxy: trustRaw === 'true',
+    metricsToken,
     limits,
   };
 }

@@ -31,13 +31,24 @@ export function apiKeyFromAuthorization(header: string): string {
  * Cookie-authenticated writes must carry the session's CSRF token in a header that a cross-site form
  * cannot set.
  */
-export function registerAuthHook(app: FastifyInstance, auth: AuthService): void {
+export function registerAuthHook(
+  app: FastifyInstance,
+  auth: AuthService,
+  opts: { metricsToken?: string | undefined } = {},
+): void {
   app.decorateRequest('caller', null);
   app.decorateRequest('csrfToken', null);
 
   app.addHook('onRequest', async (req: FastifyRequest) => {
     const access = req.routeOptions.config.access ?? 'user';
     if (access === 'public') return;
+    if (access === 'metrics') {
+      // A scraper, not a user: only the operator's metrics token opens it, never a user's credential.
+      const sent = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (!opts.metricsToken || !sent || !safeEqual(sent, opts.metricsToken))
+        throw new Unauthenticated('metrics need "Authorization: Bearer <COFFER_METRICS_TOKEN>"');
+      return;
+    }
     if (req.headers['x-dku-proxyuser'] !== undefined) {
       throw new Forbidden(
         'impersonation (X-DKU-ProxyUser) is not supported: Coffer never acts as another user',

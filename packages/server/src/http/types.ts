@@ -1,7 +1,7 @@
 import type { Caller } from '../modules/auth/caller.js';
 
 /** Who may call a route. Every route says it; a route that does not is treated as 'user'. */
-export type RouteAccess = 'public' | 'user' | 'admin';
+export type RouteAccess = 'public' | 'user' | 'admin' | 'metrics';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

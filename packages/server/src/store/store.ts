@@ -14,6 +14,8 @@ export interface Store {
   readonly db: Kysely<Database>;
   /** Runs fn in one transaction: it all commits, or none of it does. */
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /** Connection pool figures, where there is a pool (PostgreSQL). */
+  poolStats?(): { total: number; idle: number; waiting: number };
   /** Answers if the database does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -62,7 +64,10 @@ async function openPostgres(url: string): Promise<Store> {
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   await migrateToLatest(db as Kysely<unknown>, 'postgres');
-  return storeOver('postgres', db);
+  return {
+    ...storeOver('postgres', db),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+  };
 }
 
 function storeOver(kind: Store['kind'], db: Kysely<Database>): Store {
