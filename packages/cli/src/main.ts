@@ -1,6 +1,15 @@
 import { Command, CommanderError } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import {
   AppError,
+  BackupFileError,
+  createBackup,
+  Keyring,
+  loadMasterKey,
+  openStore,
+  restoreBackup,
+  RestoreRefused,
   ConfigError,
   createServices,
   generateMasterKey,
@@ -12,6 +21,7 @@ import {
 } from '@coffer/server';
 import { CofferUnreachable } from '@coffer/client';
 import { apiClient } from '@coffer/client/node';
+import { progressBar } from './progress.js';
 import { readPassword } from './read-secret.js';
 import { describeClientError, exitStatusOf, runAndFollow } from './run-recipe.js';
 
@@ -153,6 +163,57 @@ program
   });
 
 program
+  .command('backup <file>')
+  .description(
+    'write a consistent snapshot of the store to <file> (values stay encrypted: useless without the master key); servers keep running',
+  )
+  .action(async (file: string) => {
+    const config = loadConfig();
+    if (!config.databaseUrl && !existsSync(path.join(config.dataDir, 'coffer.db')))
+      throw new UsageError(
+        `there is no store to back up in ${config.dataDir} (set COFFER_DATA_DIR or COFFER_DATABASE_URL)`,
+      );
+    if (existsSync(file)) throw new UsageError(`${file} already exists: choose a new file name`);
+    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const bar = progressBar('backup');
+    try {
+      const { rows } = await createBackup(store, file, (d, t) => bar.update(d, t));
+      bar.stop();
+      process.stderr.write(`coffer: backed up ${rows} rows to ${file}\n`);
+    } finally {
+      bar.stop();
+      await store.close();
+    }
+  });
+
+program
+  .command('restore <file>')
+  .description(
+    'restore a backup into a new, empty store (SQLite or PostgreSQL: also how to move between them); needs the master key the backup was made under',
+  )
+  .action(async (file: string) => {
+    const config = loadConfig();
+    if (!existsSync(file)) throw new UsageError(`${file} does not exist`);
+    if (config.masterKey.kind === 'data-dir-file' && !existsSync(config.masterKey.path))
+      throw new UsageError(
+        `restore needs the master key the backup was made under: put it in ${config.masterKey.path}, or set COFFER_MASTER_KEY, COFFER_MASTER_KEY_FILE or COFFER_MASTER_KEY_COMMAND`,
+      );
+    const keyring = new Keyring(await loadMasterKey(config.masterKey, false));
+    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const bar = progressBar('restore');
+    try {
+      const { rows, header } = await restoreBackup(store, keyring, file, (d, t) => bar.update(d, t));
+      bar.stop();
+      process.stderr.write(
+        `coffer: restored ${rows} rows (a ${header.store} backup of ${new Date(header.createdAt).toISOString()}); users sign in again: sessions are not in backups\n`,
+      );
+    } finally {
+      bar.stop();
+      await store.close();
+    }
+  });
+
+program
   .command('run <project> <recipe>')
   .description(
     'run a recipe on the server as you (the user of DKU_DSS_URL + DKU_API_KEY or ~/.dataiku/config.json), following its masked log; Ctrl-C cancels it',
@@ -189,6 +250,9 @@ try {
   } else if (err instanceof ConfigError || err instanceof MasterKeyError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(78);
+  } else if (err instanceof RestoreRefused || err instanceof BackupFileError) {
+    process.stderr.write(`coffer: ${err.message}\n`);
+    process.exit(1);
   } else if (err instanceof UsageError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(64);

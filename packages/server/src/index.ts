@@ -8,3 +8,7 @@ export { generateMasterKey, MasterKeyError } from './crypto/index.js';
 export { AppError } from './errors.js';
 export type { Caller } from './modules/auth/caller.js';
 export { PAGE_CSP, UI_PAGES } from './http/web-ui.js';
+export { createBackup } from './store/backup/backup.js';
+export { restoreBackup, RestoreRefused } from './store/backup/restore.js';
+export { BackupFileError } from './store/backup/backup-file.js';
+export { Keyring, loadMasterKey } from './crypto/index.js';

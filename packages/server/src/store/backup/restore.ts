@@ -1,0 +1,127 @@
+import { sql } from 'kysely';
+import type { Keyring } from '../../crypto/index.js';
+import type { Database } from '../schema.js';
+import type { Store } from '../store.js';
+import { migrationsOf, type Progress } from './backup.js';
+import { BackupFileError, readBackup, type BackupHeader, type Row } from './backup-file.js';
+import { BACKED_UP } from './tables.js';
+
+const BATCH = 200;
+const KEY_CHECK = 'master_key_check';
+
+export class RestoreRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RestoreRefused';
+  }
+}
+
+/**
+ * Restores a backup into an empty store, SQLite or PostgreSQL alike (so it is also how a deployment
+ * moves from one to the other). All of it commits in one transaction, and only once the file's checksum
+ * and the master key have been verified: a damaged file or the wrong key leaves the store as it was.
+ */
+export async function restoreBackup(
+  store: Store,
+  keyring: Keyring,
+  file: string,
+  onProgress: Progress = () => {},
+): Promise<{ rows: number; header: BackupHeader }> {
+  const order = new Map(BACKED_UP.map((t, i) => [t.table as string, i]));
+  return store.transaction(async (db) => {
+    for (const { table } of BACKED_UP) {
+      if (table === 'meta') continue;
+      const c = await db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirstOrThrow();
+      if (Number(c.n) > 0)
+        throw new RestoreRefused(
+          `the target store is not empty (${table} has ${c.n} rows): restore only goes into a new, empty store`,
+        );
+    }
+    const existing = await db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', KEY_CHECK)
+      .executeTakeFirst();
+    if (existing && !keyring.matchesKeyCheck(existing.value))
+      throw new RestoreRefused(
+        'the target store was initialised with a different master key than the one configured',
+      );
+
+    let header: BackupHeader | undefined;
+    let total = 0;
+    let done = 0;
+    let current = -1;
+    let batch: Row[] = [];
+    const counts: Record<string, number> = {};
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const table = BACKED_UP[current]!.table;
+      // The target may hold its own key check (a server started on it once): the backup's replaces it,
+      // and is verified against the configured key before anything commits.
+      if (table === 'meta')
+        await db
+          .deleteFrom('meta')
+          .where(
+            'key',
+            'in',
+            batch.map((r) => String(r.key)),
+          )
+          .execute();
+      await db
+        .insertInto(table)
+        .values(batch as never)
+        .execute();
+      done += batch.length;
+      batch = [];
+      onProgress(done, total);
+    };
+    for await (const item of readBackup(file)) {
+      if ('header' in item) {
+        header = item.header;
+        const here = await migrationsOf(db);
+        if (JSON.stringify(here) !== JSON.stringify(header.migrations))
+          throw new RestoreRefused(
+            `${file} was made with schema migrations [${header.migrations.join(', ')}] but this Coffer has [${here.join(', ')}]: restore with the Coffer version that made the backup, then upgrade`,
+          );
+        total = Object.values(header.rows).reduce((a, b) => a + b, 0);
+        continue;
+      }
+      const at = order.get(item.table);
+      if (at === undefined)
+        throw new BackupFileError(file, `holds rows of an unknown table ${JSON.stringify(item.table)}`);
+      if (at < current) throw new BackupFileError(file, `has ${item.table} rows out of order`);
+      if (at !== current || batch.length >= BATCH) {
+        await flush();
+        current = at;
+      }
+      batch.push(item.row);
+      counts[item.table] = (counts[item.table] ?? 0) + 1;
+    }
+    await flush();
+    for (const [table, n] of Object.entries(header!.rows))
+      if ((counts[table] ?? 0) !== n)
+        throw new BackupFileError(file, `announces ${n} ${table} rows but holds ${counts[table] ?? 0}`);
+
+    const check = await db.selectFrom('meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
+    if (check && !keyring.matchesKeyCheck(check.value))
+      throw new RestoreRefused(
+        `${file} was made under a different master key: configure the key of the store it came from (its secrets cannot be read with any other)`,
+      );
+    if (!check && done > 0)
+      throw new BackupFileError(file, 'holds no master key check: it is not a complete backup');
+    if (store.kind === 'postgres') await resetSequences(db);
+    return { rows: done, header: header! };
+  });
+}
+
+/** PostgreSQL hands out ids from a sequence that explicit inserts do not advance. */
+async function resetSequences(db: Parameters<Parameters<Store['transaction']>[0]>[0]): Promise<void> {
+  const tables: (keyof Database)[] = ['audit_events'];
+  for (const t of tables)
+    await sql`select setval(pg_get_serial_sequence(${t}, 'id'), coalesce((select max(id) from ${sql.table(t)}), 0) + 1, false)`.execute(
+      db,
+    );
+}
