@@ -25,6 +25,8 @@ export interface JobsConfig {
   readonly workRoot: string;
   /** The Python and R client packages (clients/python, clients/r) put on the jobs' paths. */
   readonly clientsDir: string;
+  /** How often a replica says its jobs still run; after 6 missed beats another replica fails them. */
+  readonly heartbeatSeconds: number;
 }
 
 /** Where the master key comes from. Exactly one source is in force. */
@@ -98,6 +100,7 @@ const KNOWN = [
   'COFFER_JOB_NODE',
   'COFFER_JOB_WORK_DIR',
   'COFFER_CLIENTS_DIR',
+  'COFFER_JOB_HEARTBEAT_SECONDS',
   'COFFER_METRICS_TOKEN',
 ] as const;
 
@@ -220,6 +223,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     node: merged.COFFER_JOB_NODE ?? process.execPath,
     workRoot: path.resolve(cwd, merged.COFFER_JOB_WORK_DIR ?? path.join(tmpdir(), 'coffer-jobs')),
     clientsDir: path.resolve(cwd, merged.COFFER_CLIENTS_DIR ?? bundledClientsDir()),
+    heartbeatSeconds: int('COFFER_JOB_HEARTBEAT_SECONDS', 5, 1, 3600),
   };
 
   const metricsToken = merged.COFFER_METRICS_TOKEN;

@@ -26,8 +26,8 @@ import { recipeFile, type Runtimes } from './runtimes.js';
  */
 
 const POLL_MS = 250;
-const HEARTBEAT_MS = 5_000;
-const STALE_AFTER_MS = 30_000;
+/** A replica that misses this many heartbeats in a row is taken for dead, and its jobs failed. */
+const MISSED_BEATS = 6;
 const FLUSH_MS = 200;
 const FLUSH_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2_000;
@@ -61,6 +61,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
   const { store, clock, logger, config } = deps;
   const replicaId = newId();
   const runAs = config.runAs ? lookupAccount(config.runAs) : undefined;
+  const heartbeatMs = config.heartbeatSeconds * 1000;
   const running = new Map<string, Running>();
   let timer: NodeJS.Timeout | undefined;
   let beat: NodeJS.Timeout | undefined;
@@ -93,7 +94,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
   /** Fails jobs whose replica stopped beating (or, on SQLite, any left running by a previous process). */
   async function sweep(all: boolean): Promise<void> {
     const now = clock.now();
-    const stale = await repo.listStaleRunning(store.db, all ? Number.MAX_SAFE_INTEGER : now - STALE_AFTER_MS);
+    const stale = await repo.listStaleRunning(store.db, all ? Number.MAX_SAFE_INTEGER : now - MISSED_BEATS * heartbeatMs);
     for (const job of stale) {
       if (running.has(job.id)) continue;
       // Its processes are detached, so they may have outlived the server that started them.
@@ -294,14 +295,15 @@ export function createJobRunner(deps: JobRunnerDeps) {
     replicaId,
 
     async start(): Promise<void> {
-      if (!config.enabled) return;
       // One SQLite store has one server: whatever it left running died with it.
       await sweep(store.kind === 'sqlite');
-      timer = setInterval(() => void poll(), POLL_MS);
+      // Every replica watches for dead ones, including those that run no jobs themselves.
       beat = setInterval(() => {
         void repo.heartbeat(store.db, [...running.keys()], clock.now()).catch(() => undefined);
         void sweep(false).catch((e: unknown) => logger.error({ err: e }, 'job sweep failed'));
-      }, HEARTBEAT_MS);
+      }, heartbeatMs);
+      if (!config.enabled) return;
+      timer = setInterval(() => void poll(), POLL_MS);
       void poll();
     },
 

@@ -1,0 +1,262 @@
+/*
+ * Several stateless replicas on one PostgreSQL, as behind a load balancer: whatever one replica
+ * acknowledges, another serves at once (sessions, secrets, tickets, rate limits, jobs); a replica killed
+ * with kill -9 loses nothing acknowledged and its jobs are failed by the others; a replica with another
+ * master key refuses to start and changes nothing. Real `coffer serve` processes.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  killAllChildren,
+  makeTempDir,
+  removeTempDirs,
+  request,
+  runCli,
+  startServe,
+  type ServeHandle,
+} from './helpers/coffer-process.js';
+
+const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
+const isRoot = process.getuid?.() === 0;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('replicas on one PostgreSQL', () => {
+  const dbName = `coffer_replicas_${randomBytes(6).toString('hex')}`;
+  const url = `postgres://postgres@127.0.0.1:5432/${dbName}`;
+  const masterKey = randomBytes(32).toString('base64');
+  const dropbox = makeTempDir('coffer-replicas-dropbox-');
+  let shared: Record<string, string>;
+  let a: ServeHandle;
+  let b: ServeHandle;
+  const keys: Record<string, string> = {};
+
+  /** One replica: its own data directory (nothing shared on disk), the shared database and key. */
+  const replica = (extra: Record<string, string> = {}) =>
+    startServe({ ...shared, COFFER_DATA_DIR: makeTempDir('coffer-replica-'), ...extra });
+
+  beforeAll(async () => {
+    chmodSync(dropbox, 0o777);
+    const admin = new pg.Client({ connectionString: PG_ADMIN });
+    await admin.connect();
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    shared = {
+      COFFER_DATABASE_URL: url,
+      COFFER_MASTER_KEY: masterKey,
+      COFFER_JOB_WORK_DIR: makeTempDir('coffer-replicas-work-'),
+      COFFER_JOB_HEARTBEAT_SECONDS: '1',
+      COFFER_LOGIN_MAX_FAILURES: '3',
+      ...(isRoot ? { COFFER_JOB_USER: 'nobody' } : {}),
+    };
+    const cliEnv = { ...shared, COFFER_DATA_DIR: makeTempDir('coffer-replicas-cli-') };
+    for (const login of ['alice', 'bob']) {
+      const c = await runCli(['users', 'create', login], { env: cliEnv, input: `pw-${login}-0123456789\n` });
+      expect(c, c.stderr).toMatchObject({ code: 0 });
+      keys[login] = (await runCli(['api-keys', 'create', login], { env: cliEnv })).stdout.trim();
+    }
+    // Two replicas that serve but run no jobs, so a job's replica is the one the job tests choose.
+    [a, b] = await Promise.all([
+      replica({ COFFER_JOBS_ENABLED: 'false' }),
+      replica({ COFFER_JOBS_ENABLED: 'false' }),
+    ]);
+  });
+  afterAll(async () => {
+    await killAllChildren();
+    const admin = new pg.Client({ connectionString: PG_ADMIN });
+    await admin.connect();
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+    removeTempDirs();
+  });
+
+  it('a session opened on one replica works on the other, and signing out on either ends it on both', async () => {
+    const login = await request(a.url, 'POST', '/api/v1/session', {
+      body: { login: 'alice', password: 'pw-alice-0123456789' },
+    });
+    expect(login.status, login.text).toBe(200);
+    const session = {
+      cookie: login.headers.get('set-cookie')!.split(';')[0]!,
+      csrf: login.json.csrfToken as string,
+    };
+    expect((await request(b.url, 'GET', '/api/v1/me', { session })).status).toBe(200);
+    expect((await request(b.url, 'DELETE', '/api/v1/session', { session })).status).toBe(204);
+    expect((await request(a.url, 'GET', '/api/v1/me', { session })).status).toBe(401);
+  });
+
+  it('a secret saved through one replica is read through the other at once, and deleted likewise', async () => {
+    const put = await request(a.url, 'PUT', '/api/v1/me/secrets/shared-secret', {
+      key: keys.alice,
+      body: { value: 'v-from-a' },
+    });
+    expect(put.status).toBe(201);
+    const read = await request(b.url, 'GET', '/dip/publicapi/auth/info?withSecrets=true', {
+      key: keys.alice,
+    });
+    expect(read.json.secrets).toContainEqual({ key: 'shared-secret', value: 'v-from-a' });
+    expect(
+      (await request(b.url, 'DELETE', '/api/v1/me/secrets/shared-secret', { key: keys.alice })).status,
+    ).toBe(200);
+    const again = await request(a.url, 'GET', '/dip/publicapi/auth/info?withSecrets=true', {
+      key: keys.alice,
+    });
+    expect(again.json.secrets).toEqual([]);
+  });
+
+  it('failed sign-ins add up across replicas', async () => {
+    for (const server of [a, b, a]) {
+      const r = await request(server.url, 'POST', '/api/v1/session', {
+        body: { login: 'bob', password: 'wrong' },
+      });
+      expect(r.status).toBe(401);
+    }
+    const locked = await request(b.url, 'POST', '/api/v1/session', {
+      body: { login: 'bob', password: 'pw-bob-0123456789' },
+    });
+    expect(locked.status).toBe(429);
+  });
+
+  it('a job is followed and cancelled through replicas that do not run it; its ticket works on all while it runs', async () => {
+    const runner = await replica();
+    try {
+      const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
+        request(s.url, method, p, { key: keys.alice, body });
+      expect((await call(a, 'POST', '/api/v1/projects', { key: 'REPL', name: 'Replicas' })).status).toBe(201);
+      const evidence = path.join(dropbox, 'ticket');
+      const code = `import os, time
+open(${JSON.stringify(evidence + '.tmp')}, "w").write(os.environ["DKU_API_TICKET"])
+os.rename(${JSON.stringify(evidence + '.tmp')}, ${JSON.stringify(evidence)})
+print("running", flush=True)
+time.sleep(300)
+`;
+      expect(
+        (await call(b, 'PUT', '/api/v1/projects/REPL/recipes/wait', { language: 'python', code })).status,
+      ).toBe(201);
+      const run = await call(a, 'POST', '/api/v1/projects/REPL/recipes/wait/run', {});
+      expect(run.status, run.text).toBe(202);
+      const id = run.json.id as string;
+      await expect.poll(() => existsSync(evidence), { timeout: 20_000 }).toBe(true);
+      const ticket = readFileSync(evidence, 'utf8');
+      for (const s of [a, b, runner]) {
+        const info = await request(s.url, 'GET', '/dip/publicapi/auth/info', { ticket });
+        expect(info.json.authIdentifier).toBe('alice');
+      }
+      await expect
+        .poll(async () => JSON.stringify((await call(b, 'GET', `/api/v1/jobs/${id}/log`)).json.chunks))
+        .toContain('running');
+      expect((await call(b, 'POST', `/api/v1/jobs/${id}/cancel`)).status).toBe(200);
+      await expect
+        .poll(async () => (await call(a, 'GET', `/api/v1/jobs/${id}`)).json.state, { timeout: 15_000 })
+        .toBe('cancelled');
+      for (const s of [a, b])
+        expect((await request(s.url, 'GET', '/dip/publicapi/auth/info', { ticket })).status).toBe(401);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('a replica killed with kill -9 while running a job: another replica fails the job within seconds and stops its processes', async () => {
+    const runner = await replica();
+    const pidFile = path.join(dropbox, 'pid');
+    const code = `import os, time
+open(${JSON.stringify(pidFile + '.tmp')}, "w").write(str(os.getpid()))
+os.rename(${JSON.stringify(pidFile + '.tmp')}, ${JSON.stringify(pidFile)})
+time.sleep(300)
+`;
+    const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
+      request(s.url, method, p, { key: keys.bob, body });
+    expect((await call(a, 'POST', '/api/v1/projects', { key: 'DIES', name: 'Dies' })).status).toBe(201);
+    expect(
+      (await call(a, 'PUT', '/api/v1/projects/DIES/recipes/wait', { language: 'python', code })).status,
+    ).toBe(201);
+    const id = (await call(a, 'POST', '/api/v1/projects/DIES/recipes/wait/run', {})).json.id as string;
+    await expect.poll(() => existsSync(pidFile), { timeout: 20_000 }).toBe(true);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await new Promise((r) => setTimeout(r, 500)); // the runner records the process group
+    await runner.kill9();
+    expect(isAlive(pid)).toBe(true);
+    await expect
+      .poll(async () => (await call(b, 'GET', `/api/v1/jobs/${id}`)).json.state, {
+        timeout: 20_000,
+        interval: 500,
+      })
+      .toBe('failed');
+    expect((await call(b, 'GET', `/api/v1/jobs/${id}`)).json.error).toBe(
+      'the server running this job stopped before it finished',
+    );
+    await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
+  });
+
+  it('kill -9 of one replica under a write load loses no acknowledged write', async () => {
+    const victim = await replica({ COFFER_JOBS_ENABLED: 'false' });
+    const acked = new Map<string, string>();
+    let stop = false;
+    const chain = async (server: ServeHandle, n: number) => {
+      for (let i = 0; !stop; i++) {
+        const name = `load-${n}-${i}`;
+        const value = `value-${n}-${i}-${randomBytes(4).toString('hex')}`;
+        try {
+          const r = await request(server.url, 'PUT', `/api/v1/me/secrets/${name}`, {
+            key: keys.bob,
+            body: { value },
+            timeoutMs: 5000,
+          });
+          if (r.status === 201) acked.set(name, value);
+        } catch {
+          if (server === victim) return; // the kill cut this one off: in doubt, not acknowledged
+        }
+      }
+    };
+    const chains = [chain(victim, 0), chain(victim, 1), chain(a, 2), chain(b, 3)];
+    await expect.poll(() => acked.size, { timeout: 20_000 }).toBeGreaterThan(60);
+    await victim.kill9();
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(chains);
+    const info = await request(a.url, 'GET', '/dip/publicapi/auth/info?withSecrets=true', { key: keys.bob });
+    const stored = new Map(
+      (info.json.secrets as { key: string; value: string }[]).map((s) => [s.key, s.value]),
+    );
+    const lost = [...acked].filter(([name, value]) => stored.get(name) !== value);
+    expect(lost).toEqual([]);
+  });
+
+  it('a replica started with another master key refuses to start and changes nothing', async () => {
+    const snapshot = async () => {
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      try {
+        const tables = (
+          await c.query(`select tablename from pg_tables where schemaname = 'public' order by 1`)
+        ).rows;
+        const out: Record<string, unknown> = {};
+        for (const { tablename } of tables)
+          out[tablename] = (
+            await c.query(
+              `select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as h from ${tablename} t`,
+            )
+          ).rows[0].h;
+        return out;
+      } finally {
+        await c.end();
+      }
+    };
+    const before = await snapshot();
+    const wrong = await replica({ COFFER_MASTER_KEY: randomBytes(32).toString('base64') }).then(
+      () => 'started',
+      (e: Error) => e.message,
+    );
+    expect(wrong).toMatch(/exited \(code 78[\s\S]*master key does not match/);
+    expect(await snapshot()).toEqual(before);
+  });
+});
