@@ -185,9 +185,9 @@ function cofferEnv(settings) {
   return { ...env, COFFER_LOG_LEVEL: 'warn', COFFER_HOST: '127.0.0.1', ...settings };
 }
 
-async function runCli(args, { dataDir, input = '' }) {
+async function runCli(args, { dataDir, input = '', env = {} }) {
   const child = spawnChild(`coffer ${args.slice(0, 2).join(' ')}`, process.execPath, [CLI, ...args], {
-    env: cofferEnv({ COFFER_DATA_DIR: dataDir }),
+    env: cofferEnv({ COFFER_DATA_DIR: dataDir, ...env }),
   });
   let stdout = '';
   child.stdout.setEncoding('utf8');
@@ -199,12 +199,13 @@ async function runCli(args, { dataDir, input = '' }) {
 }
 
 /** Creates the benchmark user and a personal API key with the CLI; returns the key. */
-export async function createUserAndKey(dataDir, login) {
+export async function createUserAndKey(dataDir, login, env = {}) {
   await runCli(['users', 'create', login, '--display-name', 'Bench User', '--group', 'data-science'], {
     dataDir,
+    env,
     input: `${randomBytes(18).toString('base64url')}\n`,
   });
-  const key = (await runCli(['api-keys', 'create', login, '--label', 'bench'], { dataDir })).trim();
+  const key = (await runCli(['api-keys', 'create', login, '--label', 'bench'], { dataDir, env })).trim();
   if (!/^cofk_[0-9a-f]{16}\.[A-Za-z0-9_-]{43}$/.test(key)) throw new Error('api-keys create printed no key');
   return key;
 }
