@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   killAllChildren,
@@ -18,28 +17,9 @@ import {
   runCli,
   startServe,
 } from './helpers/coffer-process.js';
+import { createTestDatabase, dropTestDatabase, pgAdminUrl } from './support/test-store.js';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/test';
-
-/** A fresh PostgreSQL database for one test, dropped afterwards. */
-async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `coffer_backup_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  return {
-    url: `postgres://postgres@127.0.0.1:5432/${name}`,
-    drop: async () => {
-      const c = new pg.Client({ connectionString: PG_ADMIN });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
-}
-
 interface Seeded {
   env: Record<string, string>;
   keys: Record<string, string>;
@@ -153,26 +133,30 @@ describe('backup and restore', () => {
     await expectReadable(env, source);
   });
 
-  it('restores into PostgreSQL, and a PostgreSQL backup back into SQLite (the migration path both ways)', async () => {
-    const db = await freshDatabase();
-    dropAfter.push(db.drop);
-    const pgEnv = {
-      COFFER_DATA_DIR: makeTempDir('coffer-restore-pg-'),
-      COFFER_DATABASE_URL: db.url,
-      COFFER_MASTER_KEY: MASTER_KEY,
-    };
-    const r = await runCli(['restore', file], { env: pgEnv });
-    expect(r, r.stderr).toMatchObject({ code: 0 });
-    await expectReadable(pgEnv, source);
+  // Needs PostgreSQL: always there on CI (vitest.config.ts fails the run otherwise); locally it may be absent.
+  it.skipIf(!pgAdminUrl)(
+    'restores into PostgreSQL, and a PostgreSQL backup back into SQLite (the migration path both ways)',
+    async () => {
+      const url = await createTestDatabase();
+      dropAfter.push(() => dropTestDatabase(url));
+      const pgEnv = {
+        COFFER_DATA_DIR: makeTempDir('coffer-restore-pg-'),
+        COFFER_DATABASE_URL: url,
+        COFFER_MASTER_KEY: MASTER_KEY,
+      };
+      const r = await runCli(['restore', file], { env: pgEnv });
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      await expectReadable(pgEnv, source);
 
-    const pgFile = path.join(path.dirname(file), 'from-postgres.coffer-backup');
-    const b = await runCli(['backup', pgFile], { env: pgEnv });
-    expect(b, b.stderr).toMatchObject({ code: 0 });
-    const back = { COFFER_DATA_DIR: makeTempDir('coffer-restore-back-'), COFFER_MASTER_KEY: MASTER_KEY };
-    const r2 = await runCli(['restore', pgFile], { env: back });
-    expect(r2, r2.stderr).toMatchObject({ code: 0 });
-    await expectReadable(back, source);
-  });
+      const pgFile = path.join(path.dirname(file), 'from-postgres.coffer-backup');
+      const b = await runCli(['backup', pgFile], { env: pgEnv });
+      expect(b, b.stderr).toMatchObject({ code: 0 });
+      const back = { COFFER_DATA_DIR: makeTempDir('coffer-restore-back-'), COFFER_MASTER_KEY: MASTER_KEY };
+      const r2 = await runCli(['restore', pgFile], { env: back });
+      expect(r2, r2.stderr).toMatchObject({ code: 0 });
+      await expectReadable(back, source);
+    },
+  );
 
   it('refuses the wrong master key, and the target stays empty', async () => {
     const env = {

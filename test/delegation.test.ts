@@ -12,8 +12,6 @@
  *      and "change my password" until the user has chosen their own.
  * The test harness's createUser/createKey act as the CLI operator, so what they make is unrestricted.
  */
-import path from 'node:path';
-import Database from 'better-sqlite3';
 import type { Caller } from '@coffer/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, type Reply, type RequestOptions, type TestUser } from './support/test-server.js';
@@ -390,7 +388,6 @@ describe("an administrator's reset of another user's password is account recover
   let server: TestServer;
   let h: Harness;
   let admin: Person;
-  let db: Database.Database;
   const NEW_PASSWORD = 'chosen-by-admin-0123456789';
   const OWN_PASSWORD = 'chosen-by-the-user-0123456789';
 
@@ -398,10 +395,8 @@ describe("an administrator's reset of another user's password is account recover
     server = await TestServer.start();
     h = new Harness(server, 'rst');
     admin = await h.person('admin', { admin: true, secrets: 1 });
-    db = new Database(path.join(server.dataDir, 'coffer.db'), { readonly: true, fileMustExist: true });
   });
   afterAll(async () => {
-    db.close();
     await server.close();
   });
 
@@ -432,23 +427,32 @@ describe("an administrator's reset of another user's password is account recover
     const target = await h.person('target');
     const { id } = await server.services.users.get(OP, target.login);
     const keysOf = () =>
-      db.prepare('SELECT version, wrapped FROM data_keys WHERE user_id = ?').all(id) as {
-        version: number;
-        wrapped: Buffer;
-      }[];
-    const secretCount = () =>
-      (db.prepare('SELECT count(*) AS n FROM secrets WHERE user_id = ?').get(id) as { n: number }).n;
-    const before = keysOf();
+      server.store.db
+        .selectFrom('data_keys')
+        .select(['version', 'wrapped'])
+        .where('user_id', '=', id)
+        .execute();
+    const secretCount = async () =>
+      Number(
+        (
+          await server.store.db
+            .selectFrom('secrets')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('user_id', '=', id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    const before = await keysOf();
     expect(before).toHaveLength(1);
-    expect(secretCount()).toBe(2);
+    expect(await secretCount()).toBe(2);
 
     expect((await reset(target.login)).status).toBe(200);
 
-    const after = keysOf();
-    expect(secretCount()).toBe(0);
+    const after = await keysOf();
+    expect(await secretCount()).toBe(0);
     expect(after).toHaveLength(1);
     expect(after[0]!.version).toBe(before[0]!.version + 1);
-    expect(Buffer.compare(after[0]!.wrapped, before[0]!.wrapped)).not.toBe(0);
+    expect(Buffer.compare(Buffer.from(after[0]!.wrapped), Buffer.from(before[0]!.wrapped))).not.toBe(0);
     const values = await server.services.secrets.revealForOwnerCode(await h.callerOf(target.login));
     expect(values).toEqual([]);
   });

@@ -38,6 +38,8 @@ describe('jobs across a server crash', () => {
     const env: Record<string, string> = {
       COFFER_DATA_DIR: dataDir,
       COFFER_JOB_WORK_DIR: workRoot,
+      // On PostgreSQL a restarted server cannot tell a dead replica from a live one but by heartbeats.
+      COFFER_JOB_HEARTBEAT_SECONDS: '1',
       ...(isRoot ? { COFFER_JOB_USER: 'nobody' } : {}),
     };
     const created = await runCli(['users', 'create', 'erin'], { env, input: 'pw-erin-0123456789\n' });
@@ -77,9 +79,11 @@ time.sleep(300)
     expect(isAlive(Number(childPid))).toBe(true);
 
     server = await startServe(env);
+    // At once on SQLite (one store, one server); within six missed heartbeats on PostgreSQL.
+    await expect
+      .poll(async () => (await call('GET', `/api/v1/jobs/${id}`)).json.state, { timeout: 15_000 })
+      .toBe('failed');
     const job = await call('GET', `/api/v1/jobs/${id}`);
-    expect(job.status).toBe(200);
-    expect(job.json.state).toBe('failed');
     expect(job.json.error).toBe('the server running this job stopped before it finished');
     await expect.poll(() => isAlive(Number(recipePid)), { timeout: 5000 }).toBe(false);
     await expect.poll(() => isAlive(Number(childPid)), { timeout: 5000 }).toBe(false);

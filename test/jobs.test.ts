@@ -156,13 +156,17 @@ print("UID", os.getuid())
   });
 
   it.runIf(isRoot)('job code cannot read the data directory (master key, database)', async () => {
+    // The master key file, and on the SQLite run the database too.
+    const dataFiles = ['master.key', 'coffer.db']
+      .map((f) => path.join(server.dataDir, f))
+      .filter((f) => existsSync(f));
     const job = await runRecipe(
       server,
       alice,
       'SALES',
       'snoop',
       'python',
-      `for p in [${JSON.stringify(path.join(server.dataDir, 'master.key'))}, ${JSON.stringify(path.join(server.dataDir, 'coffer.db'))}]:
+      `for p in ${JSON.stringify(dataFiles)}:
     try:
         open(p, "rb").read()
         print("READ", p)
@@ -171,7 +175,7 @@ print("UID", os.getuid())
 `,
     );
     expect(job.log).not.toContain('READ');
-    expect(job.log.match(/DENIED/g)).toHaveLength(2);
+    expect(job.log.match(/DENIED/g)).toHaveLength(dataFiles.length);
   });
 
   it("the job's ticket works while it runs and is refused once it has finished", async () => {

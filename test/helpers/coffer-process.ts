@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest, type Reply } from '../support/test-server.js';
+import { databaseFor, testStore } from '../support/test-store.js';
 
 /*
  * Runs the real `coffer` command (packages/cli/bin/coffer.js, built by `npm run build`) as child
@@ -68,12 +69,21 @@ export interface CliResult {
   timedOut: boolean;
 }
 
+/**
+ * On the PostgreSQL run, a data directory's commands and servers share one database of their own, as
+ * the SQLite run's share the file in it. A test that names its database keeps it.
+ */
+async function withStore(env: Record<string, string>): Promise<Record<string, string>> {
+  if (testStore !== 'postgres' || env.COFFER_DATABASE_URL || !env.COFFER_DATA_DIR) return env;
+  return { ...env, COFFER_DATABASE_URL: await databaseFor(env.COFFER_DATA_DIR) };
+}
+
 /** Runs one `coffer` command to completion; stdin gets `input` (or nothing) and is then closed. */
-export function runCli(
+export async function runCli(
   args: string[],
   opts: { env: Record<string, string>; input?: string; timeoutMs?: number },
 ): Promise<CliResult> {
-  const child = track(args, opts.env);
+  const child = track(args, await withStore(opts.env));
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -121,11 +131,11 @@ export interface ServeHandle {
  * Starts `coffer serve` and resolves once it logs "Coffer is listening", with the address it logged.
  * Rejects (and kills the child) if it exits first or does not come up in time.
  */
-export function startServe(
+export async function startServe(
   env: Record<string, string>,
   opts: { timeoutMs?: number } = {},
 ): Promise<ServeHandle> {
-  const child = track(['serve'], { COFFER_PORT: '0', COFFER_LOG_LEVEL: 'info', ...env });
+  const child = track(['serve'], { COFFER_PORT: '0', COFFER_LOG_LEVEL: 'info', ...(await withStore(env)) });
   child.stdin!.end();
   const lines: LogLine[] = [];
   let stderr = '';

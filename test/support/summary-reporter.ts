@@ -20,7 +20,9 @@ export default class SummaryReporter implements Reporter {
           skippedNames.push(`${m.moduleId.replace(process.cwd() + '/', '')} > ${t.fullName}`);
         }
       }
-      if (m.state() === 'failed' && [...m.children.allTests()].length === 0) failed++;
+      // A suite whose setup failed has no failed test of its own (its tests are skipped): count it.
+      if (m.state() === 'failed' && ![...m.children.allTests()].some((t) => t.result().state === 'failed'))
+        failed++;
     }
     if (skippedNames.length > 0)
       process.stdout.write(`\nSKIPPED:\n${skippedNames.map((n) => `  - ${n}`).join('\n')}\n`);

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { buildApp, loadConfig, openRuntime, type Config, type Services } from '@coffer/server';
+import { buildApp, loadConfig, openRuntime, type Config, type Services, type Store } from '@coffer/server';
+import { databaseFor, dropTestDatabase, testStore } from './test-store.js';
 
 /** A clock tests can move forward, shared by the server and the test. */
 export class TestClock {
@@ -55,13 +56,30 @@ export class TestServer {
     readonly services: Services,
     readonly clock: TestClock,
     readonly routes: { method: string; url: string; access: string }[],
+    /** The store this server runs on (SQLite or PostgreSQL, per the test run). */
+    readonly store: Store,
     private readonly stop: () => Promise<void>,
   ) {}
 
+  /** The PostgreSQL database made for this server's data directory, dropped with it. */
+  private ownDatabase: string | undefined;
+
   static async start(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
+    const dataDir = env.COFFER_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // On the PostgreSQL run each data directory gets a database of its own (the same one on a restart).
+    const database =
+      testStore === 'postgres' && !env.COFFER_DATABASE_URL
+        ? { COFFER_DATABASE_URL: await databaseFor(dataDir) }
+        : {};
     const config: Config = {
-      ...loadConfig({ COFFER_DATA_DIR: dataDir, COFFER_PORT: '0', COFFER_LOG_LEVEL: 'debug', ...env }),
+      ...loadConfig({
+        COFFER_DATA_DIR: dataDir,
+        COFFER_PORT: '0',
+        COFFER_LOG_LEVEL: 'debug',
+        ...database,
+        ...env,
+      }),
       ...overrides,
     };
     const logFile = path.join(dataDir, 'server.log');
@@ -76,15 +94,29 @@ export class TestServer {
     const { store, keyring } = await openRuntime(config, clock);
     const { app, services, routes } = await buildApp({ config, store, keyring, clock, logger });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
-    return new TestServer(address, dataDir, logFile, config, services, clock, routes, async () => {
-      await app.close();
-      await store.close();
-    });
+    const server = new TestServer(
+      address,
+      dataDir,
+      logFile,
+      config,
+      services,
+      clock,
+      routes,
+      store,
+      async () => {
+        await app.close();
+        await store.close();
+      },
+    );
+    server.ownDatabase = database.COFFER_DATABASE_URL;
+    return server;
   }
 
   async close(opts: { keepData?: boolean } = {}): Promise<void> {
     await this.stop();
-    if (!opts.keepData) rmSync(this.dataDir, { recursive: true, force: true });
+    if (opts.keepData) return;
+    rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.ownDatabase) await dropTestDatabase(this.ownDatabase);
   }
 
   /** Creates a user through the service layer (as the operator) and gives them a personal API key. */

@@ -10,6 +10,7 @@ import {
   openStore,
   restoreBackup,
   RestoreRefused,
+  StoreUnreachable,
   ConfigError,
   createServices,
   generateMasterKey,
@@ -174,7 +175,11 @@ program
         `there is no store to back up in ${config.dataDir} (set COFFER_DATA_DIR or COFFER_DATABASE_URL)`,
       );
     if (existsSync(file)) throw new UsageError(`${file} already exists: choose a new file name`);
-    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const store = await openStore({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      poolMax: config.databasePoolMax,
+    });
     const bar = progressBar('backup');
     try {
       const { rows } = await createBackup(store, file, (d, t) => bar.update(d, t));
@@ -199,7 +204,11 @@ program
         `restore needs the master key the backup was made under: put it in ${config.masterKey.path}, or set COFFER_MASTER_KEY, COFFER_MASTER_KEY_FILE or COFFER_MASTER_KEY_COMMAND`,
       );
     const keyring = new Keyring(await loadMasterKey(config.masterKey, false));
-    const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+    const store = await openStore({
+      dataDir: config.dataDir,
+      databaseUrl: config.databaseUrl,
+      poolMax: config.databasePoolMax,
+    });
     const bar = progressBar('restore');
     try {
       const { rows, header } = await restoreBackup(store, keyring, file, (d, t) => bar.update(d, t));
@@ -250,6 +259,9 @@ try {
   } else if (err instanceof ConfigError || err instanceof MasterKeyError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(78);
+  } else if (err instanceof StoreUnreachable) {
+    process.stderr.write(`coffer: ${err.message}\n`);
+    process.exit(69);
   } else if (err instanceof RestoreRefused || err instanceof BackupFileError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(1);

@@ -152,6 +152,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   await app.register(projectRoutes, { projects: services.projects });
   await app.register(jobRoutes, { jobs: services.jobs });
 
+  let backend: Backend | undefined;
   const runner = createJobRunner({
     store,
     clock: deps.clock,
@@ -160,10 +161,15 @@ export async function buildApp(deps: AppDeps): Promise<{
     secrets: services.secrets,
     tickets: services.tickets,
     runtimes: createRuntimes(config.jobs),
-    backend: () => backendOf(app.server.address()),
+    backend: () => {
+      if (!backend) throw new Error('the server is not listening yet');
+      return backend;
+    },
   });
   wakeRunner = () => runner.wake();
   app.addHook('onListen', async () => {
+    // Taken once: a job starting while the server shuts down still knows where it was.
+    backend = backendOf(app.server.address());
     await runner.start();
   });
   app.addHook('onClose', async () => {

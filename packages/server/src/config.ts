@@ -42,6 +42,8 @@ export interface Config {
   readonly port: number;
   /** Unset means the embedded SQLite store in the data directory. */
   readonly databaseUrl: string | undefined;
+  /** Most connections one replica opens to PostgreSQL. */
+  readonly databasePoolMax: number;
   readonly publicUrl: string | undefined;
   /** The built web UI (index.html and assets/); undefined when none is installed. */
   readonly webDir: string | undefined;
@@ -102,6 +104,7 @@ const KNOWN = [
   'COFFER_CLIENTS_DIR',
   'COFFER_JOB_HEARTBEAT_SECONDS',
   'COFFER_METRICS_TOKEN',
+  'COFFER_DATABASE_POOL_MAX',
 ] as const;
 
 /**
@@ -226,6 +229,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     heartbeatSeconds: int('COFFER_JOB_HEARTBEAT_SECONDS', 5, 1, 3600),
   };
 
+  const databasePoolMax = int('COFFER_DATABASE_POOL_MAX', 10, 1, 1000);
   const metricsToken = merged.COFFER_METRICS_TOKEN;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{24,256}$/.test(metricsToken))
     problems.push(
@@ -245,6 +249,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel,
     trustProxy: trustRaw === 'true',
     metricsToken,
+    databasePoolMax,
     limits,
   };
 }

@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'invalid'
   | 'conflict'
   | 'rate_limited'
-  | 'payload_too_large';
+  | 'payload_too_large'
+  | 'unavailable';
 
 const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
@@ -19,6 +20,7 @@ const STATUS: Record<ErrorCode, number> = {
   conflict: 409,
   rate_limited: 429,
   payload_too_large: 413,
+  unavailable: 503,
 };
 
 export class AppError extends Error {
@@ -65,5 +67,12 @@ export class RateLimited extends AppError {
     readonly retryAfterSeconds: number,
   ) {
     super('rate_limited', message);
+  }
+}
+
+/** The store does not answer (PostgreSQL down or unreachable): the request may succeed if retried. */
+export class StoreUnavailable extends AppError {
+  constructor(message = 'the store is unavailable; try again shortly') {
+    super('unavailable', message);
   }
 }

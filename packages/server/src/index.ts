@@ -12,3 +12,4 @@ export { createBackup } from './store/backup/backup.js';
 export { restoreBackup, RestoreRefused } from './store/backup/restore.js';
 export { BackupFileError } from './store/backup/backup-file.js';
 export { Keyring, loadMasterKey } from './crypto/index.js';
+export { StoreUnreachable } from './store/unavailable.js';

@@ -16,7 +16,11 @@ export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
 ): Promise<{ store: Store; keyring: Keyring }> {
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolMax: config.databasePoolMax,
+  });
   try {
     const check = await store.db
       .selectFrom('meta')

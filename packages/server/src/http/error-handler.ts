@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, RateLimited } from '../errors.js';
+import { AppError, RateLimited, StoreUnavailable } from '../errors.js';
+import { isStoreUnreachable } from '../store/unavailable.js';
 import { isDssUrl } from './dss-wire.js';
 
 /** DSS clients show `errorType: detailedMessage`; these names read well there. */
@@ -13,6 +14,7 @@ const DSS_ERROR_TYPE: Record<string, string> = {
   payload_too_large: 'com.dataiku.dip.exceptions.PayloadTooLargeException',
   unsupported_media_type: 'com.dataiku.dip.exceptions.InvalidArgumentException',
   internal_error: 'com.dataiku.dip.exceptions.InternalErrorException',
+  unavailable: 'com.dataiku.dip.exceptions.ServiceUnavailableException',
 };
 
 interface Rendered {
@@ -45,6 +47,7 @@ function describeValidation(fe: FastifyError): string {
 }
 
 function render(err: FastifyError | AppError | Error): Rendered {
+  if (isStoreUnreachable(err)) err = new StoreUnavailable();
   if (err instanceof AppError)
     return { status: err.status, code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError;
@@ -70,6 +73,7 @@ export function sendError(err: FastifyError | Error, req: FastifyRequest, reply:
   if (r.status >= 500) req.log.error({ err }, 'request failed');
   else req.log.info({ code: r.code, status: r.status }, r.message);
   if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
+  if (r.status === 503) void reply.header('retry-after', '5');
   if (isDssUrl(req.url)) {
     const body = {
       errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error,

@@ -31,6 +31,7 @@ const MISSED_BEATS = 6;
 const FLUSH_MS = 200;
 const FLUSH_BYTES = 64 * 1024;
 const KILL_GRACE_MS = 2_000;
+const STOPPED = 'the server stopped while the job ran';
 /** The ticket outlives the time limit a little, so the final calls of a job at its limit still work. */
 const TICKET_MARGIN_MS = 60_000;
 
@@ -94,7 +95,10 @@ export function createJobRunner(deps: JobRunnerDeps) {
   /** Fails jobs whose replica stopped beating (or, on SQLite, any left running by a previous process). */
   async function sweep(all: boolean): Promise<void> {
     const now = clock.now();
-    const stale = await repo.listStaleRunning(store.db, all ? Number.MAX_SAFE_INTEGER : now - MISSED_BEATS * heartbeatMs);
+    const stale = await repo.listStaleRunning(
+      store.db,
+      all ? Number.MAX_SAFE_INTEGER : now - MISSED_BEATS * heartbeatMs,
+    );
     for (const job of stale) {
       if (running.has(job.id)) continue;
       // Its processes are detached, so they may have outlived the server that started them.
@@ -244,6 +248,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
         setTimeout(() => group('SIGKILL'), KILL_GRACE_MS).unref();
       };
       running.set(job.id, { id: job.id, stop: kill });
+      // stop() came while this job was being prepared, before it could be signalled: stop it now.
+      if (stopping) kill('failed', STOPPED);
       if (child.pid) {
         const proc = { host: hostname(), pid: child.pid, pidStarted: processStartTime(child.pid) ?? null };
         void repo
@@ -317,7 +323,9 @@ export function createJobRunner(deps: JobRunnerDeps) {
       stopping = true;
       clearInterval(timer);
       clearInterval(beat);
-      for (const r of running.values()) r.stop('failed', 'the server stopped while the job ran');
+      // A poll in flight may still claim a job: let it, so that job is in `finished` and gets stopped too.
+      while (polling) await new Promise((r) => setTimeout(r, 10));
+      for (const r of running.values()) r.stop('failed', STOPPED);
       await Promise.allSettled([...finished]);
     },
   };

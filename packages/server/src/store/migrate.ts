@@ -30,6 +30,7 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: Dialect): Pr
   if (error || failed) {
     throw new Error(
       `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error | undefined)?.message ?? 'unknown error'}`,
+      { cause: error ?? failed },
     );
   }
 }

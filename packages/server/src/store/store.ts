@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrateToLatest } from './migrate.js';
+import { isStoreUnreachable, StoreUnreachable } from './unavailable.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
@@ -26,6 +27,8 @@ export interface StoreOptions {
   readonly databaseUrl?: string | undefined;
   /** SQLite file name inside the data dir; tests may point elsewhere. */
   readonly sqliteFile?: string;
+  /** Most PostgreSQL connections this process opens. */
+  readonly poolMax?: number;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface StoreOptions {
  * readers, synchronous=FULL so an acknowledged commit survives power loss, foreign keys on.
  */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl);
+  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolMax ?? 10);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   // An existing directory keeps its mode through mkdir; the data directory is private either way.
   chmodSync(opts.dataDir, 0o700);
@@ -52,18 +55,29 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   return storeOver('sqlite', db);
 }
 
-async function openPostgres(url: string): Promise<Store> {
+async function openPostgres(url: string, poolMax: number): Promise<Store> {
   // epoch-millisecond bigints fit in a double; parse them as numbers like SQLite does.
   pg.types.setTypeParser(20, (v) => Number(v));
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
-    connectionTimeoutMillis: 5000,
+    max: poolMax,
+    // Fail a request fast (503) rather than queue it behind a database that does not answer.
+    connectionTimeoutMillis: 3000,
     idleTimeoutMillis: 30_000,
     statement_timeout: 30_000,
   });
+  // An idle connection dropped by the server (restart, failover) must not crash the process: the pool
+  // discards it, and the next query opens a new one or fails with 503.
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  try {
+    await migrateToLatest(db as Kysely<unknown>, 'postgres');
+  } catch (err) {
+    await db.destroy().catch(() => undefined);
+    throw isStoreUnreachable(err) || isStoreUnreachable((err as { cause?: unknown }).cause)
+      ? new StoreUnreachable(url, err)
+      : err;
+  }
   return {
     ...storeOver('postgres', db),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

@@ -6,7 +6,7 @@ import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { User } from '../users/user.model.js';
-import { bumpSecretsRevision } from '../users/user.repo.js';
+import { claimSecretsRevision } from '../users/user.repo.js';
 import { currentDataKey } from './data-key.repo.js';
 import * as repo from './secret.repo.js';
 import { checkSecretName, checkSecretValue } from './secret.rules.js';
@@ -93,16 +93,20 @@ export function createSecretService(deps: {
     changes: readonly SecretChange[],
     expectedRevision?: number,
   ): Promise<number> {
-    const revision = await revisionOf(trx, target.id);
-    if (expectedRevision !== undefined && expectedRevision !== revision) {
-      throw new Conflict(
+    const stale = async () =>
+      new Conflict(
         'your secrets were changed elsewhere since this page was loaded; reload and apply your changes again',
-        {
-          currentRevision: revision,
-        },
+        { currentRevision: await revisionOf(trx, target.id) },
       );
-    }
+    const revision = await revisionOf(trx, target.id);
+    if (expectedRevision !== undefined && expectedRevision !== revision) throw await stale();
     if (changes.length === 0) return revision;
+    const now = clock.now();
+    // First, before reading anything the changes depend on: this takes the user's row and re-checks the
+    // revision in one statement, so of two saves based on one revision only one passes, and the count
+    // and data key read below cannot change until this transaction ends.
+    const next = await claimSecretsRevision(trx, target.id, now, expectedRevision);
+    if (next === undefined) throw await stale();
     const existing = new Set((await repo.listSecretMeta(trx, target.id)).map((m) => m.name));
     let count = existing.size;
     for (const c of changes) {
@@ -117,7 +121,6 @@ export function createSecretService(deps: {
       );
     }
     let dataKey: DataKey | undefined;
-    const now = clock.now();
     const events: AuditEvent[] = [];
     for (const c of changes) {
       if (c.op === 'delete') {
@@ -143,7 +146,7 @@ export function createSecretService(deps: {
       });
     }
     await audit.record(trx, caller, events);
-    return bumpSecretsRevision(trx, target.id, now);
+    return next;
   }
 
   return {

@@ -53,15 +53,25 @@ export async function deleteUserRow(db: Db, id: string): Promise<void> {
   await db.deleteFrom('users').where('id', '=', id).execute();
 }
 
-/** Bumps the user's secrets revision and returns the new value (optimistic concurrency for saves). */
-export async function bumpSecretsRevision(db: Db, id: string, now: number): Promise<number> {
-  const r = await db
+/**
+ * Bumps the user's secrets revision, only if it still is `expected` (when given), and returns the new
+ * value; undefined if it was not. Being an UPDATE, it also takes the user's row until the transaction
+ * ends (PostgreSQL's row lock; SQLite has one writer anyway), so concurrent saves of one user queue here
+ * and each sees the last one's result.
+ */
+export async function claimSecretsRevision(
+  db: Db,
+  id: string,
+  now: number,
+  expected?: number,
+): Promise<number | undefined> {
+  let q = db
     .updateTable('users')
     .set((eb) => ({ secrets_revision: eb('secrets_revision', '+', 1), updated_at: now }))
-    .where('id', '=', id)
-    .returning('secrets_revision')
-    .executeTakeFirstOrThrow();
-  return Number(r.secrets_revision);
+    .where('id', '=', id);
+  if (expected !== undefined) q = q.where('secrets_revision', '=', expected);
+  const r = await q.returning('secrets_revision').executeTakeFirst();
+  return r === undefined ? undefined : Number(r.secrets_revision);
 }
 
 export async function listGroups(db: Db): Promise<string[]> {

@@ -263,13 +263,15 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           await audit.record(trx, caller, [{ action: 'user.password_reset', target }]);
           return { secretsDeleted: 0 };
         }
+        // The user's row first, as every save does: a save racing this reset waits, then sees no secrets
+        // and the new data key, instead of adding a value sealed under the key deleted here.
+        await repo.claimSecretsRevision(trx, target.id, now);
         await revokeAllCredentials(trx, target.id, now);
         const names = (await listSecretMeta(trx, target.id)).map((m) => m.name);
         const last = await currentDataKey(trx, target.id);
         await trx.deleteFrom('secrets').where('user_id', '=', target.id).execute();
         await trx.deleteFrom('data_keys').where('user_id', '=', target.id).execute();
         await addDataKey(trx, target.id, (last?.version ?? 0) + 1, now);
-        await repo.bumpSecretsRevision(trx, target.id, now);
         await audit.record(trx, caller, [
           { action: 'user.password_reset', target, detail: { secretsDeleted: names.length } },
           ...names.map((name) => ({

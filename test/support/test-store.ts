@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/*
+ * Which store this test run uses, and fresh PostgreSQL databases for it. vitest.config.ts runs the
+ * integration suite once per store in STORES and tells each run its store in COFFER_TEST_STORE; the
+ * PostgreSQL admin URL comes in COFFER_TEST_PG (empty when PostgreSQL is not reachable, which is only
+ * allowed off CI). Databases are named after the run (COFFER_TEST_RUN), so the global teardown drops
+ * every one this run made, even those of a test that failed half way.
+ */
+
+export type TestStore = 'sqlite' | 'postgres';
+
+export const testStore: TestStore = process.env.COFFER_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
+
+/** The admin URL of the test PostgreSQL, or undefined when there is none (local runs only). */
+export const pgAdminUrl: string | undefined = process.env.COFFER_TEST_PG || undefined;
+
+export const DB_PREFIX = `coffer_t_${process.env.COFFER_TEST_RUN ?? 'adhoc'}_`;
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  if (!pgAdminUrl) throw new Error('no PostgreSQL for tests (COFFER_TEST_PG is empty)');
+  const c = new pg.Client({ connectionString: pgAdminUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** Creates an empty database and answers its URL. */
+export async function createTestDatabase(): Promise<string> {
+  const name = DB_PREFIX + randomBytes(5).toString('hex');
+  await admin((c) => c.query(`create database ${name}`));
+  const url = new URL(pgAdminUrl!);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+export async function dropTestDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1);
+  if (!name.startsWith('coffer_t_')) throw new Error(`refusing to drop ${name}: not a test database`);
+  await admin((c) => c.query(`drop database if exists ${name} with (force)`));
+}
+
+/** Drops every database this run made (global teardown). */
+export async function dropRunDatabases(prefix = DB_PREFIX): Promise<void> {
+  const rows = await admin((c) =>
+    c.query<{ datname: string }>('select datname from pg_database where datname like $1', [`${prefix}%`]),
+  );
+  for (const { datname } of rows.rows)
+    await admin((c) => c.query(`drop database if exists ${datname} with (force)`));
+}
+
+/**
+ * The database of a data directory in this run: tests that restart a server on the same data directory
+ * (child processes or in-process) reach the same database, as an operator's replicas would.
+ */
+const databases = new Map<string, Promise<string>>();
+export function databaseFor(dataDir: string): Promise<string> {
+  let url = databases.get(dataDir);
+  if (!url) databases.set(dataDir, (url = createTestDatabase()));
+  return url;
+}
