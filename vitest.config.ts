@@ -45,7 +45,12 @@ const runId = (process.env.COFFER_TEST_RUN ??= randomBytes(4).toString('hex'));
 const env = { COFFER_TEST_RUN: runId, COFFER_TEST_PG: pgProblem ? '' : PG_URL };
 process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in this process
 
-const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/crash.test.ts', 'test/cli.test.ts'];
+const SQLITE_ONLY = [
+  'test/at-rest.test.ts',
+  'test/crash.test.ts',
+  'test/cli.test.ts',
+  'test/read-snapshot.test.ts',
+];
 const ONCE = ['test/backup.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];
 const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts'];
 

@@ -8,7 +8,10 @@ const LIMIT = 1000;
  * saves a compile on every call of the same query. Statements are run to completion by Kysely's driver
  * (all/run), so sharing one between calls is safe.
  */
-export function withStatementCache(db: SQLite.Database): SQLite.Database {
+export function withStatementCache(
+  db: SQLite.Database,
+  onStatement: (sql: string, reader: boolean) => void = () => {},
+): SQLite.Database {
   const cache = new Map<string, SQLite.Statement>();
   return new Proxy(db, {
     get(target, prop, receiver) {
@@ -23,6 +26,8 @@ export function withStatementCache(db: SQLite.Database): SQLite.Database {
           if (cache.size >= LIMIT) cache.delete(cache.keys().next().value!);
           cache.set(sql, stmt);
         }
+        // Kysely runs what it prepares at once, so this is when the statement runs.
+        onStatement(sql, stmt.reader);
         return stmt;
       };
     },

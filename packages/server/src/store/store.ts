@@ -5,6 +5,8 @@ import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from 'k
 import pg from 'pg';
 import { migrateToLatest } from './migrate.js';
 import { isStoreUnreachable, StoreUnreachable } from './unavailable.js';
+import { registerRawSqlite } from './prepared.js';
+import { ReadSnapshot } from './read-snapshot.js';
 import { withStatementCache } from './statement-cache.js';
 import type { Database } from './schema.js';
 
@@ -17,6 +19,8 @@ export interface Store {
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** Connection pool figures, where there is a pool (PostgreSQL). */
   poolStats?(): { total: number; idle: number; waiting: number };
+  /** The rows the SQLite read path keeps between requests (for tests). */
+  keptRows?(): unknown[];
   /** Answers if the database does (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -50,9 +54,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000');
   // Overwrite freed pages so deleted ciphertext does not linger in the file.
   sqlite.pragma('secure_delete = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  const snapshot = new ReadSnapshot(sqlite);
+  const raw = withStatementCache(sqlite, (sql, reader) => snapshot.noteStatement(sql, reader));
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  registerRawSqlite(db as Kysely<unknown>, raw, snapshot);
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  return storeOver('sqlite', db);
+  return { ...storeOver('sqlite', db), keptRows: () => snapshot.rows() };
 }
 
 async function openPostgres(url: string, poolMax: number): Promise<Store> {

@@ -97,8 +97,8 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
 
   function kick(): void {
     if (flushing || queue.length === 0) return;
-    // setImmediate lets the reads parsed in this turn of the event loop join the same batch.
-    flushing = new Promise<void>((done) => setImmediate(done)).then(flushLoop).finally(() => {
+    // A millisecond lets the reads of several turns of the event loop share one commit (one fsync).
+    flushing = new Promise<void>((done) => setTimeout(done, 1)).then(flushLoop).finally(() => {
       flushing = null;
       kick();
     });

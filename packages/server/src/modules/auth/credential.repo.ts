@@ -28,17 +28,20 @@ export async function revokeAllCredentials(db: Db, userId: string, now: number):
 }
 
 /** The API key row with its user's row, in one query: the first step of every API-key request. */
-export const findApiKeyWithUser = prepared(1, (db: Kysely<Database>, id: string) =>
-  db
-    .selectFrom('api_keys')
-    .innerJoin('users', 'users.id', 'api_keys.user_id')
-    .select([
-      'api_keys.secret_hash',
-      'api_keys.revoked_at',
-      'api_keys.expires_at',
-      'api_keys.last_used_at',
-      'api_keys.delegated',
-    ])
-    .selectAll('users')
-    .where('api_keys.id', '=', id),
+export const findApiKeyWithUser = prepared(
+  1,
+  (db: Kysely<Database>, id: string) =>
+    db
+      .selectFrom('api_keys')
+      .innerJoin('users', 'users.id', 'api_keys.user_id')
+      .select([
+        'api_keys.secret_hash',
+        'api_keys.revoked_at',
+        'api_keys.expires_at',
+        'api_keys.last_used_at',
+        'api_keys.delegated',
+      ])
+      .selectAll('users')
+      .where('api_keys.id', '=', id),
+  { keep: true },
 );

@@ -52,15 +52,21 @@ export async function countSecrets(db: Db, userId: string): Promise<number> {
 }
 
 /** Every sealed value of a user (the read path). */
-export const listSealed = prepared(1, (db: Kysely<Database>, userId: string) =>
-  db
-    .selectFrom('secrets')
-    .select(['name', 'ciphertext', 'key_version'])
-    .where('user_id', '=', userId)
-    .orderBy('name'),
+export const listSealed = prepared(
+  1,
+  (db: Kysely<Database>, userId: string) =>
+    db
+      .selectFrom('secrets')
+      .select(['name', 'ciphertext', 'key_version'])
+      .where('user_id', '=', userId)
+      .orderBy('name'),
+  { keep: true },
 );
 
 /** A user's wrapped data keys, usually one. Read apart from the values so each is copied out once. */
-export const listWrappedKeys = prepared(1, (db: Kysely<Database>, userId: string) =>
-  db.selectFrom('data_keys').select(['version', 'wrapped']).where('user_id', '=', userId),
+export const listWrappedKeys = prepared(
+  1,
+  (db: Kysely<Database>, userId: string) =>
+    db.selectFrom('data_keys').select(['version', 'wrapped']).where('user_id', '=', userId),
+  { keep: true },
 );

@@ -53,6 +53,40 @@ export function createSecretService(deps: {
     lastUsedAt: m.last_used_at === null ? null : Number(m.last_used_at),
   });
 
+  /**
+   * A user's sealed values and the wrapped data keys they need. Two reads: a re-seal (or a password
+   * reset) committed between them replaces a data key version, so a version the values need and the
+   * keys lack means "read again"; a version that is there is the right key (a version's key never
+   * changes, only how it is wrapped).
+   */
+  async function sealedOf(userId: string) {
+    for (let attempt = 1; ; attempt++) {
+      const rows = await repo.listSealed(store.db, userId);
+      const keys = new Map((await repo.listWrappedKeys(store.db, userId)).map((k) => [k.version, k.wrapped]));
+      if (rows.every((r) => keys.has(r.key_version)) || attempt === 3) return { rows, keys };
+    }
+  }
+
+  /** Opens sealed rows, unwrapping each data key they need once. */
+  function openAll(
+    userId: string,
+    rows: readonly { name: string; ciphertext: Uint8Array; key_version: number }[],
+    wrapped: ReadonlyMap<number, Uint8Array>,
+  ): { key: string; value: string }[] {
+    const keys = new Map<number, DataKey>();
+    return rows.map((r) => {
+      let dk = keys.get(r.key_version);
+      if (!dk) {
+        const w = wrapped.get(r.key_version);
+        if (!w)
+          throw new Error(`a secret of user ${userId} needs data key ${r.key_version}, which is missing`);
+        dk = keyring.unwrapDataKey(userId, r.key_version, w);
+        keys.set(r.key_version, dk);
+      }
+      return { key: r.name, value: keyring.open(dk, r.name, r.ciphertext) };
+    });
+  }
+
   async function revisionOf(db: Db, userId: string): Promise<number> {
     const r = await db
       .selectFrom('users')
@@ -197,19 +231,9 @@ export function createSecretService(deps: {
      */
     async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
       const me = requireOwnCredential(caller, 'reading secret values');
-      const [rows, wrapped] = await Promise.all([
-        repo.listSealed(store.db, me.user.id),
-        repo.listWrappedKeys(store.db, me.user.id),
-      ]);
+      const { rows, keys } = await sealedOf(me.user.id);
       await audit.recordRead({ caller: me, names: rows.map((r) => r.name) });
-      const keys = new Map<number, DataKey>();
-      for (const k of wrapped) keys.set(k.version, keyring.unwrapDataKey(me.user.id, k.version, k.wrapped));
-      return rows.map((r) => {
-        const dk = keys.get(r.key_version);
-        if (!dk)
-          throw new Error(`secret of user ${me.user.id} needs missing data key version ${r.key_version}`);
-        return { key: r.name, value: keyring.open(dk, r.name, r.ciphertext) };
-      });
+      return openAll(me.user.id, rows, keys);
     },
 
     /**
@@ -217,16 +241,8 @@ export function createSecretService(deps: {
      * server; the job runner holds them only while the job runs. Not an audited read: no code got them.
      */
     async valuesForMasking(userId: string): Promise<string[]> {
-      const [rows, wrapped] = await Promise.all([
-        repo.listSealed(store.db, userId),
-        repo.listWrappedKeys(store.db, userId),
-      ]);
-      const keys = new Map<number, DataKey>();
-      for (const k of wrapped) keys.set(k.version, keyring.unwrapDataKey(userId, k.version, k.wrapped));
-      return rows.flatMap((r) => {
-        const dk = keys.get(r.key_version);
-        return dk ? [keyring.open(dk, r.name, r.ciphertext)] : [];
-      });
+      const { rows, keys } = await sealedOf(userId);
+      return openAll(userId, rows, keys).map((s) => s.value);
     },
 
     /** DSS read view: one marker per secret, for the owner or an administrator. Never a value. */
