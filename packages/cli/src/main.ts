@@ -9,6 +9,7 @@ import {
   loadMasterKey,
   openStore,
   restoreBackup,
+  rotate,
   RestoreRefused,
   StoreUnreachable,
   ConfigError,
@@ -154,13 +155,51 @@ program
     process.stdout.write(r.key + '\n');
   });
 
-program
-  .command('keys')
-  .description('master keys')
+const keys = program.command('keys').description('master keys');
+
+keys
   .command('generate')
   .description('print a new random master key (32 bytes, base64)')
   .action(() => {
     process.stdout.write(generateMasterKey() + '\n');
+  });
+
+keys
+  .command('rotate')
+  .description(
+    're-wrap every data key under the current master key (COFFER_MASTER_KEY…), with the old key in COFFER_PREVIOUS_MASTER_KEYS; retires versions nothing uses. Safe beside running servers; rerun to resume.',
+  )
+  .option('--reseal', 'also give every user a new data key and seal every value again under it')
+  .action(async (opts: { reseal?: boolean }) => {
+    const config = loadConfig();
+    const { store, keyring } = await openRuntime(config);
+    const rewrapBar = progressBar('re-wrap data keys', 'keys');
+    const resealBar = progressBar('re-seal users', 'users');
+    try {
+      const r = await rotate(store, keyring, {
+        reseal: Boolean(opts.reseal),
+        now: () => Date.now(),
+        onRewrap: (d, t) => rewrapBar.update(d, t),
+        onReseal: (d, t) => {
+          rewrapBar.stop();
+          resealBar.update(d, t);
+        },
+      });
+      rewrapBar.stop();
+      resealBar.stop();
+      process.stderr.write(
+        `coffer: master key version ${keyring.masterVersion}: re-wrapped ${r.rewrapped} data keys` +
+          (opts.reseal ? `, re-sealed ${r.resealedValues} values of ${r.resealedUsers} users` : '') +
+          (r.retired.length > 0
+            ? `; retired version ${r.retired.join(', ')} (remove ${r.retired.length > 1 ? 'those keys' : 'that key'} from COFFER_PREVIOUS_MASTER_KEYS)`
+            : '') +
+          '\n',
+      );
+    } finally {
+      rewrapBar.stop();
+      resealBar.stop();
+      await store.close();
+    }
   });
 
 program

@@ -49,6 +49,8 @@ export interface Config {
   readonly webDir: string | undefined;
   readonly jobs: JobsConfig;
   readonly masterKey: MasterKeySource;
+  /** During a rotation: the master keys in use before the current one (base64, parsed at start). */
+  readonly previousMasterKeys: readonly string[];
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly trustProxy: boolean;
   /** Bearer token a Prometheus scraper sends for /metrics; unset, /metrics does not exist. */
@@ -105,6 +107,7 @@ const KNOWN = [
   'COFFER_JOB_HEARTBEAT_SECONDS',
   'COFFER_METRICS_TOKEN',
   'COFFER_DATABASE_POOL_MAX',
+  'COFFER_PREVIOUS_MASTER_KEYS',
 ] as const;
 
 /**
@@ -250,6 +253,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustProxy: trustRaw === 'true',
     metricsToken,
     databasePoolMax,
+    previousMasterKeys: (merged.COFFER_PREVIOUS_MASTER_KEYS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== ''),
     limits,
   };
 }

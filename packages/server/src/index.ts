@@ -13,3 +13,4 @@ export { restoreBackup, RestoreRefused } from './store/backup/restore.js';
 export { BackupFileError } from './store/backup/backup-file.js';
 export { Keyring, loadMasterKey } from './crypto/index.js';
 export { StoreUnreachable } from './store/unavailable.js';
+export { rotate } from './modules/keys/rotation.js';

@@ -2,15 +2,15 @@ import type { Logger } from 'pino';
 import { buildApp, createServices } from './app.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
-import { Keyring, loadMasterKey, MasterKeyError } from './crypto/index.js';
+import { loadMasterKey, parseMasterKey, type Keyring } from './crypto/index.js';
+import { openKeyring } from './modules/keys/key-versions.js';
 import { createLogger } from './logger.js';
 import { openStore, type Store } from './store/store.js';
 
-const KEY_CHECK = 'master_key_check';
-
 /**
- * Opens the store and the keyring together, and refuses to go on if the master key is not the one the
- * store was written with: a wrong key must never be used to write, or values become unreadable.
+ * Opens the store and the keyring together, and refuses to go on if the master keys are not the ones
+ * the store was written with (see modules/keys/key-versions.ts): a wrong key must never be used to
+ * write, or values become unreadable.
  */
 export async function openRuntime(
   config: Config,
@@ -22,39 +22,20 @@ export async function openRuntime(
     poolMax: config.databasePoolMax,
   });
   try {
-    const check = await store.db
-      .selectFrom('meta')
-      .select('value')
-      .where('key', '=', KEY_CHECK)
-      .executeTakeFirst();
-    const userCount = await store.db
+    const versions = await store.db
+      .selectFrom('master_keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
+    const users = await store.db
       .selectFrom('users')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
-    const storeIsNew = !check && Number(userCount.n) === 0;
-    const keyring = new Keyring(await loadMasterKey(config.masterKey, storeIsNew));
-    if (check) {
-      if (!keyring.matchesKeyCheck(check.value)) {
-        throw new MasterKeyError(
-          'The master key does not match the one this store was created with; refusing to start. Use the original key ' +
-            '(every replica must use the same one).',
-        );
-      }
-    } else {
-      await store.db
-        .insertInto('meta')
-        .values({ key: KEY_CHECK, value: keyring.keyCheck() })
-        .onConflict((oc) => oc.column('key').doNothing())
-        .execute();
-      const again = await store.db
-        .selectFrom('meta')
-        .select('value')
-        .where('key', '=', KEY_CHECK)
-        .executeTakeFirstOrThrow();
-      if (!keyring.matchesKeyCheck(again.value))
-        throw new MasterKeyError('another process initialised this store with a different master key');
-    }
-    void clock;
+    const storeIsNew = Number(versions.n) === 0 && Number(users.n) === 0;
+    const current = await loadMasterKey(config.masterKey, storeIsNew);
+    const previous = config.previousMasterKeys.map((k, i) =>
+      parseMasterKey(k, `COFFER_PREVIOUS_MASTER_KEYS (key ${i + 1})`),
+    );
+    const keyring = await openKeyring(store, current, previous, clock.now());
     return { store, keyring };
   } catch (err) {
     await store.close();
@@ -62,7 +43,6 @@ export async function openRuntime(
   }
 }
 
-/** Starts the HTTP server and returns a handle to stop it. */
 export async function startServer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}) {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? systemClock;

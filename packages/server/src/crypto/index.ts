@@ -1,4 +1,4 @@
-export { Keyring, DataKey, DecryptionError, blobKeyId } from './keyring.js';
+export { Keyring, DataKey, DecryptionError, blobKeyId, keyCheckOf } from './keyring.js';
 export { newToken, parseToken, tokenMatches, newId, newTag, safeEqual, type TokenPrefix } from './tokens.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { loadMasterKey, parseMasterKey, generateMasterKey, MasterKeyError } from './master-key.js';

@@ -620,3 +620,42 @@ describe('Keyring data-key cache', () => {
     expect(kr.unwrapDataKey('o2', 1, two.wrapped.wrapped)).not.toBe(two.dataKey);
   });
 });
+
+describe('master key versions (rotation)', () => {
+  const k1 = Buffer.alloc(KEY_BYTES, 1);
+  const k2 = Buffer.alloc(KEY_BYTES, 2);
+  const owner = 'owner-rotation';
+
+  it('a keyring given the previous key opens data keys wrapped under either version', () => {
+    const old = new Keyring(k1, 1);
+    const { dataKey, wrapped } = old.newDataKey(owner, 1);
+    const sealed = old.seal(dataKey, 'n', 'value');
+    const both = new Keyring(k2, 2, { previous: new Map([[1, k1]]) });
+    expect(both.open(both.unwrapDataKey(owner, 1, wrapped.wrapped), 'n', sealed)).toBe('value');
+    const fresh = both.newDataKey(owner, 2);
+    expect(blobKeyId(fresh.wrapped.wrapped)).toBe(2);
+  });
+
+  it('rewrap keeps the data key and moves its wrapping to the current version; the old key alone then fails', () => {
+    const old = new Keyring(k1, 1);
+    const { dataKey, wrapped } = old.newDataKey(owner, 7);
+    const sealed = old.seal(dataKey, 'n', 'value');
+    const both = new Keyring(k2, 2, { previous: new Map([[1, k1]]) });
+    const rewrapped = both.rewrap(owner, 7, wrapped.wrapped);
+    expect(blobKeyId(rewrapped)).toBe(2);
+    const onlyNew = new Keyring(k2, 2);
+    expect(onlyNew.open(onlyNew.unwrapDataKey(owner, 7, rewrapped), 'n', sealed)).toBe('value');
+    expect(() => onlyNew.unwrapDataKey(owner, 7, wrapped.wrapped)).toThrow(
+      /master key version 1, which this server was not given/,
+    );
+    expect(() => old.unwrapDataKey(owner, 7, rewrapped)).toThrow(DecryptionError);
+  });
+
+  it('a wrapped key relabelled with another master version does not open (the version is authenticated)', () => {
+    const both = new Keyring(k2, 2, { previous: new Map([[1, k2]]) });
+    const { wrapped } = both.newDataKey(owner, 1);
+    const relabelled = Buffer.from(wrapped.wrapped);
+    relabelled.writeUInt32BE(1, 1); // claims master version 1 (same key bytes here, so only the AAD differs)
+    expect(() => both.unwrapDataKey(owner, 1, relabelled)).toThrow(DecryptionError);
+  });
+});

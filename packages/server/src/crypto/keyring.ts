@@ -3,7 +3,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 /*
  * Envelope encryption for user secrets.
  *
- *   master key (32 bytes, never stored in the database)
+ *   master key (32 bytes, never stored in the database; versioned, so it can be rotated)
  *     └─ wraps one data key per user (AES-256-GCM, AAD = owner + data-key version + master version)
  *          └─ seals each secret value (AES-256-GCM, AAD = owner + secret name + data-key version)
  *
@@ -109,28 +109,40 @@ export interface WrappedDataKey {
   readonly masterVersion: number;
 }
 
+/** A stored value that proves, without revealing it, which master key it was made from. */
+export function keyCheckOf(masterKey: Buffer): string {
+  return createHmac('sha256', masterKey).update('coffer/key-check/v1').digest('base64url');
+}
+
 /**
- * Holds the master key and the unwrapped data keys it has opened. Only data keys are cached, never
- * decrypted values: a value exists in plaintext only for the request that asked for it.
+ * Holds the master key (and, during a rotation, the previous ones, by version) and the unwrapped data
+ * keys it has opened. Only data keys are cached, never decrypted values: a value exists in plaintext
+ * only for the request that asked for it.
  */
 export class Keyring {
   readonly #master: Buffer;
+  /** Every master key this keyring can unwrap with, by version: the current one and any previous. */
+  readonly #masters = new Map<number, Buffer>();
   readonly #cache = new Map<string, DataKey>();
   readonly #cacheLimit: number;
+  readonly #aads = new WeakMap<DataKey, Map<string, Buffer>>();
 
   constructor(
     masterKey: Buffer,
     readonly masterVersion = 1,
-    opts: { cacheLimit?: number } = {},
+    opts: { cacheLimit?: number; previous?: ReadonlyMap<number, Buffer> } = {},
   ) {
-    if (masterKey.length !== KEY_BYTES) throw new Error('master key must be 32 bytes');
+    for (const k of [masterKey, ...(opts.previous?.values() ?? [])])
+      if (k.length !== KEY_BYTES) throw new Error('master key must be 32 bytes');
     this.#master = Buffer.from(masterKey);
+    for (const [v, k] of opts.previous ?? []) this.#masters.set(v, Buffer.from(k));
+    this.#masters.set(masterVersion, this.#master);
     this.#cacheLimit = opts.cacheLimit ?? 10_000;
   }
 
-  /** A value stored beside the data that proves, without revealing it, which master key the store uses. */
+  /** The key check of the current master key. */
   keyCheck(): string {
-    return createHmac('sha256', this.#master).update('coffer/key-check/v1').digest('base64url');
+    return keyCheckOf(this.#master);
   }
 
   /** Constant-time comparison of a stored key check with this keyring's. */
@@ -143,21 +155,44 @@ export class Keyring {
   /** Makes a fresh random data key for a user and returns it with its wrapped (storable) form. */
   newDataKey(ownerId: string, version: number): { dataKey: DataKey; wrapped: WrappedDataKey } {
     const raw = randomBytes(KEY_BYTES);
-    const wrapped = seal(this.#master, this.masterVersion, this.#wrapAad(ownerId, version), raw);
+    const wrapped = seal(
+      this.#master,
+      this.masterVersion,
+      this.#wrapAad(ownerId, version, this.masterVersion),
+      raw,
+    );
     const dataKey = new DataKey(ownerId, version, raw);
     this.#remember(wrapped, dataKey);
     return { dataKey, wrapped: { wrapped, masterVersion: this.masterVersion } };
   }
 
-  /** Opens a stored data key; the result is cached in memory, keyed by the wrapped bytes. */
+  /**
+   * Opens a stored data key with the master key version that wrapped it (the blob says which); the
+   * result is cached in memory, keyed by the wrapped bytes.
+   */
   unwrapDataKey(ownerId: string, version: number, wrapped: Uint8Array): DataKey {
     const cacheKey = this.#cacheKey(wrapped);
     const hit = this.#cache.get(cacheKey);
     if (hit && hit.ownerId === ownerId && hit.version === version) return hit;
-    const raw = open(this.#master, this.masterVersion, this.#wrapAad(ownerId, version), wrapped);
-    const dataKey = new DataKey(ownerId, version, raw);
+    const dataKey = new DataKey(ownerId, version, this.#unwrapRaw(ownerId, version, wrapped));
     this.#remember(wrapped, dataKey);
     return dataKey;
+  }
+
+  /** A stored data key wrapped again under the current master key: same data key, new wrapping. */
+  rewrap(ownerId: string, version: number, wrapped: Uint8Array): Buffer {
+    const raw = this.#unwrapRaw(ownerId, version, wrapped);
+    return seal(this.#master, this.masterVersion, this.#wrapAad(ownerId, version, this.masterVersion), raw);
+  }
+
+  #unwrapRaw(ownerId: string, version: number, wrapped: Uint8Array): Buffer {
+    const masterVersion = blobKeyId(wrapped);
+    const master = this.#masters.get(masterVersion);
+    if (!master)
+      throw new DecryptionError(
+        `data key is wrapped under master key version ${masterVersion}, which this server was not given`,
+      );
+    return open(master, masterVersion, this.#wrapAad(ownerId, version, masterVersion), wrapped);
   }
 
   /** Drops cached data keys of a user (after the user is deleted or the key is replaced). */
@@ -180,12 +215,24 @@ export class Keyring {
     return open(DataKey.raw(dataKey), dataKey.version, this.#valueAad(dataKey, name), blob).toString('utf8');
   }
 
-  #wrapAad(ownerId: string, version: number): Buffer {
-    return associatedData('coffer/data-key/v1', [ownerId, version, this.masterVersion]);
+  #wrapAad(ownerId: string, version: number, masterVersion: number): Buffer {
+    return associatedData('coffer/data-key/v1', [ownerId, version, masterVersion]);
   }
 
+  /**
+   * Associated data is not secret and the same for every read of a value, so it is built once per data
+   * key and name (seal and open overwrite its first 5 bytes with the blob's header).
+   */
   #valueAad(dataKey: DataKey, name: string): Buffer {
-    return associatedData('coffer/secret/v1', [dataKey.ownerId, name, dataKey.version]);
+    let byName = this.#aads.get(dataKey);
+    if (!byName) this.#aads.set(dataKey, (byName = new Map()));
+    let aad = byName.get(name);
+    if (!aad) {
+      if (byName.size >= 10_000) byName.clear();
+      aad = associatedData('coffer/secret/v1', [dataKey.ownerId, name, dataKey.version]);
+      byName.set(name, aad);
+    }
+    return aad;
   }
 
   #cacheKey(wrapped: Uint8Array): string {

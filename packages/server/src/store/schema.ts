@@ -109,6 +109,17 @@ export interface MetaTable {
   value: string;
 }
 
+export type MasterKeyState = 'active' | 'retired';
+
+/** One master key the store has known: identified by its key check, never stored itself. */
+export interface MasterKeysTable {
+  version: number;
+  key_check: string;
+  state: MasterKeyState;
+  created_at: Millis;
+  retired_at: Millis | null;
+}
+
 export type ProjectRole = 'owner' | 'contributor' | 'reader';
 export type RecipeLanguage = 'python' | 'r' | 'javascript';
 export type JobState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
@@ -185,6 +196,7 @@ export interface Database {
   audit_events: AuditEventsTable;
   rate_limits: RateLimitsTable;
   meta: MetaTable;
+  master_keys: MasterKeysTable;
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
   recipes: RecipesTable;

@@ -7,7 +7,6 @@ import { BackupFileError, readBackup, type BackupHeader, type Row } from './back
 import { BACKED_UP } from './tables.js';
 
 const BATCH = 200;
-const KEY_CHECK = 'master_key_check';
 
 export class RestoreRefused extends Error {
   constructor(message: string) {
@@ -30,7 +29,8 @@ export async function restoreBackup(
   const order = new Map(BACKED_UP.map((t, i) => [t.table as string, i]));
   return store.transaction(async (db) => {
     for (const { table } of BACKED_UP) {
-      if (table === 'meta') continue;
+      // A server started once on the target registered its master key; that alone does not count.
+      if (table === 'meta' || table === 'master_keys') continue;
       const c = await db
         .selectFrom(table)
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -40,15 +40,13 @@ export async function restoreBackup(
           `the target store is not empty (${table} has ${c.n} rows): restore only goes into a new, empty store`,
         );
     }
-    const existing = await db
-      .selectFrom('meta')
-      .select('value')
-      .where('key', '=', KEY_CHECK)
-      .executeTakeFirst();
-    if (existing && !keyring.matchesKeyCheck(existing.value))
+    const existing = await db.selectFrom('master_keys').select('key_check').execute();
+    if (existing.some((k) => !keyring.matchesKeyCheck(k.key_check)))
       throw new RestoreRefused(
         'the target store was initialised with a different master key than the one configured',
       );
+    // The backup's master key versions replace the target's own registration (verified below).
+    await db.deleteFrom('master_keys').execute();
 
     let header: BackupHeader | undefined;
     let total = 0;
@@ -59,8 +57,6 @@ export async function restoreBackup(
     const flush = async () => {
       if (batch.length === 0) return;
       const table = BACKED_UP[current]!.table;
-      // The target may hold its own key check (a server started on it once): the backup's replaces it,
-      // and is verified against the configured key before anything commits.
       if (table === 'meta')
         await db
           .deleteFrom('meta')
@@ -105,13 +101,16 @@ export async function restoreBackup(
       if ((counts[table] ?? 0) !== n)
         throw new BackupFileError(file, `announces ${n} ${table} rows but holds ${counts[table] ?? 0}`);
 
-    const check = await db.selectFrom('meta').select('value').where('key', '=', KEY_CHECK).executeTakeFirst();
-    if (check && !keyring.matchesKeyCheck(check.value))
+    const versions = await db.selectFrom('master_keys').select(['key_check', 'state']).execute();
+    if (versions.length === 0 && done > 0)
+      throw new BackupFileError(file, 'holds no master key check: it is not a complete backup');
+    if (
+      versions.length > 0 &&
+      !versions.some((v) => v.state === 'active' && keyring.matchesKeyCheck(v.key_check))
+    )
       throw new RestoreRefused(
         `${file} was made under a different master key: configure the key of the store it came from (its secrets cannot be read with any other)`,
       );
-    if (!check && done > 0)
-      throw new BackupFileError(file, 'holds no master key check: it is not a complete backup');
     if (store.kind === 'postgres') await resetSequences(db);
     return { rows: done, header: header! };
   });

@@ -8,6 +8,7 @@ import type { Database } from '../schema.js';
  */
 export const BACKED_UP: readonly { table: keyof Database; key: readonly string[] }[] = [
   { table: 'meta', key: ['key'] },
+  { table: 'master_keys', key: ['version'] },
   { table: 'users', key: ['id'] },
   { table: 'data_keys', key: ['user_id', 'version'] },
   { table: 'secrets', key: ['user_id', 'name'] },
