@@ -5,7 +5,7 @@
  * master key refuses to start and changes nothing. Real `coffer serve` processes.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -189,6 +189,63 @@ time.sleep(300)
       'the server running this job stopped before it finished',
     );
     await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
+  });
+
+  it('of two replicas that run jobs, exactly one runs each job', async () => {
+    const runners = await Promise.all([replica(), replica()]);
+    try {
+      const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
+        request(s.url, method, p, { key: keys.alice, body });
+      expect((await call(a, 'POST', '/api/v1/projects', { key: 'ONCE', name: 'Once' })).status).toBe(201);
+      const marks = path.join(dropbox, 'once');
+      mkdirSync(marks, { mode: 0o777 });
+      chmodSync(marks, 0o777);
+      // Each run leaves a file named after its job and its process: two runs of one job leave two.
+      const code = `import os
+open(os.path.join(${JSON.stringify(marks)}, os.environ["COFFER_JOB_ID"] + "-" + str(os.getpid())), "w").close()
+`;
+      expect(
+        (await call(a, 'PUT', '/api/v1/projects/ONCE/recipes/mark', { language: 'python', code })).status,
+      ).toBe(201);
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const r = await call(i % 2 ? a : b, 'POST', '/api/v1/projects/ONCE/recipes/mark/run', {});
+        expect(r.status, r.text).toBe(202);
+        ids.push(r.json.id as string);
+      }
+      for (const id of ids)
+        await expect
+          .poll(async () => (await call(a, 'GET', `/api/v1/jobs/${id}`)).json.state, { timeout: 30_000 })
+          .toBe('succeeded');
+      const runs = readdirSync(marks).map((f) => f.split('-')[0]!);
+      expect(runs.sort()).toEqual([...ids].sort());
+    } finally {
+      await Promise.all(runners.map((r) => r.stop()));
+    }
+  });
+
+  it('replicas started at the same moment on a new database migrate it once, and all serve', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const env = { ...shared, COFFER_DATABASE_URL: fresh, COFFER_JOBS_ENABLED: 'false' };
+      const started = await Promise.all(
+        [0, 1, 2].map(() => startServe({ ...env, COFFER_DATA_DIR: makeTempDir('coffer-replica-new-') })),
+      );
+      for (const s of started) expect((await request(s.url, 'GET', '/readyz')).status).toBe(200);
+      const c = new pg.Client({ connectionString: fresh });
+      await c.connect();
+      const migrations = (await c.query('select name from kysely_migration order by name')).rows.map(
+        (r) => r.name,
+      );
+      const versions = (await c.query('select version from master_keys')).rows;
+      await c.end();
+      expect(new Set(migrations).size).toBe(migrations.length);
+      expect(migrations.length).toBeGreaterThanOrEqual(4);
+      expect(versions).toHaveLength(1); // one master key version, registered once
+      await Promise.all(started.map((s) => s.stop()));
+    } finally {
+      await dropTestDatabase(fresh);
+    }
   });
 
   it('kill -9 of one replica under a write load loses no acknowledged write', async () => {

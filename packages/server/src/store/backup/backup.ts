@@ -24,10 +24,7 @@ export async function createBackup(
   file: string,
   onProgress: Progress = () => {},
 ): Promise<{ rows: number }> {
-  let trx = store.db.transaction();
-  if (store.kind === 'postgres') trx = trx.setIsolationLevel('repeatable read');
-  return trx.execute(async (db) => {
-    if (store.kind === 'postgres') await sql`set transaction read only`.execute(db);
+  return store.snapshot(async (db) => {
     const rows: Record<string, number> = {};
     for (const { table } of BACKED_UP) {
       const c = await db

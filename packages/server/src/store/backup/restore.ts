@@ -1,6 +1,4 @@
-import { sql } from 'kysely';
 import type { Keyring } from '../../crypto/index.js';
-import type { Database } from '../schema.js';
 import type { Store } from '../store.js';
 import { migrationsOf, type Progress } from './backup.js';
 import { BackupFileError, readBackup, type BackupHeader, type Row } from './backup-file.js';
@@ -111,16 +109,7 @@ export async function restoreBackup(
       throw new RestoreRefused(
         `${file} was made under a different master key: configure the key of the store it came from (its secrets cannot be read with any other)`,
       );
-    if (store.kind === 'postgres') await resetSequences(db);
+    await store.afterBulkInsert?.(db);
     return { rows: done, header: header! };
   });
-}
-
-/** PostgreSQL hands out ids from a sequence that explicit inserts do not advance. */
-async function resetSequences(db: Parameters<Parameters<Store['transaction']>[0]>[0]): Promise<void> {
-  const tables: (keyof Database)[] = ['audit_events'];
-  for (const t of tables)
-    await sql`select setval(pg_get_serial_sequence(${t}, 'id'), coalesce((select max(id) from ${sql.table(t)}), 0) + 1, false)`.execute(
-      db,
-    );
 }
