@@ -11,39 +11,65 @@ import type { ReadSnapshot } from './read-snapshot.js';
  * transaction, or on PostgreSQL, it goes through Kysely as usual.
  */
 
-/** The better-sqlite3 handle under a root Kysely instance (never a transaction's), if SQLite. */
-const rawSqlite = new WeakMap<object, { raw: SQLite.Database; snapshot: ReadSnapshot }>();
+interface RawSqlite {
+  raw: SQLite.Database;
+  snapshot: ReadSnapshot;
+}
 
-export function registerRawSqlite(db: Kysely<unknown>, raw: SQLite.Database, snapshot: ReadSnapshot): void {
-  rawSqlite.set(db, { raw, snapshot });
+/** The better-sqlite3 handle under a root Kysely instance (never a transaction's), if SQLite. */
+const rawSqlite = new WeakMap<object, RawSqlite>();
+
+export function registerRawSqlite(db: Kysely<unknown>, handle: RawSqlite): void {
+  rawSqlite.set(db, handle);
+}
+
+interface Compiled<R> {
+  query: CompiledQuery<R>;
+  slots: number[];
+  reader: boolean;
 }
 
 /**
- * A query built and compiled once per database and then rerun with new parameters. `build` is called
- * once with marker values in place of the arguments; the compiled parameters that hold a marker are
- * swapped for the real arguments at call time. Works on the root database and inside its transactions.
+ * Compiles `build` once per database (keyed by the dialect adapter, which a database shares with its
+ * transactions), with marker values in place of the arguments; answers the SQL and, for each call,
+ * the parameters with the markers swapped for the real arguments.
+ */
+function compiler<DB, A extends unknown[], R>(
+  arity: number,
+  build: (db: Kysely<DB>, ...args: A) => Compilable<R>,
+): (db: Kysely<DB>, args: A) => { c: Compiled<R>; parameters: unknown[] } {
+  const markers = Array.from({ length: arity }, (_, i) => `\u0000coffer-prepared-${i}\u0000`);
+  const compiledFor = new WeakMap<object, Compiled<R>>();
+  return (db, args) => {
+    const adapter = db.getExecutor().adapter;
+    let c = compiledFor.get(adapter);
+    if (!c) {
+      const query = build(db, ...(markers as A)).compile();
+      const slots = query.parameters.map((p) => markers.indexOf(p as string));
+      if (new Set(slots.filter((x) => x >= 0)).size !== arity)
+        throw new Error('prepared query does not use every argument');
+      c = { query, slots, reader: /^\s*select\b/i.test(query.sql) };
+      compiledFor.set(adapter, c);
+    }
+    const slots = c.slots;
+    return { c, parameters: c.query.parameters.map((p, i) => (slots[i]! >= 0 ? args[slots[i]!] : p)) };
+  };
+}
+
+/**
+ * A query built and compiled once per database and then rerun with new parameters. Works on the root
+ * database and inside its transactions. With `keep`, its rows are kept between calls (see
+ * read-snapshot.ts): only for the hot read path, whose rows hold no plaintext.
  */
 export function prepared<DB, A extends unknown[], R>(
   arity: A['length'],
   build: (db: Kysely<DB>, ...args: A) => Compilable<R>,
   opts: { keep?: boolean } = {},
 ): (db: Kysely<DB>, ...args: A) => Promise<R[]> {
-  const markers = Array.from({ length: arity }, (_, i) => `\u0000coffer-prepared-${i}\u0000`);
-  // Keyed by the dialect adapter, which a database shares with its transactions.
-  const compiledFor = new WeakMap<object, { query: CompiledQuery<R>; slots: number[]; reader: boolean }>();
+  const compile = compiler(arity, build);
   return async (db, ...args) => {
-    const adapter = db.getExecutor().adapter;
-    let c = compiledFor.get(adapter);
-    if (!c) {
-      const query = build(db, ...(markers as A)).compile();
-      const slots = query.parameters.map((p) => markers.indexOf(p as string));
-      if (new Set(slots.filter((s) => s >= 0)).size !== arity)
-        throw new Error('prepared query does not use every argument');
-      c = { query, slots, reader: /^\s*select\b/i.test(query.sql) };
-      compiledFor.set(adapter, c);
-    }
-    const { query, slots } = c;
-    const parameters = query.parameters.map((p, i) => (slots[i]! >= 0 ? args[slots[i]!] : p));
+    const { c, parameters } = compile(db, args);
+    const { query } = c;
     const sqlite = rawSqlite.get(db);
     // A read outside any transaction only: inside one, the connection would show that transaction's
     // uncommitted writes, which only Kysely's path (it waits for the transaction) keeps apart.
@@ -57,5 +83,42 @@ export function prepared<DB, A extends unknown[], R>(
       return rows;
     }
     return (await db.executeQuery<R>({ ...query, parameters })).rows;
+  };
+}
+
+let nowDepth = 0;
+
+/**
+ * Runs fn as one synchronous SQLite transaction (BEGIN…COMMIT with no await in between, so nothing
+ * else can interleave, and requests keep the fast read path instead of queueing behind an async
+ * transaction) when the connection is free; the commit is durable when this returns (synchronous=FULL).
+ * Answers false where this cannot be done (PostgreSQL, or a transaction in progress): the caller then
+ * does the same work through store.transaction. Inside fn, statements made by `preparedNow` run directly.
+ */
+export function transactionNow(db: Kysely<unknown>, fn: () => void): boolean {
+  const sqlite = rawSqlite.get(db);
+  if (!sqlite || sqlite.raw.inTransaction) return false;
+  sqlite.raw.transaction(() => {
+    nowDepth++;
+    try {
+      fn();
+    } finally {
+      nowDepth--;
+    }
+  })();
+  return true;
+}
+
+/** A write compiled once, run synchronously, only inside transactionNow. */
+export function preparedNow<DB, A extends unknown[]>(
+  arity: A['length'],
+  build: (db: Kysely<DB>, ...args: A) => Compilable<unknown>,
+): (db: Kysely<DB>, ...args: A) => void {
+  const compile = compiler(arity, build);
+  return (db, ...args) => {
+    const sqlite = rawSqlite.get(db);
+    if (!sqlite || nowDepth === 0) throw new Error('a preparedNow statement runs only inside transactionNow');
+    const { c, parameters } = compile(db, args);
+    sqlite.raw.prepare(c.query.sql).run(...parameters);
   };
 }

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { prepared } from '../../store/prepared.js';
+import { prepared, preparedNow, transactionNow } from '../../store/prepared.js';
 import type { Db } from '../../store/store.js';
 import type { AuditRow, Database, NewAuditRow } from '../../store/schema.js';
 
@@ -33,3 +33,71 @@ export async function listSecretEventsForUser(
 export const markSecretsUsed = prepared(2, (db: Kysely<Database>, at: number, userId: string) =>
   db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
 );
+
+const insertAuditEventNow = preparedNow(
+  12,
+  (
+    db: Kysely<Database>,
+    at: number,
+    action: string,
+    outcome: string,
+    actorUserId: string | null,
+    actorLogin: string | null,
+    authSource: string | null,
+    credentialId: string | null,
+    targetUserId: string | null,
+    targetLogin: string | null,
+    secretName: string | null,
+    ip: string | null,
+    detail: string,
+  ) =>
+    db.insertInto('audit_events').values({
+      at,
+      action,
+      outcome,
+      actor_user_id: actorUserId,
+      actor_login: actorLogin,
+      auth_source: authSource,
+      credential_id: credentialId,
+      target_user_id: targetUserId,
+      target_login: targetLogin,
+      secret_name: secretName,
+      ip,
+      detail,
+    }),
+);
+
+const markSecretsUsedNow = preparedNow(2, (db: Kysely<Database>, at: number, userId: string) =>
+  db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
+);
+
+/**
+ * Records audited reads and their last-used stamps in one synchronous transaction where the store
+ * allows it (SQLite with no other transaction open): no await between the statements, so requests
+ * keep the fast read path meanwhile. Answers false otherwise; the caller then uses a transaction.
+ */
+export function recordReadsNow(
+  db: Kysely<Database>,
+  rows: NewAuditRow[],
+  used: ReadonlyMap<string, number>,
+): boolean {
+  return transactionNow(db as Kysely<unknown>, () => {
+    for (const r of rows)
+      insertAuditEventNow(
+        db,
+        Number(r.at),
+        r.action,
+        r.outcome,
+        r.actor_user_id ?? null,
+        r.actor_login ?? null,
+        r.auth_source ?? null,
+        r.credential_id ?? null,
+        r.target_user_id ?? null,
+        r.target_login ?? null,
+        r.secret_name ?? null,
+        r.ip ?? null,
+        r.detail,
+      );
+    for (const [userId, at] of used) markSecretsUsedNow(db, at, userId);
+  });
+}

@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { NewAuditRow } from '../../store/schema.js';
 import type { Db, Store } from '../../store/store.js';
 import { actorOf, type Caller } from '../auth/caller.js';
-import { insertAuditEvents, listSecretEventsForUser, markSecretsUsed } from './audit.repo.js';
+import { insertAuditEvents, listSecretEventsForUser, markSecretsUsed, recordReadsNow } from './audit.repo.js';
 
 /*
  * The audit trail. Changes are recorded in the transaction that makes them. Secret reads have no
@@ -75,6 +75,8 @@ export interface AuditLog {
   activity(userId: string, opts: { limit: number; beforeId?: number | undefined }): Promise<ActivityEntry[]>;
 }
 
+const LAST_USED_RESOLUTION_MS = 1000;
+
 export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   const { store, clock } = deps;
 
@@ -92,13 +94,15 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   });
 
   type Pending = { read: SecretRead; at: number; resolve: () => void; reject: (e: unknown) => void };
+  /** When this process last stamped each user's secrets as used. */
+  const stamped = new Map<string, number>();
   let queue: Pending[] = [];
   let flushing: Promise<void> | null = null;
 
   function kick(): void {
     if (flushing || queue.length === 0) return;
-    // A millisecond lets the reads of several turns of the event loop share one commit (one fsync).
-    flushing = new Promise<void>((done) => setTimeout(done, 1)).then(flushLoop).finally(() => {
+    // setImmediate lets the reads parsed in this turn of the event loop join the same batch.
+    flushing = new Promise<void>((done) => setImmediate(done)).then(flushLoop).finally(() => {
       flushing = null;
       kick();
     });
@@ -109,22 +113,29 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
       const batch = queue;
       queue = [];
       try {
-        await store.transaction(async (trx) => {
-          await insertAuditEvents(
-            trx,
-            batch.map((p) =>
-              toRow(
-                p.read.caller,
-                { action: 'secret.read', target: p.read.caller.user, detail: { names: p.read.names } },
-                p.at,
-              ),
-            ),
-          );
-          // Last-used is per user: every read returns all of that user's secrets.
-          const latest = new Map<string, number>();
-          for (const p of batch) if (p.read.names.length > 0) latest.set(p.read.caller.user.id, p.at);
-          for (const [userId, at] of latest) await markSecretsUsed(trx, at, userId);
-        });
+        const rows = batch.map((p) =>
+          toRow(
+            p.read.caller,
+            { action: 'secret.read', target: p.read.caller.user, detail: { names: p.read.names } },
+            p.at,
+          ),
+        );
+        // Last-used is per user (every read returns all of that user's secrets), to the second: a user
+        // read many times a second gets one stamp a second, not one rewrite of their rows per batch.
+        // The audit events above keep every read, to the millisecond.
+        const used = new Map<string, number>();
+        for (const p of batch) {
+          const id = p.read.caller.user.id;
+          if (p.read.names.length > 0 && p.at - (stamped.get(id) ?? -Infinity) >= LAST_USED_RESOLUTION_MS)
+            used.set(id, p.at);
+        }
+        for (const [id, at] of used) stamped.set(id, at);
+        if (stamped.size > 100_000) stamped.clear();
+        if (!recordReadsNow(store.db, rows, used))
+          await store.transaction(async (trx) => {
+            await insertAuditEvents(trx, rows);
+            for (const [userId, at] of used) await markSecretsUsed(trx, at, userId);
+          });
         for (const p of batch) p.resolve();
       } catch (err) {
         for (const p of batch) p.reject(err);

@@ -30,7 +30,7 @@ export async function openSqlite(dataDir: string, fileName = 'coffer.db'): Promi
   const snapshot = new ReadSnapshot(sqlite);
   const raw = withStatementCache(sqlite, (sql, reader) => snapshot.noteStatement(sql, reader));
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
-  registerRawSqlite(db as Kysely<unknown>, raw, snapshot);
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
+  registerRawSqlite(db as Kysely<unknown>, { raw, snapshot });
   return { ...storeOver('sqlite', db), keptRows: () => snapshot.rows() };
 }
