@@ -97,7 +97,7 @@ describe('request ids', () => {
     const r = await server.request('GET', '/api/v1/me');
     expect(r.status).toBe(401);
     const id = r.headers.get('x-request-id');
-    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    expect(id).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
     const lines = readFileSync(server.logFile, 'utf8')
       .split('\n')
       .filter((l) => l.includes(id!));
@@ -109,6 +109,6 @@ describe('request ids', () => {
     const kept = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'lb-7f3a:0001' } });
     expect(kept.headers.get('x-request-id')).toBe('lb-7f3a:0001');
     const bad = await server.request('GET', '/healthz', { headers: { 'x-request-id': 'a b"}{' } });
-    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/);
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
   });
 });

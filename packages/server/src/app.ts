@@ -123,8 +123,9 @@ export async function buildApp(deps: AppDeps): Promise<{
     },
   });
   // Before authentication, so refused requests carry their id too.
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
   registerAuthHook(app, services.auth, { metricsToken: config.metricsToken });
   metrics.register(app as unknown as FastifyInstance);

@@ -78,12 +78,13 @@ export function createMetrics(store: Store): Metrics {
   return {
     registry,
     register(app) {
-      app.addHook('onResponse', async (req, reply) => {
+      app.addHook('onResponse', (req, reply, done) => {
         const route = req.routeOptions.url ?? 'unmatched';
         const status = reply.statusCode;
         requests.inc({ method: req.method, route, status });
         latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
         if (status === 401 || status === 403) authFailures.inc({ status });
+        done();
       });
     },
     countReads(audit) {
