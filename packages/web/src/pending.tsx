@@ -1,5 +1,5 @@
 import { createContext, type ComponentChildren } from 'preact';
-import { useCallback, useContext, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useContext, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 /** A change to one secret that the person made but has not saved yet. */
 export type PendingChange = { op: 'put'; value: string } | { op: 'delete' };
@@ -41,7 +41,9 @@ export function PendingSecretsProvider({ children }: { children: ComponentChildr
     location.assign(url);
   }, []);
 
-  useEffect(() => {
+  // A layout effect: the guard is in place in the same render that shows the unsaved row, not a frame
+  // later, so closing the tab right after Ok still asks.
+  useLayoutEffect(() => {
     if (changes.size === 0) return;
     const warn = (e: BeforeUnloadEvent) => {
       if (leaving.current) return;
