@@ -67,7 +67,18 @@ export async function databaseDigest(url: string): Promise<Record<string, string
 /** Creates an empty database and answers its URL. */
 export async function createTestDatabase(): Promise<string> {
   const name = DB_PREFIX + randomBytes(5).toString('hex');
-  await admin((c) => c.query(`create database ${name}`));
+  // COFFER_TEST_PG_ICU_LOCALE (e.g. en-US) makes the databases sort text as most production ones do,
+  // rather than in the byte order of the C locale that the test PostgreSQL may default to.
+  const icu = process.env.COFFER_TEST_PG_ICU_LOCALE;
+  if (icu !== undefined && !/^[A-Za-z0-9-]+$/.test(icu))
+    throw new Error('COFFER_TEST_PG_ICU_LOCALE: a locale like en-US');
+  await admin((c) =>
+    c.query(
+      icu
+        ? `create database ${name} template template0 locale_provider icu icu_locale '${icu}'`
+        : `create database ${name}`,
+    ),
+  );
   const url = new URL(pgAdminUrl!);
   url.pathname = `/${name}`;
   return url.toString();
