@@ -174,7 +174,7 @@ describe('crash safety: kill -9 during concurrent writes', () => {
       const killNow = () => {
         killed = true;
         inFlightAtKill = inFlight;
-        server.child.kill('SIGKILL');
+        void server.kill9(); // signals at once (synchronously), then waits for the exit
       };
       const kill = () => {
         if (killing) return;

@@ -176,6 +176,20 @@ describe('a PostgreSQL outage', () => {
     expect(list.json.secrets.map((x: { name: string }) => x.name)).toEqual(['s']);
   });
 
+  it('connections reused many times gather no listeners (no MaxListenersExceededWarning)', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 40; i++)
+        expect((await server.request('GET', '/api/v1/me/secrets', { key: alice.key })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 50)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+  });
+
   it('a server PostgreSQL turns down at start (no such role) says so, without the password, and exits 78', async () => {
     const target = new URL(database);
     const r = await runCli(['serve'], {

@@ -50,16 +50,16 @@ export async function openPostgres(url: string, opts: PostgresOptions): Promise<
     // A connection that breaks while checked out errors its queries (answered 503) and is discarded when
     // released; its 'error' event must not become an uncaught exception that ends the process.
     client.on('error', () => undefined);
-  });
-  pool.on('acquire', (client) => {
     const socket = streamOf(client);
-    socket?.setTimeout(silentMs, () => {
+    socket?.on('timeout', () => {
       const err = Object.assign(new Error(`PostgreSQL did not answer for ${silentMs} ms`), {
         code: 'ETIMEDOUT',
       });
       socket.destroy(err);
     });
   });
+  // The silence limit holds only while the connection is checked out: idle in the pool, silence is normal.
+  pool.on('acquire', (client) => streamOf(client)?.setTimeout(silentMs));
   pool.on('release', (_err: Error | undefined, client: pg.PoolClient) => streamOf(client)?.setTimeout(0));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
