@@ -21,6 +21,8 @@ import { defineConfig } from 'vitest/config';
  */
 
 const PG_URL = process.env.COFFER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The URL as printed: never with its password. */
+const PG_SHOWN = PG_URL.replace(/^(\w+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
 const CI = Boolean(process.env.CI);
 
 async function pgAnswers(): Promise<string | undefined> {
@@ -40,11 +42,11 @@ const stores = (process.env.STORES ?? 'sqlite,postgres').split(',').map((s) => s
 for (const s of stores)
   if (!['sqlite', 'postgres'].includes(s)) throw new Error(`STORES: unknown store ${JSON.stringify(s)}`);
 const pgProblem = await pgAnswers();
-if (pgProblem && CI) throw new Error(`CI needs PostgreSQL at ${PG_URL} for the tests, but: ${pgProblem}`);
+if (pgProblem && CI) throw new Error(`CI needs PostgreSQL at ${PG_SHOWN} for the tests, but: ${pgProblem}`);
 if (pgProblem) {
   const line = '!'.repeat(100);
   console.warn(
-    `\n${line}\n!! PostgreSQL at ${PG_URL} does not answer (${pgProblem}).\n!! The PostgreSQL run and the tests that need PostgreSQL are SKIPPED. On CI this fails.\n${line}\n`,
+    `\n${line}\n!! PostgreSQL at ${PG_SHOWN} does not answer (${pgProblem}).\n!! The PostgreSQL run and the tests that need PostgreSQL are SKIPPED. On CI this fails.\n${line}\n`,
   );
 }
 const runId = (process.env.COFFER_TEST_RUN ??= randomBytes(4).toString('hex'));
