@@ -3,18 +3,26 @@ import pg from 'pg';
 import { defineConfig } from 'vitest/config';
 
 /*
- * The suite runs once per store in STORES (default: both). The SQLite run is everything: unit tests,
- * the integration suite, the browser suite. The PostgreSQL run repeats the integration suite (test/)
- * on a fresh database per server, except what is about SQLite's own files (scanning the database and
- * its WAL for plaintext, integrity after kill -9, the data-directory CLI checks); their PostgreSQL
- * counterparts are at-rest-postgres and replicas. backup and replicas make their own databases, so
- * they run once, as does the outage test (its own database behind a proxy). The browser suite and unit tests do not touch the store's dialect and run once.
+ * The suite runs once per store in STORES (default: both, on CI too). Per folder:
+ * - test/ (the integration suite: real servers, CLI children, clients) runs on both, each server on a
+ *   fresh store (test/support/test-store.ts): the postgres project gets a database per data directory.
+ *   Left out of the postgres project by configuration, never skipped at run time, is only what is about
+ *   SQLite's own files: at-rest (scans coffer.db and its WAL for plaintext, file modes) and
+ *   read-snapshot (the SQLite-only kept read rows). Their PostgreSQL counterparts are at-rest-postgres
+ *   (no value crosses the wire or sits in any table readable) and the crash, cli and replicas tests,
+ *   which run on PostgreSQL as well.
+ * - Tests about PostgreSQL itself (at-rest-postgres, replicas, store-outage) run in the postgres project
+ *   only; backup makes SQLite and PostgreSQL stores of its own and runs once, in the sqlite project.
+ * - Unit tests beside the code (packages, src) are pure (no store) and e2e/ drives the UI, whose store is the server's
+ *   business: both would only repeat themselves, so they run once, in the sqlite project.
  *
- * PostgreSQL is 127.0.0.1:5432 with trust auth (COFFER_TEST_PG_URL to change it). On CI it must answer;
- * locally, when it does not, the PostgreSQL run is left out with a loud warning.
+ * PostgreSQL is 127.0.0.1:5432 with trust auth (COFFER_TEST_PG_URL to change it). On CI it must answer,
+ * or the run fails; locally, when it does not, the postgres project is left out with a loud warning.
  */
 
 const PG_URL = process.env.COFFER_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The URL as printed: never with its password. */
+const PG_SHOWN = PG_URL.replace(/^(\w+:\/\/[^:@/]*):[^@/]*@/, '$1:***@');
 const CI = Boolean(process.env.CI);
 
 async function pgAnswers(): Promise<string | undefined> {
@@ -34,25 +42,20 @@ const stores = (process.env.STORES ?? 'sqlite,postgres').split(',').map((s) => s
 for (const s of stores)
   if (!['sqlite', 'postgres'].includes(s)) throw new Error(`STORES: unknown store ${JSON.stringify(s)}`);
 const pgProblem = await pgAnswers();
-if (pgProblem && CI) throw new Error(`CI needs PostgreSQL at ${PG_URL} for the tests, but: ${pgProblem}`);
+if (pgProblem && CI) throw new Error(`CI needs PostgreSQL at ${PG_SHOWN} for the tests, but: ${pgProblem}`);
 if (pgProblem) {
   const line = '!'.repeat(100);
   console.warn(
-    `\n${line}\n!! PostgreSQL at ${PG_URL} does not answer (${pgProblem}).\n!! The PostgreSQL run and the tests that need PostgreSQL are SKIPPED. On CI this fails.\n${line}\n`,
+    `\n${line}\n!! PostgreSQL at ${PG_SHOWN} does not answer (${pgProblem}).\n!! The PostgreSQL run and the tests that need PostgreSQL are SKIPPED. On CI this fails.\n${line}\n`,
   );
 }
 const runId = (process.env.COFFER_TEST_RUN ??= randomBytes(4).toString('hex'));
 const env = { COFFER_TEST_RUN: runId, COFFER_TEST_PG: pgProblem ? '' : PG_URL };
 process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in this process
 
-const SQLITE_ONLY = [
-  'test/at-rest.test.ts',
-  'test/crash.test.ts',
-  'test/cli.test.ts',
-  'test/read-snapshot.test.ts',
-];
-const ONCE = ['test/backup.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];
-const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts'];
+const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts'];
+const ONCE = ['test/backup.test.ts'];
+const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];
 
 export default defineConfig({
   test: {

@@ -234,6 +234,10 @@ describe.skipIf(skipBrowser)('Other credentials, in the browser', () => {
     const { page } = await openPage(browser(), server.url, ctx);
     await signIn(page, hal.login, hal.password);
     await addSecret(page, NAME, 'not-saved-yet');
+    // The page arms its beforeunload guard in an effect, which runs after the row is painted: closing
+    // before then leaves without asking (this raced, and failed more often than not on a busy machine).
+    await secretRow(page, NAME).getByText('unsaved: new').waitFor();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 50))));
     const asked = page.waitForEvent('dialog');
     void page.close({ runBeforeUnload: true });
     const dialog = await asked;

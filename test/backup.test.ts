@@ -101,7 +101,7 @@ describe('backup and restore', () => {
   afterAll(async () => {
     await killAllChildren();
     for (const drop of dropAfter) await drop();
-    removeTempDirs();
+    await removeTempDirs();
   });
 
   it('backup writes a private, complete file (while a server runs) that holds no value in plaintext', async () => {

@@ -50,7 +50,7 @@ describe('coffer run', () => {
   afterAll(async () => {
     await server?.stop();
     await killAllChildren();
-    removeTempDirs();
+    await removeTempDirs();
   });
 
   it('streams the masked log and exits 0 when the job succeeds', async () => {

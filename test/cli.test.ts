@@ -11,6 +11,7 @@ import {
   startServe,
   type ServeHandle,
 } from './helpers/coffer-process.js';
+import { databaseDigest, databaseFor, testStore } from './support/test-store.js';
 
 /*
  * The `coffer` command as an operator uses it: child processes of packages/cli/bin/coffer.js, with
@@ -19,9 +20,17 @@ import {
 
 const KEY_RE = /^[A-Za-z0-9+/]{43}=$/;
 
+/** Everything the store of a data dir holds: its files, and on PostgreSQL every row of its database. */
+async function storeState(dataDir: string): Promise<unknown> {
+  return {
+    files: hashTree(dataDir),
+    database: testStore === 'postgres' ? await databaseDigest(await databaseFor(dataDir)) : undefined,
+  };
+}
+
 afterAll(async () => {
   await killAllChildren();
-  removeTempDirs();
+  await removeTempDirs();
 });
 
 describe('user administration while a server runs on the same data dir', () => {
@@ -179,7 +188,7 @@ describe('user administration while a server runs on the same data dir', () => {
 describe('startup refusals', () => {
   afterEach(killAllChildren);
 
-  /** A store with one user, closed cleanly by the CLI: no WAL left, so its files must not change. */
+  /** A store with one user, closed cleanly by the CLI: no WAL left, so its files (or rows) must not change. */
   async function existingStore(): Promise<{ dataDir: string; env: Record<string, string> }> {
     const dataDir = path.join(makeTempDir('coffer-cli-store-'), 'data');
     const env = { COFFER_DATA_DIR: dataDir };
@@ -204,7 +213,7 @@ describe('startup refusals', () => {
 
   it('a wrong COFFER_MASTER_KEY for an existing store refuses to start, names the master key, and leaves every data file byte-for-byte unchanged', async () => {
     const { dataDir, env } = await existingStore();
-    const before = hashTree(dataDir);
+    const before = await storeState(dataDir);
     const otherKey = (await runCli(['keys', 'generate'], { env: {} })).stdout.trim();
     expect(otherKey).toMatch(KEY_RE);
     const r = await runCli(['serve'], {
@@ -216,7 +225,7 @@ describe('startup refusals', () => {
     expect(r.stderr).toMatch(/master key/i);
     expect(r.stderr).toMatch(/does not match/);
     expect(r.stdout).not.toMatch(/Coffer is listening/);
-    expect(hashTree(dataDir)).toEqual(before);
+    expect(await storeState(dataDir)).toEqual(before);
     // The same refusal for the administration commands, which would otherwise write with the wrong key.
     const create = await runCli(['users', 'create', 'intruder'], {
       env: { ...env, COFFER_MASTER_KEY: otherKey },
@@ -224,7 +233,7 @@ describe('startup refusals', () => {
     });
     expect(create.code).not.toBe(0);
     expect(create.stderr).toMatch(/master key/i);
-    expect(hashTree(dataDir)).toEqual(before);
+    expect(await storeState(dataDir)).toEqual(before);
   });
 
   it.each([
@@ -248,13 +257,13 @@ describe('startup refusals', () => {
     const { dataDir, env } = await existingStore();
     const keyFile = path.join(dataDir, 'master.key');
     renameSync(keyFile, path.join(dataDir, '..', 'master.key.aside'));
-    const before = hashTree(dataDir);
+    const before = await storeState(dataDir);
     const r = await runCli(['serve'], { env: { ...env, COFFER_PORT: '0' }, timeoutMs: 20_000 });
     expect(r.timedOut).toBe(false);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/master key file .*master\.key is missing/);
     expect(existsSync(keyFile)).toBe(false);
-    expect(hashTree(dataDir)).toEqual(before);
+    expect(await storeState(dataDir)).toEqual(before);
     // Put the key back: the store opens again with it.
     renameSync(path.join(dataDir, '..', 'master.key.aside'), keyFile);
     const list = await runCli(['users', 'list', '--json'], { env });

@@ -120,7 +120,7 @@ describe('master key rotation, online', () => {
   });
   afterAll(async () => {
     await killAllChildren();
-    removeTempDirs();
+    await removeTempDirs();
   });
 
   it('readers never see an error while the key is rotated and every value re-sealed, even through a kill -9 of the rotation', async () => {

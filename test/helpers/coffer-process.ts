@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { httpRequest, type Reply } from '../support/test-server.js';
-import { databaseFor, testStore } from '../support/test-store.js';
+import { databaseFor, dropDatabasesUnder, testStore } from '../support/test-store.js';
 
 /*
  * Runs the real `coffer` command (packages/cli/bin/coffer.js, built by `npm run build`) as child
@@ -16,6 +16,8 @@ import { databaseFor, testStore } from '../support/test-store.js';
 export const CLI = fileURLToPath(new URL('../../packages/cli/bin/coffer.js', import.meta.url));
 
 const children = new Set<ChildProcess>();
+/** Children a test (or the cleanup) ended on purpose; any other exit of a served child is reported. */
+const endedOnPurpose = new WeakSet<ChildProcess>();
 const tempDirs = new Set<string>();
 
 export function makeTempDir(prefix: string): string {
@@ -24,8 +26,15 @@ export function makeTempDir(prefix: string): string {
   return dir;
 }
 
-export function removeTempDirs(): void {
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+/**
+ * Removes every temporary directory made here, and on the PostgreSQL run the databases of the data
+ * directories inside them (their servers must be stopped first: connections left are cut).
+ */
+export async function removeTempDirs(): Promise<void> {
+  for (const dir of tempDirs) {
+    rmSync(dir, { recursive: true, force: true });
+    await dropDatabasesUnder(dir);
+  }
   tempDirs.clear();
 }
 
@@ -37,6 +46,7 @@ export async function killAllChildren(): Promise<void> {
   for (const c of children) {
     if (isRunning(c)) {
       waits.push(new Promise((resolve) => c.once('exit', resolve)));
+      endedOnPurpose.add(c);
       c.kill('SIGKILL');
     }
   }
@@ -173,10 +183,12 @@ export async function startServe(
             stderr: () => stderr,
             exited,
             stop: async () => {
+              endedOnPurpose.add(child);
               if (isRunning(child)) child.kill('SIGTERM');
               return exited;
             },
             kill9: async () => {
+              endedOnPurpose.add(child);
               if (isRunning(child)) child.kill('SIGKILL');
               return exited;
             },
@@ -187,6 +199,15 @@ export async function startServe(
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
+      // A server that dies under a test shows up as refused connections; say why it died instead.
+      if (started && !endedOnPurpose.has(child)) {
+        console.error(
+          `coffer serve (pid ${child.pid}) exited while in use (code ${code}, signal ${signal}); stderr: ${stderr.slice(-2000)}\nlast log lines: ${lines
+            .slice(-10)
+            .map((l) => JSON.stringify(l))
+            .join('\n')}`,
+        );
+      }
       if (!started) {
         reject(
           new Error(

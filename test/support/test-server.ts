@@ -61,6 +61,11 @@ export class TestServer {
     private readonly stop: () => Promise<void>,
   ) {}
 
+  /** Which store this server runs on: the run's (COFFER_TEST_STORE), or the one a test gave it. */
+  get storeKind(): Store['kind'] {
+    return this.store.kind;
+  }
+
   /** The PostgreSQL database made for this server's data directory, dropped with it. */
   private ownDatabase: string | undefined;
 

@@ -29,10 +29,56 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs one query on a test database (as the admin role) and answers its rows. */
+export async function pgQuery<R extends Record<string, unknown> = Record<string, unknown>>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * A digest of everything a test database holds: every row of every table (in a stable order), so a
+ * test can prove that a refused command changed nothing, as hashing the SQLite files does.
+ */
+export async function databaseDigest(url: string): Promise<Record<string, string>> {
+  const tables = await pgQuery<{ table_name: string }>(
+    url,
+    "select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' order by 1",
+  );
+  const out: Record<string, string> = {};
+  for (const { table_name: t } of tables) {
+    const [row] = await pgQuery<{ digest: string | null; n: string }>(
+      url,
+      `select md5(string_agg(r::text, E'\\n' order by r::text)) as digest, count(*) as n from "${t}" r`,
+    );
+    out[t] = `${row!.n}:${row!.digest ?? ''}`;
+  }
+  return out;
+}
+
 /** Creates an empty database and answers its URL. */
 export async function createTestDatabase(): Promise<string> {
   const name = DB_PREFIX + randomBytes(5).toString('hex');
-  await admin((c) => c.query(`create database ${name}`));
+  // COFFER_TEST_PG_ICU_LOCALE (e.g. en-US) makes the databases sort text as most production ones do,
+  // rather than in the byte order of the C locale that the test PostgreSQL may default to.
+  const icu = process.env.COFFER_TEST_PG_ICU_LOCALE;
+  if (icu !== undefined && !/^[A-Za-z0-9-]+$/.test(icu))
+    throw new Error('COFFER_TEST_PG_ICU_LOCALE: a locale like en-US');
+  await admin((c) =>
+    c.query(
+      icu
+        ? `create database ${name} template template0 locale_provider icu icu_locale '${icu}'`
+        : `create database ${name}`,
+    ),
+  );
   const url = new URL(pgAdminUrl!);
   url.pathname = `/${name}`;
   return url.toString();
@@ -62,4 +108,13 @@ export function databaseFor(dataDir: string): Promise<string> {
   let url = databases.get(dataDir);
   if (!url) databases.set(dataDir, (url = createTestDatabase()));
   return url;
+}
+
+/** Drops the databases of the data directories at or under dir (the global teardown gets any left). */
+export async function dropDatabasesUnder(dir: string): Promise<void> {
+  for (const [dataDir, url] of databases) {
+    if (dataDir !== dir && !dataDir.startsWith(dir + '/')) continue;
+    databases.delete(dataDir);
+    await dropTestDatabase(await url);
+  }
 }

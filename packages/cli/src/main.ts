@@ -8,6 +8,7 @@ import {
   Keyring,
   loadMasterKey,
   openStore,
+  storeOptionsOf,
   restoreBackup,
   rotate,
   RestoreRefused,
@@ -214,11 +215,7 @@ program
         `there is no store to back up in ${config.dataDir} (set COFFER_DATA_DIR or COFFER_DATABASE_URL)`,
       );
     if (existsSync(file)) throw new UsageError(`${file} already exists: choose a new file name`);
-    const store = await openStore({
-      dataDir: config.dataDir,
-      databaseUrl: config.databaseUrl,
-      poolMax: config.databasePoolMax,
-    });
+    const store = await openStore(storeOptionsOf(config));
     const bar = progressBar('backup');
     try {
       const { rows } = await createBackup(store, file, (d, t) => bar.update(d, t));
@@ -243,11 +240,7 @@ program
         `restore needs the master key the backup was made under: put it in ${config.masterKey.path}, or set COFFER_MASTER_KEY, COFFER_MASTER_KEY_FILE or COFFER_MASTER_KEY_COMMAND`,
       );
     const keyring = new Keyring(await loadMasterKey(config.masterKey, false));
-    const store = await openStore({
-      dataDir: config.dataDir,
-      databaseUrl: config.databaseUrl,
-      poolMax: config.databasePoolMax,
-    });
+    const store = await openStore(storeOptionsOf(config));
     const bar = progressBar('restore');
     try {
       const { rows, header } = await restoreBackup(store, keyring, file, (d, t) => bar.update(d, t));
@@ -300,7 +293,8 @@ try {
     process.exit(78);
   } else if (err instanceof StoreUnreachable) {
     process.stderr.write(`coffer: ${err.message}\n`);
-    process.exit(69);
+    // Refused (credentials, no such database) is configuration; unreachable may pass by itself.
+    process.exit(err.refused ? 78 : 69);
   } else if (err instanceof RestoreRefused || err instanceof BackupFileError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(1);

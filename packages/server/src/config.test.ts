@@ -33,6 +33,60 @@ describe('configuration', () => {
     }
   });
 
+  it('takes the PostgreSQL pool settings, with defaults of 10 connections, 3 s to connect and 30 s per statement', () => {
+    expect(loadConfig({ COFFER_DATABASE_URL: 'postgres://u:p@db:5432/coffer' })).toMatchObject({
+      databaseUrl: 'postgres://u:p@db:5432/coffer',
+      databasePoolMax: 10,
+      databaseConnectTimeoutSeconds: 3,
+      databaseStatementTimeoutSeconds: 30,
+    });
+    expect(
+      loadConfig({
+        COFFER_DATABASE_URL: 'postgresql:///coffer?host=/run/postgresql',
+        COFFER_DATABASE_POOL_MAX: '4',
+        COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
+        COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS: '120',
+      }),
+    ).toMatchObject({
+      databasePoolMax: 4,
+      databaseConnectTimeoutSeconds: 1,
+      databaseStatementTimeoutSeconds: 120,
+    });
+  });
+
+  it('never repeats the database URL (it holds the password) when refusing it', () => {
+    for (const bad of [
+      'postgres://coffer:s3cr3t-pw@',
+      'mysql://coffer:s3cr3t-pw@db/x',
+      'postgres://coffer:s3cr3t-pw@[db/x',
+    ]) {
+      try {
+        loadConfig({ COFFER_DATABASE_URL: bad });
+        expect.unreachable();
+      } catch (err) {
+        const problems = (err as ConfigError).problems.join('\n');
+        expect(problems).toMatch(/COFFER_DATABASE_URL: must be a postgres:\/\/ URL/);
+        expect(problems).not.toContain('s3cr3t-pw');
+      }
+    }
+  });
+
+  it('reads the database URL from COFFER_DATABASE_URL_FILE, and refuses both forms at once', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(`${tmpdir()}/coffer-config-`);
+    writeFileSync(`${dir}/url`, 'postgres://coffer:s3cr3t-pw@db:5432/coffer\n');
+    expect(loadConfig({ COFFER_DATABASE_URL_FILE: `${dir}/url` }).databaseUrl).toBe(
+      'postgres://coffer:s3cr3t-pw@db:5432/coffer',
+    );
+    expect(() =>
+      loadConfig({ COFFER_DATABASE_URL_FILE: `${dir}/url`, COFFER_DATABASE_URL: 'postgres://db/x' }),
+    ).toThrow(/only one of COFFER_DATABASE_URL and COFFER_DATABASE_URL_FILE/);
+    expect(() => loadConfig({ COFFER_DATABASE_URL_FILE: `${dir}/missing` })).toThrow(
+      /cannot be read \(ENOENT\)/,
+    );
+  });
+
   it('refuses two master key sources at once', () => {
     expect(() => loadConfig({ COFFER_MASTER_KEY: 'x', COFFER_MASTER_KEY_FILE: '/k' })).toThrow(
       /only one master key source/,

@@ -44,6 +44,10 @@ export interface Config {
   readonly databaseUrl: string | undefined;
   /** Most connections one replica opens to PostgreSQL. */
   readonly databasePoolMax: number;
+  /** How long a request waits for a PostgreSQL connection before it fails with 503. */
+  readonly databaseConnectTimeoutSeconds: number;
+  /** Longest a PostgreSQL statement may run (statement_timeout). */
+  readonly databaseStatementTimeoutSeconds: number;
   readonly publicUrl: string | undefined;
   /** The built web UI (index.html and assets/); undefined when none is installed. */
   readonly webDir: string | undefined;
@@ -107,6 +111,9 @@ const KNOWN = [
   'COFFER_JOB_HEARTBEAT_SECONDS',
   'COFFER_METRICS_TOKEN',
   'COFFER_DATABASE_POOL_MAX',
+  'COFFER_DATABASE_URL_FILE',
+  'COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS',
+  'COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS',
   'COFFER_PREVIOUS_MASTER_KEYS',
 ] as const;
 
@@ -155,10 +162,27 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const host = merged.COFFER_HOST ?? '127.0.0.1';
   const port = int('COFFER_PORT', 11200, 0, 65535);
 
-  const databaseUrl = merged.COFFER_DATABASE_URL;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+  // The URL holds the database password: no message here repeats it.
+  let databaseUrl = merged.COFFER_DATABASE_URL;
+  let urlSetting = 'COFFER_DATABASE_URL';
+  if (merged.COFFER_DATABASE_URL_FILE !== undefined) {
+    urlSetting = 'COFFER_DATABASE_URL_FILE';
+    const urlFile = path.resolve(cwd, merged.COFFER_DATABASE_URL_FILE);
+    if (databaseUrl !== undefined) {
+      problems.push('set only one of COFFER_DATABASE_URL and COFFER_DATABASE_URL_FILE');
+    } else {
+      try {
+        databaseUrl = readFileSync(urlFile, 'utf8').trim();
+      } catch (err) {
+        problems.push(
+          `COFFER_DATABASE_URL_FILE ${urlFile}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        );
+      }
+    }
+  }
+  if (databaseUrl !== undefined && !validDatabaseUrl(databaseUrl)) {
     problems.push(
-      'COFFER_DATABASE_URL: must be a postgres:// URL (leave it unset for the embedded SQLite store)',
+      `${urlSetting}: must be a postgres:// URL with a host, e.g. postgres://coffer:PASSWORD@db.example:5432/coffer (leave it unset for the embedded SQLite store)`,
     );
   }
 
@@ -233,6 +257,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   };
 
   const databasePoolMax = int('COFFER_DATABASE_POOL_MAX', 10, 1, 1000);
+  const databaseConnectTimeoutSeconds = int('COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS', 3, 1, 600);
+  const databaseStatementTimeoutSeconds = int('COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS', 30, 1, 86_400);
   const metricsToken = merged.COFFER_METRICS_TOKEN;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{24,256}$/.test(metricsToken))
     problems.push(
@@ -253,6 +279,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trustProxy: trustRaw === 'true',
     metricsToken,
     databasePoolMax,
+    databaseConnectTimeoutSeconds,
+    databaseStatementTimeoutSeconds,
     previousMasterKeys: (merged.COFFER_PREVIOUS_MASTER_KEYS ?? '')
       .split(',')
       .map((k) => k.trim())
@@ -274,4 +302,15 @@ function installedWebUi(): string | undefined {
 /** clients/ of the repository this server was built in (packages/server/dist → ../../../clients). */
 function bundledClientsDir(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../clients');
+}
+
+function validDatabaseUrl(url: string): boolean {
+  if (!/^postgres(ql)?:\/\//.test(url)) return false;
+  try {
+    const u = new URL(url);
+    // postgres:///db?host=/run/postgresql is a Unix socket.
+    return u.hostname !== '' || u.searchParams.has('host');
+  } catch {
+    return false;
+  }
 }

@@ -23,6 +23,11 @@ export const REDACT_PATHS = [
   '*.token',
   'body',
   '*.body',
+  // The database URL holds its password; pg-pool puts the client (with its connection parameters) on
+  // the errors it emits.
+  'databaseUrl',
+  '*.databaseUrl',
+  'err.client',
 ];
 
 export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {

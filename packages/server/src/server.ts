@@ -5,7 +5,7 @@ import type { Config } from './config.js';
 import { loadMasterKey, parseMasterKey, type Keyring } from './crypto/index.js';
 import { openKeyring } from './modules/keys/key-versions.js';
 import { createLogger } from './logger.js';
-import { openStore, type Store } from './store/store.js';
+import { openStore, storeOptionsOf, type Store } from './store/store.js';
 
 /**
  * Opens the store and the keyring together, and refuses to go on if the master keys are not the ones
@@ -16,11 +16,7 @@ export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
 ): Promise<{ store: Store; keyring: Keyring }> {
-  const store = await openStore({
-    dataDir: config.dataDir,
-    databaseUrl: config.databaseUrl,
-    poolMax: config.databasePoolMax,
-  });
+  const store = await openStore(storeOptionsOf(config));
   try {
     const versions = await store.db
       .selectFrom('master_keys')

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, RateLimited, StoreUnavailable } from '../errors.js';
-import { isStoreUnreachable } from '../store/unavailable.js';
+import { AppError, Conflict, RateLimited, StoreUnavailable } from '../errors.js';
+import { isStoreUnreachable, isUniqueViolation } from '../store/unavailable.js';
 import { isDssUrl } from './dss-wire.js';
 
 /** DSS clients show `errorType: detailedMessage`; these names read well there. */
@@ -48,6 +48,8 @@ function describeValidation(fe: FastifyError): string {
 
 function render(err: FastifyError | AppError | Error): Rendered {
   if (isStoreUnreachable(err)) err = new StoreUnavailable();
+  // Services answer the races they know of; any other lost race on a unique name is still a conflict.
+  if (isUniqueViolation(err)) err = new Conflict('changed by another request at the same time; try again');
   if (err instanceof AppError)
     return { status: err.status, code: err.code, message: err.message, details: err.details };
   const fe = err as FastifyError;

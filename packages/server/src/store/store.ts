@@ -30,6 +30,26 @@ export interface StoreOptions {
   readonly sqliteFile?: string;
   /** Most PostgreSQL connections this process opens. */
   readonly poolMax?: number;
+  /** PostgreSQL: how long to wait for a connection, and longest a statement may run. */
+  readonly connectTimeoutMs?: number;
+  readonly statementTimeoutMs?: number;
+}
+
+/** The store settings of a loaded configuration. */
+export function storeOptionsOf(config: {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolMax: number;
+  databaseConnectTimeoutSeconds: number;
+  databaseStatementTimeoutSeconds: number;
+}): StoreOptions {
+  return {
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    poolMax: config.databasePoolMax,
+    connectTimeoutMs: config.databaseConnectTimeoutSeconds * 1000,
+    statementTimeoutMs: config.databaseStatementTimeoutSeconds * 1000,
+  };
 }
 
 /**
@@ -37,7 +57,12 @@ export interface StoreOptions {
  * directory. What differs between the two lives in dialect/ (and the column types in migrations).
  */
 export async function openStore(opts: StoreOptions): Promise<Store> {
-  if (opts.databaseUrl) return openPostgres(opts.databaseUrl, opts.poolMax ?? 10);
+  if (opts.databaseUrl)
+    return openPostgres(opts.databaseUrl, {
+      poolMax: opts.poolMax ?? 10,
+      connectTimeoutMs: opts.connectTimeoutMs ?? 3000,
+      statementTimeoutMs: opts.statementTimeoutMs ?? 30_000,
+    });
   return openSqlite(opts.dataDir, opts.sqliteFile);
 }
 

@@ -146,6 +146,7 @@ export function createApiKeyService(deps: {
         .where('api_keys.user_id', '=', caller.user.id)
         .where('api_keys.revoked_at', 'is', null)
         .orderBy('api_keys.created_at')
+        .orderBy('api_keys.id')
         .execute();
       return rows.map(toInfo);
     },
@@ -156,6 +157,7 @@ export function createApiKeyService(deps: {
       const rows = await base()
         .where('api_keys.revoked_at', 'is', null)
         .orderBy('api_keys.created_at')
+        .orderBy('api_keys.id')
         .execute();
       return rows.map(toInfo);
     },

@@ -26,7 +26,8 @@ export async function listJobsOfRunner(
     .select('projects.key as project_key')
     .where('jobs.runner_id', '=', runnerId);
   if (opts.projectId) q = q.where('jobs.project_id', '=', opts.projectId);
-  return q.orderBy('jobs.created_at', 'desc').limit(opts.limit).execute();
+  // Jobs queued in the same millisecond: the id settles their order, the same on both stores.
+  return q.orderBy('jobs.created_at', 'desc').orderBy('jobs.id', 'desc').limit(opts.limit).execute();
 }
 
 /**
@@ -39,6 +40,7 @@ export async function claimNextJob(db: Db, replicaId: string, now: number): Prom
     .select('id')
     .where('state', '=', 'queued')
     .orderBy('created_at')
+    .orderBy('id')
     .limit(1)
     .executeTakeFirst();
   if (!next) return undefined;

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { ProjectRole, RecipeLanguage, RecipeRow } from '../../store/schema.js';
+import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { requireUser, type Caller } from '../auth/caller.js';
@@ -89,15 +90,19 @@ export function createProjectService(deps: {
       const name = checkProjectName(input.name);
       const now = clock.now();
       const id = newId();
-      await store.transaction(async (trx) => {
-        if (await repo.projectKeyExists(trx, key)) throw new Conflict(`project ${key} already exists`);
-        await trx
-          .insertInto('projects')
-          .values({ id, key, name, created_by: me.user.login, created_at: now, updated_at: now })
-          .execute();
-        await repo.setMember(trx, id, me.user.id, 'owner', now);
-        await audit.record(trx, caller, [{ action: 'project.created', detail: { project: key } }]);
-      });
+      const exists = () => new Conflict(`project ${key} already exists`);
+      // The check answers in sequence; the unique index answers when two creations race (PostgreSQL).
+      await onUniqueViolation(exists, () =>
+        store.transaction(async (trx) => {
+          if (await repo.projectKeyExists(trx, key)) throw exists();
+          await trx
+            .insertInto('projects')
+            .values({ id, key, name, created_by: me.user.login, created_at: now, updated_at: now })
+            .execute();
+          await repo.setMember(trx, id, me.user.id, 'owner', now);
+          await audit.record(trx, caller, [{ action: 'project.created', detail: { project: key } }]);
+        }),
+      );
       return { key, name, role: 'owner', createdAt: now, updatedAt: now };
     },
 
@@ -186,34 +191,37 @@ export function createProjectService(deps: {
       checkCode(input.code);
       const now = clock.now();
       return store.transaction(async (trx) => {
-        const existing = await repo.findRecipe(trx, project.id, name);
-        if (existing) {
+        // Insert unless the name is taken, then replace: two writers racing to create one recipe
+        // (PostgreSQL) both succeed, one creating it, the other replacing it, instead of one failing.
+        const inserted = await trx
+          .insertInto('recipes')
+          .values({
+            id: newId(),
+            project_id: project.id,
+            name,
+            language: input.language,
+            code: input.code,
+            created_by: me.user.login,
+            updated_by: me.user.login,
+            created_at: now,
+            updated_at: now,
+          })
+          .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+          .executeTakeFirst();
+        const created = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
+        if (!created) {
           await trx
             .updateTable('recipes')
             .set({ language: input.language, code: input.code, updated_by: me.user.login, updated_at: now })
-            .where('id', '=', existing.id)
-            .execute();
-        } else {
-          await trx
-            .insertInto('recipes')
-            .values({
-              id: newId(),
-              project_id: project.id,
-              name,
-              language: input.language,
-              code: input.code,
-              created_by: me.user.login,
-              updated_by: me.user.login,
-              created_at: now,
-              updated_at: now,
-            })
+            .where('project_id', '=', project.id)
+            .where('name', '=', name)
             .execute();
         }
         await audit.record(trx, caller, [
-          { action: existing ? 'recipe.updated' : 'recipe.created', detail: { project: key, recipe: name } },
+          { action: created ? 'recipe.created' : 'recipe.updated', detail: { project: key, recipe: name } },
         ]);
         const saved = (await repo.findRecipe(trx, project.id, name))!;
-        return { created: !existing, recipe: recipeView(saved) };
+        return { created, recipe: recipeView(saved) };
       });
     },
 

@@ -1,6 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { hashPassword, newId, verifyPassword, type Keyring } from '../../crypto/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
+import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
@@ -152,33 +153,36 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
         input.password !== undefined ? await hashPassword(checkPassword(input.password)) : null;
       const now = clock.now();
       const id = newId();
-      return store.transaction(async (trx) => {
-        if (await repo.findUserByLogin(trx, login))
-          throw new Conflict(`user ${JSON.stringify(login)} already exists`);
-        await repo.insertUser(trx, {
-          id,
-          login,
-          display_name: checkText('displayName', input.displayName ?? login, 200),
-          email: checkText('email', input.email ?? '', 320),
-          groups: JSON.stringify(groups),
-          user_profile: checkText('userProfile', input.userProfile ?? 'DATA_SCIENTIST', 80),
-          source_type: checkSourceType(input.sourceType ?? 'LOCAL'),
-          enabled: 1,
-          password_hash: passwordHash,
-          // A password an administrator chose must be replaced by the user before anything else.
-          password_must_change: caller.kind === 'user' && passwordHash !== null ? 1 : 0,
-          user_properties: '{}',
-          admin_properties: '{}',
-          preferences: '{}',
-          secrets_revision: 0,
-          created_at: now,
-          updated_at: now,
-        });
-        await addDataKey(trx, id, 1, now);
-        const user = toUser((await repo.findUserById(trx, id))!);
-        await audit.record(trx, caller, [{ action: 'user.created', target: user, detail: { groups } }]);
-        return user;
-      });
+      const exists = () => new Conflict(`user ${JSON.stringify(login)} already exists`);
+      // The check answers in sequence; the unique index answers when two creations race (PostgreSQL).
+      return onUniqueViolation(exists, () =>
+        store.transaction(async (trx) => {
+          if (await repo.findUserByLogin(trx, login)) throw exists();
+          await repo.insertUser(trx, {
+            id,
+            login,
+            display_name: checkText('displayName', input.displayName ?? login, 200),
+            email: checkText('email', input.email ?? '', 320),
+            groups: JSON.stringify(groups),
+            user_profile: checkText('userProfile', input.userProfile ?? 'DATA_SCIENTIST', 80),
+            source_type: checkSourceType(input.sourceType ?? 'LOCAL'),
+            enabled: 1,
+            password_hash: passwordHash,
+            // A password an administrator chose must be replaced by the user before anything else.
+            password_must_change: caller.kind === 'user' && passwordHash !== null ? 1 : 0,
+            user_properties: '{}',
+            admin_properties: '{}',
+            preferences: '{}',
+            secrets_revision: 0,
+            created_at: now,
+            updated_at: now,
+          });
+          await addDataKey(trx, id, 1, now);
+          const user = toUser((await repo.findUserById(trx, id))!);
+          await audit.record(trx, caller, [{ action: 'user.created', target: user, detail: { groups } }]);
+          return user;
+        }),
+      );
     },
 
     /** Full user record: the user themself or an administrator. Others get NotFound. */
