@@ -47,6 +47,23 @@ describe('the kept read rows never outlive a change', () => {
     expect(r.status).toBe(401);
   });
 
+  it("what the read path writes itself (audit records, last-used stamps) does not drop what it keeps; a value's change does", async () => {
+    const counter = () => Number(other.prepare('select n from change_counter').pluck().get());
+    const before = counter();
+    const carol = await server.createUser('carol');
+    await server.request('PUT', '/api/v1/me/secrets/c', { key: carol.key, body: { value: 'c-1' } });
+    const afterWrites = counter();
+    expect(afterWrites).toBeGreaterThan(before);
+    for (let i = 0; i < 5; i++) {
+      const r = await server.request('GET', '/dip/publicapi/auth/info?withSecrets=true', { key: carol.key });
+      expect(r.json.secrets).toEqual([{ key: 'c', value: 'c-1' }]);
+    }
+    other.prepare('update secrets set last_used_at = ?').run(Date.now());
+    expect(counter()).toBe(afterWrites);
+    other.prepare("update secrets set key_version = key_version where name = 'c'").run();
+    expect(counter()).toBe(afterWrites + 1);
+  });
+
   it('keeps no decrypted value: the process holds the ciphertext only', async () => {
     const bob = await server.createUser('bob');
     const value = 'never-kept-in-memory-7d3f';

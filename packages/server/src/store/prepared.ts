@@ -1,6 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
-import type { ReadSnapshot } from './read-snapshot.js';
+import type { SqliteWriter, WriteStatement } from './dialect/sqlite-writer.js';
+import { WATCHED_TABLES, type ReadSnapshot } from './read-snapshot.js';
 
 /*
  * The hot read path (every auth/info: the key with its user, then the sealed values with their data
@@ -14,6 +15,7 @@ import type { ReadSnapshot } from './read-snapshot.js';
 interface RawSqlite {
   raw: SQLite.Database;
   snapshot: ReadSnapshot;
+  writer: SqliteWriter;
 }
 
 /** The better-sqlite3 handle under a root Kysely instance (never a transaction's), if SQLite. */
@@ -27,7 +29,11 @@ interface Compiled<R> {
   query: CompiledQuery<R>;
   slots: number[];
   reader: boolean;
+  /** Short and unique: kept rows are looked up by it (hashing the SQL text on every call costs more). */
+  id: string;
 }
+
+let compiledCount = 0;
 
 /**
  * Compiles `build` once per database (keyed by the dialect adapter, which a database shares with its
@@ -37,6 +43,7 @@ interface Compiled<R> {
 function compiler<DB, A extends unknown[], R>(
   arity: number,
   build: (db: Kysely<DB>, ...args: A) => Compilable<R>,
+  check?: (sql: string) => void,
 ): (db: Kysely<DB>, args: A) => { c: Compiled<R>; parameters: unknown[] } {
   const markers = Array.from({ length: arity }, (_, i) => `\u0000coffer-prepared-${i}\u0000`);
   const compiledFor = new WeakMap<object, Compiled<R>>();
@@ -48,8 +55,9 @@ function compiler<DB, A extends unknown[], R>(
       const slots = query.parameters.map((p) => markers.indexOf(p as string));
       if (new Set(slots.filter((x) => x >= 0)).size !== arity)
         throw new Error('prepared query does not use every argument');
-      c = { query, slots, reader: /^\s*select\b/i.test(query.sql) };
+      c = { query, slots, reader: /^\s*select\b/i.test(query.sql), id: `q${++compiledCount}` };
       compiledFor.set(adapter, c);
+      check?.(query.sql);
     }
     const slots = c.slots;
     return { c, parameters: c.query.parameters.map((p, i) => (slots[i]! >= 0 ? args[slots[i]!] : p)) };
@@ -66,7 +74,7 @@ export function prepared<DB, A extends unknown[], R>(
   build: (db: Kysely<DB>, ...args: A) => Compilable<R>,
   opts: { keep?: boolean } = {},
 ): (db: Kysely<DB>, ...args: A) => Promise<R[]> {
-  const compile = compiler(arity, build);
+  const compile = compiler(arity, build, opts.keep ? onlyWatchedTables : undefined);
   return async (db, ...args) => {
     const { c, parameters } = compile(db, args);
     const { query } = c;
@@ -75,7 +83,7 @@ export function prepared<DB, A extends unknown[], R>(
     // uncommitted writes, which only Kysely's path (it waits for the transaction) keeps apart.
     if (sqlite && c.reader && !sqlite.raw.inTransaction) {
       if (!opts.keep) return sqlite.raw.prepare(query.sql).all(...parameters) as R[];
-      const key = query.sql + '\u0000' + parameters.join('\u0000');
+      const key = c.id + '\u0000' + parameters.join('\u0000');
       const kept = sqlite.snapshot.get<R>(key);
       if (kept) return kept;
       const rows = sqlite.raw.prepare(query.sql).all(...parameters) as R[];
@@ -86,39 +94,34 @@ export function prepared<DB, A extends unknown[], R>(
   };
 }
 
-let nowDepth = 0;
-
-/**
- * Runs fn as one synchronous SQLite transaction (BEGIN…COMMIT with no await in between, so nothing
- * else can interleave, and requests keep the fast read path instead of queueing behind an async
- * transaction) when the connection is free; the commit is durable when this returns (synchronous=FULL).
- * Answers false where this cannot be done (PostgreSQL, or a transaction in progress): the caller then
- * does the same work through store.transaction. Inside fn, statements made by `preparedNow` run directly.
- */
-export function transactionNow(db: Kysely<unknown>, fn: () => void): boolean {
-  const sqlite = rawSqlite.get(db);
-  if (!sqlite || sqlite.raw.inTransaction) return false;
-  sqlite.raw.transaction(() => {
-    nowDepth++;
-    try {
-      fn();
-    } finally {
-      nowDepth--;
-    }
-  })();
-  return true;
+/** Kept rows are dropped when a watched table changes (read-snapshot.ts); a kept query reads no other. */
+function onlyWatchedTables(sql: string): void {
+  for (const [, table] of sql.matchAll(/\b(?:from|join)\s+"(\w+)"/gi))
+    if (!WATCHED_TABLES.includes(table!))
+      throw new Error(`a kept query reads "${table}", whose changes do not drop kept rows`);
 }
 
-/** A write compiled once, run synchronously, only inside transactionNow. */
-export function preparedNow<DB, A extends unknown[]>(
+/** A write compiled once per database; each call answers the statement with its parameters. */
+export function preparedWrite<DB, A extends unknown[]>(
   arity: A['length'],
   build: (db: Kysely<DB>, ...args: A) => Compilable<unknown>,
-): (db: Kysely<DB>, ...args: A) => void {
+): (db: Kysely<DB>, ...args: A) => { sql: string; parameters: unknown[] } {
   const compile = compiler(arity, build);
   return (db, ...args) => {
-    const sqlite = rawSqlite.get(db);
-    if (!sqlite || nowDepth === 0) throw new Error('a preparedNow statement runs only inside transactionNow');
     const { c, parameters } = compile(db, args);
-    sqlite.raw.prepare(c.query.sql).run(...parameters);
+    return { sql: c.query.sql, parameters };
   };
+}
+
+/**
+ * Where the store has a writer thread (SQLite, sqlite-writer.ts): a function that commits statements as
+ * one transaction there, so the request thread neither runs them nor waits for the disk meanwhile, and
+ * resolves once they are durable. Undefined elsewhere (PostgreSQL, whose commits never block the
+ * thread): the caller then does the same work through store.transaction.
+ */
+export function backgroundCommit(
+  db: Kysely<unknown>,
+): ((statements: readonly WriteStatement[]) => Promise<void>) | undefined {
+  const writer = rawSqlite.get(db)?.writer;
+  return writer && ((statements) => writer.commit(statements));
 }

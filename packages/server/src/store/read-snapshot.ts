@@ -8,17 +8,22 @@ import type SQLite from 'better-sqlite3';
  *  - this process's writes bump a generation (every statement that is not a pure read, counted when it
  *    runs, before its transaction commits; ROLLBACK too), except the two the read path itself makes and
  *    no cached query reads: audit inserts and `last_used_at` stamps on secrets;
- *  - other processes' commits (the CLI, a rotation) change SQLite's `PRAGMA data_version`, checked
- *    before every use.
+ *  - every commit that changes a kept table, by any connection or process (the CLI, a rotation, this
+ *    server's own), moves the store's change counter (migration 0005: triggers), checked before every
+ *    use. SQLite's `PRAGMA data_version` would say "someone committed" — which the audit writer thread
+ *    does many times a second — rather than "what you kept changed".
  * PostgreSQL has other replicas writing, so nothing is kept there (see prepared.ts).
  */
+
+/** The tables that migration 0005 watches: a kept query may read these and no others. */
+export const WATCHED_TABLES = ['users', 'api_keys', 'data_keys', 'secrets'];
 
 const LIMIT = 10_000;
 
 /** Writes that touch nothing a cached query reads (audit rows, secrets.last_used_at). */
 const NOT_READ_BY_CACHED_QUERIES = [
   // Transaction control changes nothing itself; the writes inside a transaction count as they run.
-  /^(begin|commit|rollback)$/i,
+  /^(begin|begin immediate|commit|rollback)$/i,
   /^insert into "audit_events" /,
   /^update "secrets" set "last_used_at" = \? where "user_id" = \?$/,
 ];
@@ -26,17 +31,14 @@ const NOT_READ_BY_CACHED_QUERIES = [
 export class ReadSnapshot {
   #generation = 0;
   #seenGeneration = -1;
-  #seenDataVersion = -1;
-  #lastDataVersion = -1;
+  #seenCounter = -1;
+  #lastCounter = -1;
   #checkedThisTurn = false;
   readonly #rows = new Map<string, unknown[]>();
+  /** Prepared on first use, after the migrations have made the table. */
+  #counter: SQLite.Statement<[], number> | undefined;
 
-  /** Prepared once: better-sqlite3's pragma() would compile the statement on every call. */
-  readonly #dataVersion: SQLite.Statement<[], number>;
-
-  constructor(raw: SQLite.Database) {
-    this.#dataVersion = raw.prepare<[], number>('PRAGMA data_version').pluck();
-  }
+  constructor(private readonly raw: SQLite.Database) {}
 
   /** Called for every statement this process runs on the database. */
   noteStatement(sql: string, reader: boolean): void {
@@ -46,17 +48,18 @@ export class ReadSnapshot {
   }
 
   get<R>(key: string): R[] | undefined {
-    // Another process's commit is looked for once per turn of the event loop: a commit that lands
+    // Another connection's commit is looked for once per turn of the event loop: a commit that lands
     // while this turn runs is one that happened just after it, which the next turn sees.
     if (!this.#checkedThisTurn) {
       this.#checkedThisTurn = true;
       setImmediate(() => (this.#checkedThisTurn = false));
-      this.#lastDataVersion = this.#dataVersion.get()!;
+      this.#counter ??= this.raw.prepare<[], number>('select n from change_counter where id = 1').pluck();
+      this.#lastCounter = this.#counter.get()!;
     }
-    const dataVersion = this.#lastDataVersion;
-    if (dataVersion !== this.#seenDataVersion || this.#generation !== this.#seenGeneration) {
+    const counter = this.#lastCounter;
+    if (counter !== this.#seenCounter || this.#generation !== this.#seenGeneration) {
       this.#rows.clear();
-      this.#seenDataVersion = dataVersion;
+      this.#seenCounter = counter;
       this.#seenGeneration = this.#generation;
       return undefined;
     }

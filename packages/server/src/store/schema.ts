@@ -186,6 +186,12 @@ export interface JobLogsTable {
   text: string;
 }
 
+/** SQLite only: moved forward by triggers on every change to a table whose rows a server keeps (0005). */
+export interface ChangeCounterTable {
+  id: number;
+  n: number;
+}
+
 export interface Database {
   users: UsersTable;
   data_keys: DataKeysTable;
@@ -202,6 +208,7 @@ export interface Database {
   recipes: RecipesTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;
+  change_counter: ChangeCounterTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { prepared, preparedNow, transactionNow } from '../../store/prepared.js';
+import { backgroundCommit, prepared, preparedWrite } from '../../store/prepared.js';
 import type { Db } from '../../store/store.js';
 import type { AuditRow, Database, NewAuditRow } from '../../store/schema.js';
 
@@ -34,7 +34,7 @@ export const markSecretsUsed = prepared(2, (db: Kysely<Database>, at: number, us
   db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
 );
 
-const insertAuditEventNow = preparedNow(
+const insertAuditEvent = preparedWrite(
   12,
   (
     db: Kysely<Database>,
@@ -67,37 +67,43 @@ const insertAuditEventNow = preparedNow(
     }),
 );
 
-const markSecretsUsedNow = preparedNow(2, (db: Kysely<Database>, at: number, userId: string) =>
+const markSecretsUsedWrite = preparedWrite(2, (db: Kysely<Database>, at: number, userId: string) =>
   db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
 );
 
 /**
- * Records audited reads and their last-used stamps in one synchronous transaction where the store
- * allows it (SQLite with no other transaction open): no await between the statements, so requests
- * keep the fast read path meanwhile. Answers false otherwise; the caller then uses a transaction.
+ * Records audited reads and their last-used stamps in one transaction on SQLite's writer thread, off
+ * the request thread (store/dialect/sqlite-writer.ts); resolves once durable. Answers undefined where
+ * the store has no writer thread (PostgreSQL): the caller then uses a transaction.
  */
-export function recordReadsNow(
+export function recordReadsInBackground(
   db: Kysely<Database>,
   rows: NewAuditRow[],
   used: ReadonlyMap<string, number>,
-): boolean {
-  return transactionNow(db as Kysely<unknown>, () => {
-    for (const r of rows)
-      insertAuditEventNow(
-        db,
-        Number(r.at),
-        r.action,
-        r.outcome,
-        r.actor_user_id ?? null,
-        r.actor_login ?? null,
-        r.auth_source ?? null,
-        r.credential_id ?? null,
-        r.target_user_id ?? null,
-        r.target_login ?? null,
-        r.secret_name ?? null,
-        r.ip ?? null,
-        r.detail,
-      );
-    for (const [userId, at] of used) markSecretsUsedNow(db, at, userId);
-  });
+): Promise<void> | undefined {
+  const commit = backgroundCommit(db as Kysely<unknown>);
+  if (!commit) return undefined;
+  const inserts = rows.map((r) =>
+    insertAuditEvent(
+      db,
+      Number(r.at),
+      r.action,
+      r.outcome,
+      r.actor_user_id ?? null,
+      r.actor_login ?? null,
+      r.auth_source ?? null,
+      r.credential_id ?? null,
+      r.target_user_id ?? null,
+      r.target_login ?? null,
+      r.secret_name ?? null,
+      r.ip ?? null,
+      r.detail,
+    ),
+  );
+  const stamps = [...used].map(([userId, at]) => markSecretsUsedWrite(db, at, userId));
+  return commit(
+    [inserts, stamps]
+      .filter((s) => s.length > 0)
+      .map((s) => ({ sql: s[0]!.sql, rows: s.map((x) => x.parameters) })),
+  );
 }

@@ -2,13 +2,19 @@ import type { Clock } from '../../clock.js';
 import type { NewAuditRow } from '../../store/schema.js';
 import type { Db, Store } from '../../store/store.js';
 import { actorOf, type Caller } from '../auth/caller.js';
-import { insertAuditEvents, listSecretEventsForUser, markSecretsUsed, recordReadsNow } from './audit.repo.js';
+import {
+  insertAuditEvents,
+  listSecretEventsForUser,
+  markSecretsUsed,
+  recordReadsInBackground,
+} from './audit.repo.js';
 
 /*
  * The audit trail. Changes are recorded in the transaction that makes them. Secret reads have no
- * transaction of their own, and there are many of them, so they go through a group commit: reads that
- * arrive while a flush is running are written together in the next one, and each read is answered only
- * after its record is durable. One fsync then serves many requests, and no read goes unrecorded.
+ * transaction of their own, and there are many of them, so they go through a group commit: the reads of
+ * one turn of the event loop are written in one transaction (on SQLite by the writer thread, which also
+ * merges the batches that arrive while it commits), and each read is answered only after its record is
+ * durable. One fsync then serves many requests, and no read goes unrecorded.
  *
  * Details never hold a secret value: only names, ids and counts.
  */
@@ -80,7 +86,12 @@ const LAST_USED_RESOLUTION_MS = 1000;
 export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   const { store, clock } = deps;
 
-  const toRow = (caller: Caller | null, e: AuditEvent, at: number): NewAuditRow => ({
+  const toRow = (
+    caller: Caller | null,
+    e: AuditEvent,
+    at: number,
+    detail = JSON.stringify(e.detail ?? {}),
+  ): NewAuditRow => ({
     at,
     action: e.action,
     outcome: e.outcome ?? 'success',
@@ -90,57 +101,87 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     target_user_id: e.target?.id ?? null,
     target_login: e.target?.login ?? null,
     secret_name: e.secretName ?? null,
-    detail: JSON.stringify(e.detail ?? {}),
+    detail,
   });
+
+  /** The detail of a read, made once per list of names (the read path hands the same list again). */
+  const details = new WeakMap<readonly string[], string>();
+  function readDetail(names: readonly string[]): string {
+    let d = details.get(names);
+    if (d === undefined) details.set(names, (d = JSON.stringify({ names })));
+    return d;
+  }
 
   type Pending = { read: SecretRead; at: number; resolve: () => void; reject: (e: unknown) => void };
   /** When this process last stamped each user's secrets as used. */
   const stamped = new Map<string, number>();
   let queue: Pending[] = [];
-  let flushing: Promise<void> | null = null;
+  let scheduled = false;
+  /** A transaction of reads under way where there is no writer thread (PostgreSQL): one at a time. */
+  let inTransaction = false;
+  const writing = new Set<Promise<void>>();
 
   function kick(): void {
-    if (flushing || queue.length === 0) return;
+    if (scheduled || inTransaction || queue.length === 0) return;
     // setImmediate lets the reads parsed in this turn of the event loop join the same batch.
-    flushing = new Promise<void>((done) => setImmediate(done)).then(flushLoop).finally(() => {
-      flushing = null;
-      kick();
-    });
+    scheduled = true;
+    setImmediate(flush);
   }
 
-  async function flushLoop(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = queue;
-      queue = [];
-      try {
-        const rows = batch.map((p) =>
-          toRow(
-            p.read.caller,
-            { action: 'secret.read', target: p.read.caller.user, detail: { names: p.read.names } },
-            p.at,
-          ),
-        );
-        // Last-used is per user (every read returns all of that user's secrets), to the second: a user
-        // read many times a second gets one stamp a second, not one rewrite of their rows per batch.
-        // The audit events above keep every read, to the millisecond.
-        const used = new Map<string, number>();
-        for (const p of batch) {
-          const id = p.read.caller.user.id;
-          if (p.read.names.length > 0 && p.at - (stamped.get(id) ?? -Infinity) >= LAST_USED_RESOLUTION_MS)
-            used.set(id, p.at);
-        }
-        for (const [id, at] of used) stamped.set(id, at);
-        if (stamped.size > 100_000) stamped.clear();
-        if (!recordReadsNow(store.db, rows, used))
-          await store.transaction(async (trx) => {
-            await insertAuditEvents(trx, rows);
-            for (const [userId, at] of used) await markSecretsUsed(trx, at, userId);
-          });
+  function flush(): void {
+    scheduled = false;
+    if (inTransaction || queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    const done = write(batch).then(
+      () => {
         for (const p of batch) p.resolve();
-      } catch (err) {
-        for (const p of batch) p.reject(err);
-      }
+      },
+      async (err: unknown) => {
+        if (batch.length === 1) return batch[0]!.reject(err);
+        // One read that cannot be recorded must not fail the others: each again, on its own.
+        for (const p of batch) await write([p]).then(p.resolve, p.reject);
+      },
+    );
+    writing.add(done);
+    void done.finally(() => writing.delete(done));
+  }
+
+  /** Records a batch of reads in one transaction; resolves once it is durable. */
+  function write(batch: Pending[]): Promise<void> {
+    const rows = batch.map((p) =>
+      toRow(
+        p.read.caller,
+        { action: 'secret.read', target: p.read.caller.user },
+        p.at,
+        readDetail(p.read.names),
+      ),
+    );
+    // Last-used is per user (every read returns all of that user's secrets), to the second: a user
+    // read many times a second gets one stamp a second, not one rewrite of their rows per batch.
+    // The audit events above keep every read, to the millisecond.
+    const used = new Map<string, number>();
+    for (const p of batch) {
+      const id = p.read.caller.user.id;
+      if (p.read.names.length > 0 && p.at - (stamped.get(id) ?? -Infinity) >= LAST_USED_RESOLUTION_MS)
+        used.set(id, p.at);
     }
+    for (const [id, at] of used) stamped.set(id, at);
+    if (stamped.size > 100_000) stamped.clear();
+    // SQLite: handed to the writer thread, which commits what arrives together; the next batch need
+    // not wait. Elsewhere: one transaction at a time, and the reads that arrive meanwhile join the next.
+    const background = recordReadsInBackground(store.db, rows, used);
+    if (background) return background;
+    inTransaction = true;
+    return store
+      .transaction(async (trx) => {
+        await insertAuditEvents(trx, rows);
+        for (const [userId, at] of used) await markSecretsUsed(trx, at, userId);
+      })
+      .finally(() => {
+        inTransaction = false;
+        kick();
+      });
   }
 
   return {
@@ -161,7 +202,10 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     },
 
     async drain() {
-      while (flushing) await flushing;
+      while (queue.length > 0 || writing.size > 0) {
+        kick();
+        await Promise.all([...writing, new Promise((done) => setImmediate(done))]);
+      }
     },
 
     async activity(userId, opts) {

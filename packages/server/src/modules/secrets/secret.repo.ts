@@ -63,6 +63,8 @@ export const listSealed = prepared(
   { keep: true },
 );
 
+export type WrappedKey = { version: number; wrapped: Uint8Array };
+
 /** A user's wrapped data keys, usually one. Read apart from the values so each is copied out once. */
 export const listWrappedKeys = prepared(
   1,

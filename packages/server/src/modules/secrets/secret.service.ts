@@ -62,9 +62,25 @@ export function createSecretService(deps: {
   async function sealedOf(userId: string) {
     for (let attempt = 1; ; attempt++) {
       const rows = await repo.listSealed(store.db, userId);
-      const keys = new Map((await repo.listWrappedKeys(store.db, userId)).map((k) => [k.version, k.wrapped]));
+      const keys = byVersion(await repo.listWrappedKeys(store.db, userId));
       if (rows.every((r) => keys.has(r.key_version)) || attempt === 3) return { rows, keys };
     }
+  }
+
+  /** Wrapped data keys by version; made once per list, as the read path keeps its lists. */
+  const versions = new WeakMap<readonly repo.WrappedKey[], ReadonlyMap<number, Uint8Array>>();
+  function byVersion(wrapped: readonly repo.WrappedKey[]): ReadonlyMap<number, Uint8Array> {
+    let m = versions.get(wrapped);
+    if (!m) versions.set(wrapped, (m = new Map(wrapped.map((k) => [k.version, k.wrapped]))));
+    return m;
+  }
+
+  /** The names in a list of sealed rows; made once per list, as the read path keeps its lists. */
+  const names = new WeakMap<readonly { name: string }[], readonly string[]>();
+  function namesOf(rows: readonly { name: string }[]): readonly string[] {
+    let n = names.get(rows);
+    if (!n) names.set(rows, (n = rows.map((r) => r.name)));
+    return n;
   }
 
   /** Opens sealed rows, unwrapping each data key they need once. */
@@ -232,8 +248,10 @@ export function createSecretService(deps: {
     async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
       const me = requireOwnCredential(caller, 'reading secret values');
       const { rows, keys } = await sealedOf(me.user.id);
-      await audit.recordRead({ caller: me, names: rows.map((r) => r.name) });
-      return openAll(me.user.id, rows, keys);
+      // Opened while the read's audit record is being committed, and handed out only once it is durable.
+      const values = openAll(me.user.id, rows, keys);
+      await audit.recordRead({ caller: me, names: namesOf(rows) });
+      return values;
     },
 
     /**

@@ -1,36 +1,72 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  SqliteDialect,
+  SqliteDriver,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+  type TransactionSettings,
+} from 'kysely';
 import { migrateToLatest } from '../migrate.js';
 import { registerRawSqlite } from '../prepared.js';
 import { ReadSnapshot } from '../read-snapshot.js';
 import type { Database } from '../schema.js';
 import { withStatementCache } from '../statement-cache.js';
 import { storeOver, type Store } from '../store.js';
+import { openSqliteConnection } from './sqlite-connection.js';
+import { SqliteWriter } from './sqlite-writer.js';
 
 /**
- * The embedded default: one file in the data directory (0600, in a 0700 directory). WAL for readers
- * beside the writer, synchronous=FULL so an acknowledged commit survives power loss, foreign keys on,
- * freed pages overwritten so deleted ciphertext does not linger.
+ * Write transactions begin IMMEDIATE: they take the write lock first, waiting for another connection's
+ * commit (the audit writer thread's, another process's) through the busy timeout. A deferred one that
+ * read before writing would instead fail at its first write whenever another connection had committed
+ * in between (SQLITE_BUSY_SNAPSHOT), which nothing can wait out. Read-only transactions (backups) stay
+ * deferred, so they never hold the write lock.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings) {
+    const begin = settings?.accessMode === 'read only' ? 'begin' : 'begin immediate';
+    await connection.executeQuery(CompiledQuery.raw(begin));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
+/**
+ * The embedded default: one file in the data directory (0600, in a 0700 directory), set up as
+ * sqlite-connection.ts says, with a second connection on a thread of its own for the audit records of
+ * reads (sqlite-writer.ts).
  */
 export async function openSqlite(dataDir: string, fileName = 'coffer.db'): Promise<Store> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   // An existing directory keeps its mode through mkdir; the data directory is private either way.
   chmodSync(dataDir, 0o700);
   const file = path.join(dataDir, fileName);
-  const sqlite = new SQLite(file);
-  // The WAL and shared-memory files SQLite creates later take the database file's mode.
-  chmodSync(file, 0o600);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('secure_delete = ON');
+  const sqlite = openSqliteConnection(file);
   const snapshot = new ReadSnapshot(sqlite);
   const raw = withStatementCache(sqlite, (sql, reader) => snapshot.noteStatement(sql, reader));
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: raw }) });
   await migrateToLatest(db as Kysely<unknown>, 'sqlite');
-  registerRawSqlite(db as Kysely<unknown>, { raw, snapshot });
-  return { ...storeOver('sqlite', db), keptRows: () => snapshot.rows() };
+  const writer = new SqliteWriter(file);
+  registerRawSqlite(db as Kysely<unknown>, { raw, snapshot, writer });
+  const store = storeOver('sqlite', db);
+  return {
+    ...store,
+    snapshot: (fn) => db.transaction().setAccessMode('read only').execute(fn),
+    keptRows: () => snapshot.rows(),
+    close: async () => {
+      await writer.close();
+      await store.close();
+    },
+  };
 }
