@@ -46,15 +46,17 @@ export class DataKey {
 }
 
 /**
- * The context a blob is bound to: its purpose, then length-prefixed fields, so no choice of names can
- * make two contexts encode alike. The first 5 bytes are left for the blob's version and key id, which
- * are authenticated too (seal and open fill them in).
+ * The context a blob is bound to: the blob's version and key id (its first 5 bytes, authenticated
+ * too), its purpose, then length-prefixed fields, so no choice of names can make two contexts encode
+ * alike. A blob opens only under the context it was sealed with.
  */
-function associatedData(purpose: string, fields: (string | number)[]): Buffer {
+function associatedData(keyId: number, purpose: string, fields: (string | number)[]): Buffer {
   const texts = fields.map(String);
   let size = 5 + Buffer.byteLength(purpose);
   for (const t of texts) size += 4 + Buffer.byteLength(t);
   const out = Buffer.allocUnsafe(size);
+  out.writeUInt8(BLOB_VERSION, 0);
+  out.writeUInt32BE(keyId, 1);
   let at = 5 + out.write(purpose, 5);
   for (const t of texts) {
     const len = out.write(t, at + 4);
@@ -71,7 +73,6 @@ function seal(key: Buffer, keyId: number, aad: Buffer, plaintext: Buffer): Buffe
   header.writeUInt32BE(keyId, 1);
   nonce.copy(header, 5);
   const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  header.copy(aad, 0, 0, 5);
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
   return Buffer.concat([header, body, cipher.getAuthTag()]);
@@ -82,16 +83,17 @@ export function blobKeyId(blob: Uint8Array): number {
   if (blob.length < HEADER_BYTES + TAG_BYTES || blob[0] !== BLOB_VERSION) {
     throw new DecryptionError('unknown ciphertext format');
   }
-  return Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength).readUInt32BE(1);
+  return ((blob[1]! << 24) | (blob[2]! << 16) | (blob[3]! << 8) | blob[4]!) >>> 0;
 }
 
 function open(key: Buffer, expectedKeyId: number, aad: Buffer, blobIn: Uint8Array): Buffer {
-  const blob = Buffer.from(blobIn.buffer, blobIn.byteOffset, blobIn.byteLength);
+  const blob = Buffer.isBuffer(blobIn)
+    ? blobIn
+    : Buffer.from(blobIn.buffer, blobIn.byteOffset, blobIn.byteLength);
   if (blobKeyId(blob) !== expectedKeyId) throw new DecryptionError('ciphertext was sealed by another key');
   const nonce = blob.subarray(5, HEADER_BYTES);
   const tag = blob.subarray(blob.length - TAG_BYTES);
   const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  blob.copy(aad, 0, 0, 5);
   decipher.setAAD(aad);
   decipher.setAuthTag(tag);
   try {
@@ -216,12 +218,12 @@ export class Keyring {
   }
 
   #wrapAad(ownerId: string, version: number, masterVersion: number): Buffer {
-    return associatedData('coffer/data-key/v1', [ownerId, version, masterVersion]);
+    return associatedData(masterVersion, 'coffer/data-key/v1', [ownerId, version, masterVersion]);
   }
 
   /**
    * Associated data is not secret and the same for every read of a value, so it is built once per data
-   * key and name (seal and open overwrite its first 5 bytes with the blob's header).
+   * key and name, and never written to afterwards.
    */
   #valueAad(dataKey: DataKey, name: string): Buffer {
     let byName = this.#aads.get(dataKey);
@@ -229,7 +231,7 @@ export class Keyring {
     let aad = byName.get(name);
     if (!aad) {
       if (byName.size >= 10_000) byName.clear();
-      aad = associatedData('coffer/secret/v1', [dataKey.ownerId, name, dataKey.version]);
+      aad = associatedData(dataKey.version, 'coffer/secret/v1', [dataKey.ownerId, name, dataKey.version]);
       byName.set(name, aad);
     }
     return aad;
