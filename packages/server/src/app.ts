@@ -1,6 +1,5 @@
-import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
-import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
@@ -13,8 +12,9 @@ import { registerErrorHandler, sendError } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { requestIdOf } from './http/request-id.js';
+import { validatorCompiler } from './http/validator.js';
 import { registerWebUi } from './http/web-ui.js';
-import { registerSecurityHeaders } from './http/security-headers.js';
+import { registerResponseHeaders } from './http/response-headers.js';
 import './http/types.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
 import { createApiKeyService } from './modules/api-keys/api-key.service.js';
@@ -92,7 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     genReqId: requestIdOf,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
   }).withTypeProvider<TypeBoxTypeProvider>();
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  app.setValidatorCompiler(validatorCompiler);
 
   // Every route, so tests can prove that each one has an authorization test.
   const routes: { method: string; url: string; access: string }[] = [];
@@ -103,8 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   });
   registerJsonBodyParser(app);
   registerErrorHandler(app);
-  registerSecurityHeaders(app);
-  await app.register(cookie);
+  registerResponseHeaders(app);
   await app.register(swagger, {
     openapi: {
       info: {
@@ -121,11 +120,6 @@ export async function buildApp(deps: AppDeps): Promise<{
       },
       security: [{ apiKey: [] }, { session: [] }],
     },
-  });
-  // Before authentication, so refused requests carry their id too.
-  app.addHook('onRequest', (req, reply, done) => {
-    reply.header('x-request-id', req.id);
-    done();
   });
   registerAuthHook(app, services.auth, { metricsToken: config.metricsToken });
   metrics.register(app as unknown as FastifyInstance);

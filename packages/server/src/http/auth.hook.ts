@@ -1,4 +1,4 @@
-import type {} from '@fastify/cookie';
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import './types.js';
 import { safeEqual } from '../crypto/index.js';
@@ -23,6 +23,10 @@ export function apiKeyFromAuthorization(header: string): string {
     if (key) return key;
   }
   throw new Unauthenticated('Authorization header must be "Basic base64(<api key>:)" or "Bearer <api key>"');
+}
+
+function sessionCookieOf(header: string | undefined): string | undefined {
+  return header ? fastifyCookie.parse(header)[SESSION_COOKIE] : undefined;
 }
 
 /**
@@ -56,12 +60,12 @@ export function registerAuthHook(
     }
     const ticket = req.headers['x-dku-apiticket'];
     const authorization = req.headers.authorization;
-    const cookie = req.cookies[SESSION_COOKIE];
+    let cookie: string | undefined;
     if (typeof ticket === 'string' && ticket !== '') {
       req.caller = await auth.authenticateTicket(ticket, req.ip);
     } else if (authorization) {
       req.caller = await auth.authenticateApiKey(apiKeyFromAuthorization(authorization), req.ip);
-    } else if (cookie) {
+    } else if ((cookie = sessionCookieOf(req.headers.cookie))) {
       const s = await auth.authenticateSession(cookie, req.ip);
       if (!SAFE_METHODS.has(req.method)) {
         const sent = req.headers[CSRF_HEADER];

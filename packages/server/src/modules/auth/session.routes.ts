@@ -1,3 +1,4 @@
+import cookie from '@fastify/cookie';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Invalid } from '../../errors.js';
@@ -22,6 +23,9 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
   opts,
 ) => {
   const tags = ['session'];
+  // Only these routes set or clear the cookie; registered here, its reply hook runs on their answers
+  // alone. The auth hook reads the cookie itself, on the requests that send no other credential.
+  await app.register(cookie, { hook: false });
 
   app.post('/api/v1/session', {
     config: { access: 'public' },

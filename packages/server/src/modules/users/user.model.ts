@@ -29,7 +29,22 @@ function parseObject<T>(text: string): T {
   return (typeof v === 'object' && v !== null ? v : {}) as T;
 }
 
+/** Users already made from a row object: a row kept between reads is parsed once, not per request. */
+const made = new WeakMap<UserRow, User>();
+
+/** The user a row describes; frozen, since one user object may serve many requests. */
 export function toUser(row: UserRow): User {
+  let user = made.get(row);
+  if (!user) made.set(row, (user = deepFreeze(fromRow(row))));
+  return user;
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
+  return Object.freeze(o);
+}
+
+function fromRow(row: UserRow): User {
   const groups = JSON.parse(row.groups) as string[];
   return {
     id: row.id,

@@ -8,12 +8,14 @@ const ALWAYS = {
 };
 
 /**
- * Headers on every response: no sniffing, no framing, no referrer, and no caching of API answers (which
+ * Headers on every response, refusals included: the request id (X-Request-Id, which ties the answer to
+ * the server's log lines), no sniffing, no framing, no referrer, and no caching of API answers (which
  * may carry secret values or keys). The web UI sets its own Content-Security-Policy for pages.
- * Synchronous (callback style): it runs on every response, including the hot auth/info path.
+ * Synchronous (callback style), one hook: it runs on every response, including the hot auth/info path.
  */
-export function registerSecurityHeaders(app: FastifyInstance): void {
+export function registerResponseHeaders(app: FastifyInstance): void {
   app.addHook('onSend', (req, reply, payload, done) => {
+    void reply.header('x-request-id', req.id);
     void reply.headers(ALWAYS);
     if (!reply.hasHeader('content-security-policy')) {
       void reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
