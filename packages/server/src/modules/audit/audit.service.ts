@@ -82,6 +82,8 @@ export interface AuditLog {
 }
 
 const LAST_USED_RESOLUTION_MS = 1000;
+/** The fewest reads sent to be committed before the end of an event-loop turn (see kick). */
+const EARLY_FLUSH_MIN = 12;
 
 export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   const { store, clock } = deps;
@@ -120,10 +122,18 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   /** A transaction of reads under way where there is no writer thread (PostgreSQL): one at a time. */
   let inTransaction = false;
   const writing = new Set<Promise<void>>();
+  /** Reads sent to be committed and not yet durable. */
+  let committing = 0;
 
+  /*
+   * A batch goes at the end of the event-loop turn (setImmediate lets the reads parsed in that turn join
+   * it), or before, once it is as large as what is already being committed. Under load that splits the
+   * reads into two halves taking turns — the request thread works on one while the other is committed
+   * — where a single batch per turn would leave the thread idle during every commit, with all requests
+   * waiting on it. Not below EARLY_FLUSH_MIN reads, so that every commit serves many.
+   */
   function kick(): void {
     if (scheduled || inTransaction || queue.length === 0) return;
-    // setImmediate lets the reads parsed in this turn of the event loop join the same batch.
     scheduled = true;
     setImmediate(flush);
   }
@@ -133,16 +143,19 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     if (inTransaction || queue.length === 0) return;
     const batch = queue;
     queue = [];
-    const done = write(batch).then(
-      () => {
-        for (const p of batch) p.resolve();
-      },
-      async (err: unknown) => {
-        if (batch.length === 1) return batch[0]!.reject(err);
-        // One read that cannot be recorded must not fail the others: each again, on its own.
-        for (const p of batch) await write([p]).then(p.resolve, p.reject);
-      },
-    );
+    committing += batch.length;
+    const done = write(batch)
+      .finally(() => (committing -= batch.length))
+      .then(
+        () => {
+          for (const p of batch) p.resolve();
+        },
+        async (err: unknown) => {
+          if (batch.length === 1) return batch[0]!.reject(err);
+          // One read that cannot be recorded must not fail the others: each again, on its own.
+          for (const p of batch) await write([p]).then(p.resolve, p.reject);
+        },
+      );
     writing.add(done);
     void done.finally(() => writing.delete(done));
   }
@@ -197,7 +210,8 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     recordRead(read) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ read, at: clock.now(), resolve, reject });
-        kick();
+        if (!inTransaction && queue.length >= Math.max(EARLY_FLUSH_MIN, committing)) flush();
+        else kick();
       });
     },
 
