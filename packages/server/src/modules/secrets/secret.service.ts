@@ -248,10 +248,9 @@ export function createSecretService(deps: {
     async revealForOwnerCode(caller: Caller): Promise<{ key: string; value: string }[]> {
       const me = requireOwnCredential(caller, 'reading secret values');
       const { rows, keys } = await sealedOf(me.user.id);
-      // Opened while the read's audit record is being committed, and handed out only once it is durable.
-      const values = openAll(me.user.id, rows, keys);
+      // Opened only once the read is on record: no plaintext while waiting, none if the record fails.
       await audit.recordRead({ caller: me, names: namesOf(rows) });
-      return values;
+      return openAll(me.user.id, rows, keys);
     },
 
     /**
