@@ -29,10 +29,11 @@ export async function listSecretEventsForUser(
   return q.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 
+const stampSecretsUsed = (db: Kysely<Database>, at: number, userId: string) =>
+  db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId);
+
 /** Marks all of a user's secrets used at a time (every read returns all of them). */
-export const markSecretsUsed = prepared(2, (db: Kysely<Database>, at: number, userId: string) =>
-  db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
-);
+export const markSecretsUsed = prepared(2, stampSecretsUsed);
 
 const insertAuditEvent = preparedWrite(
   12,
@@ -67,9 +68,7 @@ const insertAuditEvent = preparedWrite(
     }),
 );
 
-const markSecretsUsedWrite = preparedWrite(2, (db: Kysely<Database>, at: number, userId: string) =>
-  db.updateTable('secrets').set({ last_used_at: at }).where('user_id', '=', userId),
-);
+const markSecretsUsedWrite = preparedWrite(2, stampSecretsUsed);
 
 /**
  * Records audited reads and their last-used stamps in one transaction on SQLite's writer thread, off

@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { oncePerObject } from '../../memo.js';
 import type { NewAuditRow } from '../../store/schema.js';
 import type { Db, Store } from '../../store/store.js';
 import { actorOf, type Caller } from '../auth/caller.js';
@@ -107,12 +108,7 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   });
 
   /** The detail of a read, made once per list of names (the read path hands the same list again). */
-  const details = new WeakMap<readonly string[], string>();
-  function readDetail(names: readonly string[]): string {
-    let d = details.get(names);
-    if (d === undefined) details.set(names, (d = JSON.stringify({ names })));
-    return d;
-  }
+  const readDetail = oncePerObject((names: readonly string[]) => JSON.stringify({ names }));
 
   type Pending = { read: SecretRead; at: number; resolve: () => void; reject: (e: unknown) => void };
   /** When this process last stamped each user's secrets as used. */

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import type { DataKey, Keyring } from '../../crypto/index.js';
 import { newTag } from '../../crypto/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
+import { oncePerObject } from '../../memo.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
@@ -68,20 +69,15 @@ export function createSecretService(deps: {
   }
 
   /** Wrapped data keys by version; made once per list, as the read path keeps its lists. */
-  const versions = new WeakMap<readonly repo.WrappedKey[], ReadonlyMap<number, Uint8Array>>();
-  function byVersion(wrapped: readonly repo.WrappedKey[]): ReadonlyMap<number, Uint8Array> {
-    let m = versions.get(wrapped);
-    if (!m) versions.set(wrapped, (m = new Map(wrapped.map((k) => [k.version, k.wrapped]))));
-    return m;
-  }
+  const byVersion = oncePerObject(
+    (wrapped: readonly repo.WrappedKey[]): ReadonlyMap<number, Uint8Array> =>
+      new Map(wrapped.map((k) => [k.version, k.wrapped])),
+  );
 
   /** The names in a list of sealed rows; made once per list, as the read path keeps its lists. */
-  const names = new WeakMap<readonly { name: string }[], readonly string[]>();
-  function namesOf(rows: readonly { name: string }[]): readonly string[] {
-    let n = names.get(rows);
-    if (!n) names.set(rows, (n = rows.map((r) => r.name)));
-    return n;
-  }
+  const namesOf = oncePerObject((rows: readonly { name: string }[]): readonly string[] =>
+    rows.map((r) => r.name),
+  );
 
   /** Opens sealed rows, unwrapping each data key they need once. */
   function openAll(

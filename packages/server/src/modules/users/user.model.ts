@@ -1,3 +1,4 @@
+import { oncePerObject } from '../../memo.js';
 import type { UserRow } from '../../store/schema.js';
 
 /** Members of this group are administrators, as in a default DSS install. */
@@ -29,15 +30,11 @@ function parseObject<T>(text: string): T {
   return (typeof v === 'object' && v !== null ? v : {}) as T;
 }
 
-/** Users already made from a row object: a row kept between reads is parsed once, not per request. */
-const made = new WeakMap<UserRow, User>();
-
-/** The user a row describes; frozen, since one user object may serve many requests. */
-export function toUser(row: UserRow): User {
-  let user = made.get(row);
-  if (!user) made.set(row, (user = deepFreeze(fromRow(row))));
-  return user;
-}
+/**
+ * The user a row describes; frozen, since one user object may serve many requests: a row kept between
+ * reads is parsed once, not per request.
+ */
+export const toUser: (row: UserRow) => User = oncePerObject((row: UserRow) => deepFreeze(fromRow(row)));
 
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (typeof v === 'object' && v !== null) deepFreeze(v as object);
