@@ -7,7 +7,6 @@ import { TestServer, type TestUser } from '../test/support/test-server.js';
 import { openPage, screenshot, skipBrowser, useBrowser } from './support/browser.js';
 import { addSecret, save, signIn } from './support/flows.js';
 
-const JOB_ENV: Record<string, string> = process.getuid?.() === 0 ? { COFFER_JOB_USER: 'nobody' } : {};
 
 describe.skipIf(skipBrowser)('recipes and jobs, in the browser', () => {
   const { browser } = useBrowser();
@@ -16,7 +15,7 @@ describe.skipIf(skipBrowser)('recipes and jobs, in the browser', () => {
   let bob: TestUser;
 
   beforeAll(async () => {
-    server = await TestServer.start(JOB_ENV);
+    server = await TestServer.start();
     alice = await server.createUser('alice');
     bob = await server.createUser('bob');
   });

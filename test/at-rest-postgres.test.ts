@@ -14,7 +14,6 @@ import { runRecipe } from './support/jobs.js';
 import { TestServer, type TestUser } from './support/test-server.js';
 import { createTestDatabase, dropTestDatabase, pgQuery } from './support/test-store.js';
 
-const isRoot = process.getuid?.() === 0;
 const run = Date.now().toString(36);
 const V = {
   put: `PgCanary-put-${run}-correct-horse`,
@@ -75,7 +74,6 @@ describe('no plaintext reaches PostgreSQL', () => {
     via.port = String((proxy.address() as net.AddressInfo).port);
     server = await TestServer.start({
       COFFER_DATABASE_URL: via.toString(),
-      ...(isRoot ? { COFFER_JOB_USER: 'nobody' } : {}),
     });
     alice = await server.createUser('alice');
   });

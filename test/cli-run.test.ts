@@ -15,8 +15,6 @@ import {
   type ServeHandle,
 } from './helpers/coffer-process.js';
 
-const isRoot = process.getuid?.() === 0;
-
 describe('coffer run', () => {
   let server: ServeHandle;
   let env: Record<string, string>;
@@ -28,7 +26,6 @@ describe('coffer run', () => {
     env = {
       COFFER_DATA_DIR: makeTempDir('coffer-cli-run-'),
       COFFER_JOB_WORK_DIR: makeTempDir('coffer-cli-run-work-'),
-      ...(isRoot ? { COFFER_JOB_USER: 'nobody' } : {}),
     };
     expect((await runCli(['users', 'create', 'fay'], { env, input: 'pw-fay-0123456789\n' })).code).toBe(0);
     key = (await runCli(['api-keys', 'create', 'fay'], { env })).stdout.trim();

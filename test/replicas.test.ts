@@ -20,8 +20,6 @@ import {
 } from './helpers/coffer-process.js';
 import { createTestDatabase, dropTestDatabase } from './support/test-store.js';
 
-const isRoot = process.getuid?.() === 0;
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -54,7 +52,6 @@ describe('replicas on one PostgreSQL', () => {
       COFFER_JOB_WORK_DIR: makeTempDir('coffer-replicas-work-'),
       COFFER_JOB_HEARTBEAT_SECONDS: '1',
       COFFER_LOGIN_MAX_FAILURES: '3',
-      ...(isRoot ? { COFFER_JOB_USER: 'nobody' } : {}),
     };
     const cliEnv = { ...shared, COFFER_DATA_DIR: makeTempDir('coffer-replicas-cli-') };
     for (const login of ['alice', 'bob']) {

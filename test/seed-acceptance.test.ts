@@ -15,8 +15,6 @@ import { TestServer, type TestUser } from './support/test-server.js';
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures/seed');
 /** The seed page, where this checkout sits beside it (a development machine); CI clones may not. */
 const SEED_PAGE = path.resolve(import.meta.dirname, '../../shared/seeds/000_9e7a04d27cd8db68.txt');
-const isRoot = process.getuid?.() === 0;
-const JOB_ENV: Record<string, string> = isRoot ? { COFFER_JOB_USER: 'nobody' } : {};
 
 const snippets = SEED_SNIPPETS;
 
@@ -37,7 +35,7 @@ describe('seed acceptance: the seed snippets in recipes, run as each user', () =
 
   beforeAll(async () => {
     workRoot = mkdtempSync(path.join(tmpdir(), 'coffer-seed-jobs-'));
-    server = await TestServer.start({ ...JOB_ENV, COFFER_JOB_WORK_DIR: workRoot });
+    server = await TestServer.start({ COFFER_JOB_WORK_DIR: workRoot });
     a = await server.createUser('author-a');
     b = await server.createUser('runner-b');
     const put = await server.request('PUT', '/api/v1/me/secrets/credential-for-my-api', {

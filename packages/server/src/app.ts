@@ -29,8 +29,10 @@ import { createTicketService } from './modules/tickets/ticket.service.js';
 import { userRoutes } from './modules/users/user.routes.js';
 import { createUserService } from './modules/users/user.service.js';
 import type { Store } from './store/store.js';
-import { createJobRunner, type Backend } from './jobs/job-runner.js';
-import { createRuntimes } from './jobs/runtimes.js';
+import type { Listening } from './execution/code-runner.js';
+import { createUserCodeExecution } from './execution/index.js';
+import { createJobRunner } from './modules/jobs/job.runner.js';
+import { sandboxRoutes } from './http/sandbox.routes.js';
 import { jobRoutes } from './modules/jobs/job.routes.js';
 import { createJobService } from './modules/jobs/job.service.js';
 import { projectRoutes } from './modules/projects/project.routes.js';
@@ -124,7 +126,16 @@ export async function buildApp(deps: AppDeps): Promise<{
   registerAuthHook(app, services.auth, { metricsToken: config.metricsToken });
   metrics.register(app as unknown as FastifyInstance);
 
-  await app.register(healthRoutes, { ping: () => store.ping() });
+  const execution = createUserCodeExecution({
+    config,
+    store,
+    clock: deps.clock,
+    logger: deps.logger,
+    tickets: services.tickets,
+    secrets: services.secrets,
+  });
+  await app.register(healthRoutes, { ping: () => store.ping(), sandbox: execution.state });
+  await app.register(sandboxRoutes, { sandbox: execution.state });
   if (config.metricsToken) {
     app.get('/metrics', { config: { access: 'metrics' }, schema: { hide: true } }, async (_req, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
@@ -147,35 +158,30 @@ export async function buildApp(deps: AppDeps): Promise<{
   await app.register(projectRoutes, { projects: services.projects });
   await app.register(jobRoutes, { jobs: services.jobs });
 
-  let backend: Backend | undefined;
   const runner = createJobRunner({
     store,
     clock: deps.clock,
     logger: deps.logger,
     config: config.jobs,
-    secrets: services.secrets,
     tickets: services.tickets,
-    runtimes: createRuntimes(config.jobs),
-    backend: () => {
-      if (!backend) throw new Error('the server is not listening yet');
-      return backend;
-    },
+    code: execution.code,
   });
   wakeRunner = () => runner.wake();
   app.addHook('onListen', async () => {
     // Taken once: a job starting while the server shuts down still knows where it was.
-    backend = backendOf(app.server.address());
+    await execution.start(backendOf(app.server.address()));
     await runner.start();
   });
   app.addHook('onClose', async () => {
     await runner.stop();
+    await execution.stop();
     await services.audit.drain();
   });
   return { app: app as unknown as FastifyInstance, services, routes };
 }
 
-/** Where job code on this machine reaches the server: its own listening address, loopback if wildcard. */
-function backendOf(address: ReturnType<FastifyInstance['server']['address']>): Backend {
+/** Where user code on this machine reaches the server: its own listening address, loopback if wildcard. */
+function backendOf(address: ReturnType<FastifyInstance['server']['address']>): Listening {
   if (!address || typeof address === 'string') throw new Error('the server is not listening on TCP');
   const wildcard = address.address === '0.0.0.0' || address.address === '::';
   const host = wildcard ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;

@@ -13,8 +13,6 @@ export interface JobsConfig {
   readonly maxLogBytes: number;
   /** Values shorter than this are not masked in logs: masking them would shred output and hint at them. */
   readonly maskMinLength: number;
-  /** Run job processes as this unprivileged account (when the server runs as root). */
-  readonly runAs: string | undefined;
   readonly python: string;
   readonly rscript: string;
   readonly node: string;
@@ -27,6 +25,25 @@ export interface JobsConfig {
   readonly clientsDir: string;
   /** How often a replica says its jobs still run; after 6 missed beats another replica fails them. */
   readonly heartbeatSeconds: number;
+}
+
+/** How user code is isolated (see execution/ and the README's threat model). */
+export interface SandboxConfig {
+  /** `bubblewrap` (the default) or `off`: the explicit opt-out for a single-user machine. */
+  readonly mode: 'bubblewrap' | 'off';
+  readonly bwrap: string;
+  readonly prlimit: string;
+  readonly network: 'host' | 'coffer-only';
+  /** When the server runs as root: uids allocated to users' code. */
+  readonly uidRange: { readonly min: number; readonly max: number };
+  /** When the server runs as root: map each login to an existing account instead (`coffer-{login}`). */
+  readonly accountPattern: string | undefined;
+  readonly limits: {
+    readonly memoryBytes: number;
+    readonly processes: number;
+    readonly cpuSeconds: number;
+    readonly fileBytes: number;
+  };
 }
 
 /** Where the master key comes from. Exactly one source is in force. */
@@ -52,6 +69,7 @@ export interface Config {
   /** The built web UI (index.html and assets/); undefined when none is installed. */
   readonly webDir: string | undefined;
   readonly jobs: JobsConfig;
+  readonly sandbox: SandboxConfig;
   readonly masterKey: MasterKeySource;
   /** During a rotation: the master keys in use before the current one (base64, parsed at start). */
   readonly previousMasterKeys: readonly string[];
@@ -103,6 +121,15 @@ const KNOWN = [
   'COFFER_JOB_MAX_LOG_BYTES',
   'COFFER_JOB_MASK_MIN_LENGTH',
   'COFFER_JOB_USER',
+  'COFFER_SANDBOX',
+  'COFFER_SANDBOX_BWRAP',
+  'COFFER_SANDBOX_NETWORK',
+  'COFFER_SANDBOX_UIDS',
+  'COFFER_SANDBOX_ACCOUNT_PATTERN',
+  'COFFER_SANDBOX_MEMORY_MIB',
+  'COFFER_SANDBOX_PROCESSES',
+  'COFFER_SANDBOX_CPU_SECONDS',
+  'COFFER_SANDBOX_FILES_MIB',
   'COFFER_JOB_PYTHON',
   'COFFER_JOB_RSCRIPT',
   'COFFER_JOB_NODE',
@@ -238,22 +265,61 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const jobsEnabled = (merged.COFFER_JOBS_ENABLED ?? 'true').toLowerCase();
   if (!['true', 'false'].includes(jobsEnabled)) problems.push('COFFER_JOBS_ENABLED: must be true or false');
-  const runAs = merged.COFFER_JOB_USER;
-  if (runAs !== undefined && !/^[a-z_][a-z0-9_-]{0,31}$/i.test(runAs))
-    problems.push(`COFFER_JOB_USER=${JSON.stringify(runAs)}: must be the name of a local account`);
+  if (merged.COFFER_JOB_USER !== undefined)
+    problems.push(
+      'COFFER_JOB_USER is replaced: each user’s code now runs in a sandbox, as an account of its own when the server runs as root (COFFER_SANDBOX_UIDS). Remove the setting (README: "Upgrading from COFFER_JOB_USER")',
+    );
   const jobs: JobsConfig = {
     enabled: jobsEnabled === 'true',
     concurrency: int('COFFER_JOB_CONCURRENCY', 2, 1, 256),
     timeoutSeconds: int('COFFER_JOB_TIMEOUT_SECONDS', 3600, 1, 7 * 24 * 3600),
     maxLogBytes: int('COFFER_JOB_MAX_LOG_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maskMinLength: int('COFFER_JOB_MASK_MIN_LENGTH', 4, 1, 1024),
-    runAs,
     python: merged.COFFER_JOB_PYTHON ?? 'python3',
     rscript: merged.COFFER_JOB_RSCRIPT ?? 'Rscript',
     node: merged.COFFER_JOB_NODE ?? process.execPath,
     workRoot: path.resolve(cwd, merged.COFFER_JOB_WORK_DIR ?? path.join(tmpdir(), 'coffer-jobs')),
     clientsDir: path.resolve(cwd, merged.COFFER_CLIENTS_DIR ?? bundledClientsDir()),
     heartbeatSeconds: int('COFFER_JOB_HEARTBEAT_SECONDS', 5, 1, 3600),
+  };
+
+  const sandboxMode = (merged.COFFER_SANDBOX ?? 'on').toLowerCase();
+  if (!['on', 'off'].includes(sandboxMode))
+    problems.push(
+      `COFFER_SANDBOX=${JSON.stringify(merged.COFFER_SANDBOX)}: must be on (the default) or off (a single-user machine only)`,
+    );
+  const network = merged.COFFER_SANDBOX_NETWORK ?? 'host';
+  if (network !== 'host' && network !== 'coffer-only')
+    problems.push(`COFFER_SANDBOX_NETWORK=${JSON.stringify(network)}: must be host or coffer-only`);
+  const uidRange = { min: 2_000_000, max: 2_999_999 };
+  if (merged.COFFER_SANDBOX_UIDS !== undefined) {
+    const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(merged.COFFER_SANDBOX_UIDS);
+    const [min, max] = [Number(m?.[1]), Number(m?.[2])];
+    if (!m || min < 1000 || max < min || max > 4_294_967_294)
+      problems.push(
+        `COFFER_SANDBOX_UIDS=${JSON.stringify(merged.COFFER_SANDBOX_UIDS)}: must be a range FIRST-LAST of uids from 1000 up, e.g. 2000000-2999999`,
+      );
+    else Object.assign(uidRange, { min, max });
+  }
+  const accountPattern = merged.COFFER_SANDBOX_ACCOUNT_PATTERN;
+  if (accountPattern !== undefined && !accountPattern.includes('{login}'))
+    problems.push(
+      `COFFER_SANDBOX_ACCOUNT_PATTERN=${JSON.stringify(accountPattern)}: must contain {login}, e.g. coffer-{login}`,
+    );
+  const MIB = 1024 * 1024;
+  const sandbox: SandboxConfig = {
+    mode: sandboxMode === 'off' ? 'off' : 'bubblewrap',
+    bwrap: merged.COFFER_SANDBOX_BWRAP ?? '/usr/bin/bwrap',
+    prlimit: '/usr/bin/prlimit',
+    network: network === 'coffer-only' ? 'coffer-only' : 'host',
+    uidRange,
+    accountPattern,
+    limits: {
+      memoryBytes: int('COFFER_SANDBOX_MEMORY_MIB', 2048, 64, 1024 * 1024) * MIB,
+      processes: int('COFFER_SANDBOX_PROCESSES', 256, 16, 65536),
+      cpuSeconds: int('COFFER_SANDBOX_CPU_SECONDS', 3600, 1, 30 * 24 * 3600),
+      fileBytes: int('COFFER_SANDBOX_FILES_MIB', 1024, 1, 1024 * 1024) * MIB,
+    },
   };
 
   const databasePoolMax = int('COFFER_DATABASE_POOL_MAX', 10, 1, 1000);
@@ -274,6 +340,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     publicUrl,
     webDir,
     jobs,
+    sandbox,
     masterKey,
     logLevel,
     trustProxy: trustRaw === 'true',

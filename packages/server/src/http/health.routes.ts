@@ -1,11 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { SandboxReport } from '../execution/index.js';
+
+/**
+ * How user code runs, in /readyz: `bubblewrap`, or `off` (the operator's opt-out, shown so it is never
+ * forgotten) or `unavailable` (code is refused; the store still serves, so the server stays ready).
+ */
+const SandboxMode = Type.String();
 
 /** Liveness and readiness for load balancers and orchestrators. */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ ping: () => Promise<void> }> = async (
-  app,
-  { ping },
-) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{
+  ping: () => Promise<void>;
+  sandbox: () => SandboxReport;
+}> = async (app, { ping, sandbox }) => {
   app.get('/healthz', {
     config: { access: 'public' },
     schema: {
@@ -22,17 +29,32 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ ping: () => Promise<void>
       tags: ['operations'],
       summary: 'The store answers (migrations ran and the master key was verified at start)',
       response: {
-        200: Type.Object({ status: Type.String() }),
-        503: Type.Object({ status: Type.String(), problem: Type.String() }),
+        200: Type.Object({
+          status: Type.String(),
+          sandbox: SandboxMode,
+          warning: Type.Optional(Type.String()),
+        }),
+        503: Type.Object({ status: Type.String(), problem: Type.String(), sandbox: SandboxMode }),
       },
     },
     handler: async (_req, reply) => {
+      const { mode, problem } = sandbox();
       try {
         await ping();
-        return { status: 'ready' };
       } catch {
-        return reply.status(503).send({ status: 'unavailable', problem: 'the store does not answer' });
+        return reply
+          .status(503)
+          .send({ status: 'unavailable', problem: 'the store does not answer', sandbox: mode });
       }
+      if (mode === 'off')
+        return {
+          status: 'ready',
+          sandbox: mode,
+          warning: 'COFFER_SANDBOX=off: user code runs without a sandbox',
+        };
+      if (problem)
+        return { status: 'ready', sandbox: mode, warning: `user code is refused: ${problem.cause}` };
+      return { status: 'ready', sandbox: mode };
     },
   });
 };

@@ -192,6 +192,13 @@ export interface ChangeCounterTable {
   n: number;
 }
 
+/** The Unix account a user's code runs as when the server runs as root (0006). */
+export interface SandboxAccountsTable {
+  user_id: string;
+  uid: number;
+  created_at: Millis;
+}
+
 export interface Database {
   users: UsersTable;
   data_keys: DataKeysTable;
@@ -209,6 +216,7 @@ export interface Database {
   jobs: JobsTable;
   job_logs: JobLogsTable;
   change_counter: ChangeCounterTable;
+  sandbox_accounts: SandboxAccountsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

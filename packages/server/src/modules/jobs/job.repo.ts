@@ -140,3 +140,22 @@ export async function readLog(db: Db, jobId: string, afterSeq: number, limit: nu
     .limit(limit)
     .execute();
 }
+
+/** The key of the job's project and the login of its runner, for the code's environment. */
+export async function projectAndRunnerOf(
+  db: Db,
+  job: Pick<JobRow, 'project_id' | 'runner_id'>,
+): Promise<{ projectKey: string; runnerLogin: string }> {
+  const project = await db
+    .selectFrom('projects')
+    .select('key')
+    .where('id', '=', job.project_id)
+    .executeTakeFirst();
+  const runner = await db
+    .selectFrom('users')
+    .select('login')
+    .where('id', '=', job.runner_id)
+    .executeTakeFirst();
+  if (!project || !runner) throw new Error('the job’s project or runner no longer exists');
+  return { projectKey: project.key, runnerLogin: runner.login };
+}

@@ -1,0 +1,346 @@
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { constants, hostname } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import type { Logger } from 'pino';
+import type { SecretService } from '../modules/secrets/secret.service.js';
+import type { TicketService } from '../modules/tickets/ticket.service.js';
+import type { RecipeLanguage } from '../store/schema.js';
+import type { AccountPolicy } from './accounts.js';
+import { limitBehindExit, limitReached, type Limits } from './limits.js';
+import { createLogMasker } from './log-masker.js';
+import { probeSandbox, type SandboxProblem } from './probe.js';
+import { processStartTime, readStat } from './process-tree.js';
+import type { ProcessWatch } from './process-watch.js';
+import { CODE_PATH, recipeFile, type Runtimes } from './runtimes.js';
+import type { Launch, SandboxBackend } from './sandbox.js';
+import { diskUsage, handOver, makeRunDirs, removeRunDirs } from './workdir.js';
+
+/*
+ * Runs one piece of user code as a user: the one path every front door (recipes now, notebooks and
+ * plugin recipes next) goes through. It issues the run's ticket, makes its directory, starts it in the
+ * sandbox as the user's account, masks everything it prints with the user's values, holds it to its
+ * limits, and — however it ends — kills whatever is left, revokes the ticket and removes the directory
+ * in one `finally`. The user's values live in this closure for the run, and nowhere else.
+ */
+
+/** Where Coffer listens, as code on this machine reaches it. */
+export interface Listening {
+  host: string;
+  port: number;
+  protocol: 'http' | 'https';
+}
+
+export type RunState = 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+export interface CodeOutcome {
+  state: RunState;
+  exitCode: number | null;
+  error: string | null;
+}
+
+export type OutputStream = 'stdout' | 'stderr';
+
+export interface CodeRequest {
+  readonly user: { readonly id: string; readonly login: string };
+  readonly project: { readonly id: string; readonly key: string };
+  /** The job this run is: its ticket is bound to it, so any replica can revoke it. */
+  readonly jobId?: string | undefined;
+  readonly language: RecipeLanguage;
+  readonly code: string;
+  /** More environment for the code (COFFER_JOB_ID, DKU_CALL_ORIGIN, …). */
+  readonly env?: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly maxOutputBytes: number;
+  /** What the code prints, masked, in order. */
+  output(stream: OutputStream, text: string): void;
+  /** The run's first process, once started, for restart recovery. */
+  started?(proc: { host: string; pid: number; pidStarted: string | null }): void;
+}
+
+export interface RunningCode {
+  /** Stops the run (at once, or as soon as it has started). */
+  stop(state: 'cancelled' | 'failed' | 'timed_out', error: string): void;
+  readonly done: Promise<CodeOutcome>;
+}
+
+/** How this server runs user code, for /readyz and the admin page. */
+export type SandboxState =
+  | { readonly mode: 'bubblewrap' | 'off'; readonly problem?: undefined }
+  | { readonly mode: 'unavailable'; readonly problem: SandboxProblem };
+
+export interface CodeRunnerDeps {
+  backend: SandboxBackend;
+  accounts: AccountPolicy;
+  tickets: Pick<TicketService, 'issue' | 'revoke'>;
+  secrets: Pick<SecretService, 'valuesForMasking'>;
+  runtimes: Runtimes;
+  watch: ProcessWatch;
+  config: { workRoot: string; limits: Limits; maskMinLength: number };
+  serverUid: number;
+  listening: () => Listening;
+  logger: Logger;
+}
+
+/** The ticket outlives the time limit a little, so the final calls of a run at its limit still work. */
+const TICKET_MARGIN_MS = 60_000;
+const KILL_GRACE_MS = 2_000;
+const STDERR_TAIL = 4096;
+
+export function createCodeRunner(deps: CodeRunnerDeps) {
+  const { backend, config } = deps;
+  let state: SandboxState | undefined;
+
+  /** Makes a test sandbox; a machine that could not make one is tried again at the next run. */
+  async function check(): Promise<SandboxState> {
+    if (backend.kind === 'off') return (state = { mode: 'off' });
+    const problem = await probeSandbox(backend, {
+      workRoot: config.workRoot,
+      account: deps.accounts.probeAccount,
+      serverUid: deps.serverUid,
+    });
+    state = problem ? { mode: 'unavailable', problem } : { mode: 'bubblewrap' };
+    return state;
+  }
+
+  function start(req: CodeRequest): RunningCode {
+    let stopped: { state: RunState; error: string } | undefined;
+    let kill: (() => void) | undefined;
+    const stop = (s: RunState, error: string) => {
+      if (stopped) return;
+      stopped = { state: s, error };
+      kill?.();
+    };
+
+    const done = (async (): Promise<CodeOutcome> => {
+      let ticketId: string | undefined;
+      let dirs: ReturnType<typeof makeRunDirs> | undefined;
+      try {
+        const sandbox = state?.mode === 'bubblewrap' || state?.mode === 'off' ? state : await check();
+        if (sandbox.mode === 'unavailable')
+          return failed(
+            `no sandbox can be made on this machine, and user code never runs without one: ${sandbox.problem.cause}. Fix: ${sandbox.problem.fix}`,
+          );
+        const account = await deps.accounts.accountFor(req.user);
+        const ticket = await deps.tickets.issue(req.user.id, {
+          jobId: req.jobId,
+          ttlMs: req.timeoutMs + TICKET_MARGIN_MS,
+        });
+        ticketId = ticket.id;
+        const values = await deps.secrets.valuesForMasking(req.user.id);
+        if (stopped) return { ...stopped, exitCode: null };
+
+        dirs = makeRunDirs(config.workRoot, account, deps.serverUid);
+        writeFileSync(path.join(dirs.home, recipeFile(req.language)), req.code, { mode: 0o644 });
+        const view = backend.view(dirs);
+        const command = await deps.runtimes.prepare(req.language, dirs.home, view);
+        handOver(dirs, account);
+        const at = deps.listening();
+        const launch = backend.launch({
+          dirs,
+          command: command.command,
+          args: command.args,
+          env: {
+            PATH: CODE_PATH,
+            LANG: 'C.UTF-8',
+            LC_ALL: 'C.UTF-8',
+            DKU_API_TICKET: ticket.ticket,
+            DKU_BACKEND_HOST: backend.backendHost(at.host),
+            DKU_BACKEND_PORT: String(at.port),
+            DKU_BACKEND_PROTOCOL: at.protocol,
+            DKU_CURRENT_PROJECT_KEY: req.project.key,
+            ...req.env,
+            ...command.env,
+          },
+          shared: command.shared,
+          account,
+          limits: config.limits,
+        });
+        const runDirs = dirs;
+        return await supervise(launch, req, values, {
+          onKill: (k) => {
+            kill = k;
+            if (stopped) k();
+          },
+          stopped: () => stopped,
+          stop,
+          dirs: runDirs,
+        });
+      } catch (e) {
+        return failed(e instanceof Error ? e.message : String(e));
+      } finally {
+        if (ticketId) await deps.tickets.revoke(ticketId);
+        if (dirs) removeRunDirs(dirs);
+      }
+    })();
+    return { stop, done };
+  }
+
+  /** Starts the launch and follows it to its end. */
+  function supervise(
+    launch: Launch,
+    req: CodeRequest,
+    values: string[],
+    run: {
+      onKill: (kill: () => void) => void;
+      stopped: () => { state: RunState; error: string } | undefined;
+      stop: (state: RunState, error: string) => void;
+      dirs: ReturnType<typeof makeRunDirs>;
+    },
+  ): Promise<CodeOutcome> {
+    const { limits } = config;
+    return new Promise((resolve) => {
+      let outBytes = 0;
+      let stderrTail = '';
+      const sandboxed = launch.stop.kind === 'sandbox';
+      const child = spawn(launch.program, launch.args, {
+        cwd: launch.cwd,
+        env: launch.env,
+        uid: launch.uid,
+        gid: launch.gid,
+        detached: true, // its own process group, apart from the server's terminal and signals
+        stdio: sandboxed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      });
+      const pid = child.pid;
+      // A sandbox ends with its init: the kernel kills everything in a PID namespace whose first process
+      // dies. bubblewrap names the init once it exists; killing bubblewrap itself instead could orphan an
+      // init still being set up, before it has asked to die with its parent.
+      let init: number | undefined;
+      let killRequested = false;
+      const killInit = () => {
+        if (init === undefined || !pid || readStat(init)?.ppid !== pid) return;
+        try {
+          process.kill(init, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      };
+      if (launch.stop.kind === 'sandbox') {
+        onSandboxInit(child.stdio[launch.stop.statusFd] as Readable | null, (initPid) => {
+          init = initPid;
+          if (killRequested) killInit();
+        });
+      }
+      run.onKill(() => {
+        if (sandboxed) {
+          killRequested = true;
+          return killInit();
+        }
+        const group = (signal: NodeJS.Signals) => {
+          try {
+            if (pid) process.kill(-pid, signal);
+          } catch {
+            // already gone
+          }
+        };
+        group('SIGTERM');
+        setTimeout(() => group('SIGKILL'), KILL_GRACE_MS).unref();
+      });
+      const timer = setTimeout(
+        () => run.stop('timed_out', `stopped after its time limit of ${Math.round(req.timeoutMs / 1000)} s`),
+        req.timeoutMs,
+      );
+      let unwatch = () => {};
+      if (pid) {
+        req.started?.({ host: hostname(), pid, pidStarted: processStartTime(pid) ?? null });
+        unwatch = deps.watch.watch({
+          pid,
+          wrapperFirst: sandboxed,
+          dirs: run.dirs,
+          limits,
+          onLimit: (name) => run.stop('failed', limitReached(name, limits)),
+        });
+      }
+
+      const pipe = (stream: 'stdout' | 'stderr', source: NodeJS.ReadableStream) => {
+        const masker = createLogMasker(values, { minLength: config.maskMinLength });
+        const text = new StringDecoder('utf8');
+        const emit = (s: string) => {
+          if (!s) return;
+          if (stream === 'stderr') stderrTail = (stderrTail + s).slice(-STDERR_TAIL);
+          req.output(stream, s);
+        };
+        source.on('data', (chunk: Buffer) => {
+          outBytes += chunk.length;
+          if (outBytes > req.maxOutputBytes) {
+            run.stop('failed', `output limit of ${req.maxOutputBytes} bytes exceeded`);
+            return;
+          }
+          emit(text.write(masker.push(chunk)));
+        });
+        source.on('end', () => emit(text.write(masker.end()) + text.end()));
+      };
+      pipe('stdout', child.stdout!);
+      pipe('stderr', child.stderr!);
+
+      const finish = (outcome: CodeOutcome) => {
+        clearTimeout(timer);
+        unwatch();
+        resolve(outcome);
+      };
+      child.on('error', (e) => finish(failed(`could not start ${launch.program}: ${e.message}`)));
+      child.on('close', (code, signal) => {
+        const stopped = run.stopped();
+        if (stopped) return finish({ state: stopped.state, exitCode: code, error: stopped.error });
+        if (code === 0) return finish({ state: 'succeeded', exitCode: 0, error: null });
+        // A sandbox's first process exits with 128 + the signal that killed the code.
+        const signalName =
+          signal ?? (sandboxed && code !== null && code > 128 ? nameOfSignal(code - 128) : null);
+        const how = signalName ? `killed by signal ${signalName}` : `exited with code ${code}`;
+        void diskUsage(run.dirs)
+          .catch(() => ({ largestFile: 0 }))
+          .then(({ largestFile }) => {
+            const limit = limitBehindExit(
+              { exitCode: code, signal: signalName },
+              { largestFile, stderrTail },
+              limits,
+            );
+            finish({
+              state: 'failed',
+              exitCode: code,
+              error: limit ? `${limitReached(limit, limits)} (${how})` : how,
+            });
+          });
+      });
+    });
+  }
+
+  return {
+    check,
+    /** How this server runs user code; undefined before the first check. */
+    state: () => state,
+    start,
+  };
+}
+
+export type CodeRunner = ReturnType<typeof createCodeRunner>;
+
+function failed(error: string): CodeOutcome {
+  return { state: 'failed', exitCode: null, error };
+}
+
+/** Calls back with the pid of the sandbox's init, from bubblewrap's JSON status lines. */
+function onSandboxInit(stream: Readable | null, found: (pid: number) => void): void {
+  if (!stream) return;
+  let text = '';
+  stream.on('data', (chunk: Buffer) => {
+    text += chunk.toString('utf8');
+    let nl;
+    while ((nl = text.indexOf('\n')) >= 0) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      try {
+        const pid = (JSON.parse(line) as { 'child-pid'?: unknown })['child-pid'];
+        if (typeof pid === 'number' && Number.isInteger(pid) && pid > 1) found(pid);
+      } catch {
+        // not a status line
+      }
+    }
+  });
+  stream.on('error', () => undefined);
+}
+
+function nameOfSignal(n: number): string | null {
+  return Object.entries(constants.signals).find(([, v]) => v === n)?.[0] ?? null;
+}
