@@ -61,10 +61,17 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...out, ...env };
 }
 
-function track(args: string[], env: Record<string, string>): ChildProcess {
+/** A Unix account to run a command as (the test suite runs as root on CI). */
+export interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+function track(args: string[], env: Record<string, string>, as?: RunAs): ChildProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: childEnv(env),
     stdio: ['pipe', 'pipe', 'pipe'],
+    ...(as ? { uid: as.uid, gid: as.gid } : {}),
   });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -91,9 +98,9 @@ async function withStore(env: Record<string, string>): Promise<Record<string, st
 /** Runs one `coffer` command to completion; stdin gets `input` (or nothing) and is then closed. */
 export async function runCli(
   args: string[],
-  opts: { env: Record<string, string>; input?: string; timeoutMs?: number },
+  opts: { env: Record<string, string>; input?: string; timeoutMs?: number; as?: RunAs },
 ): Promise<CliResult> {
-  const child = track(args, await withStore(opts.env));
+  const child = track(args, await withStore(opts.env), opts.as);
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -143,9 +150,13 @@ export interface ServeHandle {
  */
 export async function startServe(
   env: Record<string, string>,
-  opts: { timeoutMs?: number } = {},
+  opts: { timeoutMs?: number; as?: RunAs } = {},
 ): Promise<ServeHandle> {
-  const child = track(['serve'], { COFFER_PORT: '0', COFFER_LOG_LEVEL: 'info', ...(await withStore(env)) });
+  const child = track(
+    ['serve'],
+    { COFFER_PORT: '0', COFFER_LOG_LEVEL: 'info', ...(await withStore(env)) },
+    opts.as,
+  );
   child.stdin!.end();
   const lines: LogLine[] = [];
   let stderr = '';

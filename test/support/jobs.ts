@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { TestServer, TestUser } from './test-server.js';
+import type { Reply, RequestOptions, TestUser } from './test-server.js';
+
+/** A server to call: a TestServer, or any server at a URL (see `apiAt`). */
+export interface Api {
+  request(method: string, urlPath: string, opts?: RequestOptions): Promise<Reply>;
+}
 
 export interface FinishedJob {
   id: string;
@@ -13,7 +18,7 @@ export interface FinishedJob {
 
 /** Creates (or replaces) a recipe through the API as `user`. */
 export async function putRecipe(
-  server: TestServer,
+  server: Api,
   user: TestUser,
   project: string,
   name: string,
@@ -28,7 +33,7 @@ export async function putRecipe(
 }
 
 export async function startJob(
-  server: TestServer,
+  server: Api,
   user: TestUser,
   project: string,
   recipe: string,
@@ -44,7 +49,7 @@ export async function startJob(
 
 /** Polls the job's log until the job has finished; answers its end state and whole log. */
 export async function waitForJob(
-  server: TestServer,
+  server: Api,
   user: TestUser,
   id: string,
   timeoutMs = 60_000,
@@ -70,7 +75,7 @@ export async function waitForJob(
 }
 
 export async function runRecipe(
-  server: TestServer,
+  server: Api,
   user: TestUser,
   project: string,
   name: string,

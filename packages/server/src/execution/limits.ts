@@ -53,13 +53,15 @@ export function limitReached(name: LimitName, limits: Limits): string {
 }
 
 /**
- * `prlimit` options that set each limit (soft = hard, so code cannot raise them). The process count is
- * left out where it would count more than the run: a plain process shares its account with the server.
+ * `prlimit` options that set each limit (soft = hard, so code cannot raise them; CPU time's hard limit
+ * is a second later, so the kernel's SIGXCPU, which names the cause, comes before its SIGKILL). The
+ * process count is left out where it would count more than the run: a plain process shares its
+ * account with the server.
  */
 export function prlimitOptions(limits: Limits, opts: { processes: boolean }): string[] {
   return [
     `--data=${limits.memoryBytes}`,
-    `--cpu=${limits.cpuSeconds}`,
+    `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`,
     `--fsize=${limits.fileBytes}`,
     `--core=0`,
     ...(opts.processes ? [`--nproc=${limits.processes}`] : []),

@@ -46,6 +46,21 @@ export function readStat(pid: number): ProcStat | undefined {
   };
 }
 
+/**
+ * Memory a process really holds: its proportional set size (pages shared with other processes, such as
+ * those a fork has not yet copied, count in part). Resident size, where the kernel has no rollup.
+ */
+export function memoryBytes(pid: number, stat: ProcStat): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const pss = /^Pss:\s+(\d+) kB$/m.exec(rollup);
+    if (pss) return Number(pss[1]) * 1024;
+  } catch {
+    // gone, or no rollup on this kernel
+  }
+  return stat.rssPages * PAGE_BYTES;
+}
+
 /** Every process of the machine by pid; empty where there is no /proc. */
 export function scanProcesses(): Map<number, ProcStat> {
   const all = new Map<number, ProcStat>();

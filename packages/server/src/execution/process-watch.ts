@@ -1,13 +1,14 @@
 import type { LimitName, Limits } from './limits.js';
-import { PAGE_BYTES, scanProcesses, TICKS_PER_SECOND, treeOf } from './process-tree.js';
+import { memoryBytes, scanProcesses, TICKS_PER_SECOND, treeOf } from './process-tree.js';
 import type { RunDirs } from './sandbox.js';
 import { diskUsage } from './workdir.js';
 
 /*
  * The limits of a run as a whole. The kernel holds each process to its own limits; this adds up all
  * the processes of a run (its tree under the first process: inside a sandbox every orphan is
- * re-parented to the sandbox's init, so nothing leaves the tree) and the bytes its directories hold,
- * and says which limit a run reached, once. One scan of /proc serves every run.
+ * re-parented to the sandbox's init, so nothing leaves the tree) — their threads, CPU time and
+ * proportional memory, so forked workers sharing pages are not counted many times — and the bytes its
+ * directories hold, and says which limit a run reached, once. One scan of /proc serves every run.
  */
 
 export interface WatchedRun {
@@ -46,15 +47,15 @@ export function createProcessWatch(
       const pids = treeOf(run.pid, procs);
       let threads = 0;
       let ticksUsed = 0;
-      let pages = 0;
+      let memory = 0;
       for (const pid of run.wrapperFirst ? pids.slice(1) : pids) {
         const s = procs.get(pid)!;
         threads += s.threads;
         ticksUsed += s.cpuTicks;
-        pages += s.rssPages;
+        memory += memoryBytes(pid, s);
       }
-      if (pages * PAGE_BYTES >= run.limits.memoryBytes) reached(run, 'memoryBytes');
-      else if (threads >= run.limits.processes) reached(run, 'processes');
+      if (threads >= run.limits.processes) reached(run, 'processes');
+      else if (memory >= run.limits.memoryBytes) reached(run, 'memoryBytes');
       else if (ticksUsed >= run.limits.cpuSeconds * TICKS_PER_SECOND) reached(run, 'cpuSeconds');
     }
     if (++ticks % diskEvery === 0 && !measuringDisk && runs.size > 0) {
