@@ -434,6 +434,16 @@ const COFFER: Entry[] = [
     },
   },
   {
+    method: 'GET',
+    route: '/api/v1/admin/sandbox',
+    access: 'admin',
+    call: () => ({ path: '/api/v1/admin/sandbox' }),
+    ok: 200,
+    check: (r) => expect(r.json.mode).toBe('bubblewrap'),
+    other: STATUS_403,
+    admin: { status: 200, check: (r) => expect(r.json.limits.processes).toBeGreaterThan(0) },
+  },
+  {
     method: 'POST',
     route: '/api/v1/admin/users',
     access: 'admin',

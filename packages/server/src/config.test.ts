@@ -115,4 +115,61 @@ describe('configuration', () => {
       /unknown setting COFFER_PROT/,
     );
   });
+
+  it('sandboxes user code by default, with the host network, a uid range and limits', () => {
+    const c = loadConfig({}, '/srv/coffer');
+    expect(c.sandbox).toEqual({
+      mode: 'bubblewrap',
+      bwrap: '/usr/bin/bwrap',
+      prlimit: '/usr/bin/prlimit',
+      network: 'host',
+      uidRange: { min: 2_000_000, max: 2_999_999 },
+      accountPattern: undefined,
+      limits: { memoryBytes: 2 * 1024 ** 3, processes: 256, cpuSeconds: 3600, fileBytes: 1024 ** 3 },
+    });
+  });
+
+  it('takes the sandbox settings, and refuses bad ones naming each', () => {
+    const c = loadConfig({
+      COFFER_SANDBOX: 'off',
+      COFFER_SANDBOX_NETWORK: 'coffer-only',
+      COFFER_SANDBOX_UIDS: '5000000-5000999',
+      COFFER_SANDBOX_ACCOUNT_PATTERN: 'dss-{login}',
+      COFFER_SANDBOX_MEMORY_MIB: '512',
+      COFFER_SANDBOX_PROCESSES: '64',
+      COFFER_SANDBOX_CPU_SECONDS: '60',
+      COFFER_SANDBOX_FILES_MIB: '100',
+    });
+    expect(c.sandbox).toMatchObject({
+      mode: 'off',
+      network: 'coffer-only',
+      uidRange: { min: 5_000_000, max: 5_000_999 },
+      accountPattern: 'dss-{login}',
+      limits: { memoryBytes: 512 * 1024 ** 2, processes: 64, cpuSeconds: 60, fileBytes: 100 * 1024 ** 2 },
+    });
+    try {
+      loadConfig({
+        COFFER_SANDBOX: 'maybe',
+        COFFER_SANDBOX_NETWORK: 'none',
+        COFFER_SANDBOX_UIDS: '0-100',
+        COFFER_SANDBOX_ACCOUNT_PATTERN: 'everyone',
+        COFFER_SANDBOX_PROCESSES: '1',
+      });
+      expect.unreachable();
+    } catch (err) {
+      const problems = (err as ConfigError).problems;
+      expect(problems).toHaveLength(5);
+      expect(problems.join('\n')).toMatch(/COFFER_SANDBOX="maybe": must be on \(the default\) or off/);
+      expect(problems.join('\n')).toMatch(/COFFER_SANDBOX_UIDS="0-100": must be a range/);
+      expect(problems.join('\n')).toMatch(
+        /COFFER_SANDBOX_ACCOUNT_PATTERN="everyone": must contain \{login\}/,
+      );
+    }
+  });
+
+  it('refuses COFFER_JOB_USER, saying what replaced it and where the upgrade is described', () => {
+    expect(() => loadConfig({ COFFER_JOB_USER: 'nobody' })).toThrow(
+      /COFFER_JOB_USER is replaced: .*account of its own .*COFFER_SANDBOX_UIDS.*Upgrading from COFFER_JOB_USER/,
+    );
+  });
 });
