@@ -1,0 +1,132 @@
+// Job start overhead, the fourth part of `npm run bench`: the time from the run call to the recipe's
+// first output line, against the bare interpreter start, in one run:
+//   (a) a job       POST …/recipes/print/run on `coffer serve` (SQLite), the recipe `print(1)` in Python,
+//                   sandboxed (bubblewrap, the runner's own account when run as root, limits): from just
+//                   before the call to the `at` stamp of its first stdout chunk (the server's clock, the
+//                   same machine's), read back from the job's log;
+//   (b) unsandboxed the same with COFFER_SANDBOX=off, so the sandbox's own share shows;
+//   (c) bare        `python3 -c 'print(1)'` spawned here, to its first byte on stdout.
+// Medians of BENCH_JOB_RUNS (15) after 3 warm-up runs each; prints the ratio a/c and the milliseconds
+// the job adds over the bare interpreter, against the target of under 25 ms added.
+
+import { spawn } from 'node:child_process';
+import {
+  basicAuth,
+  cleanup,
+  createUserAndKey,
+  installCleanupHandlers,
+  intFromEnv,
+  machineFacts,
+  makeTempDir,
+  phase,
+  startCoffer,
+  stopCoffer,
+} from './lib.mjs';
+
+const TARGET_ADDED_MS = 25;
+const PYTHON = '/usr/bin/python3';
+installCleanupHandlers();
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function call(url, key, method, path, body) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: basicAuth(key), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => undefined);
+  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Starts a server with one user, one project and the `print(1)` recipe. */
+async function jobServer(label, env) {
+  const dataDir = makeTempDir('coffer-bench-jobs-');
+  const workDir = makeTempDir('coffer-bench-jobs-work-');
+  const all = { COFFER_JOB_WORK_DIR: workDir, COFFER_LOG_LEVEL: 'warn', ...env };
+  const key = await createUserAndKey(dataDir, 'bench', all);
+  const server = await startCoffer({ dataDir, env: all, label });
+  await call(server.url, key, 'POST', '/api/v1/projects', { key: 'BENCH', name: 'Bench' });
+  await call(server.url, key, 'PUT', '/api/v1/projects/BENCH/recipes/print', {
+    language: 'python',
+    code: 'print(1)\n',
+  });
+  return { server, key };
+}
+
+/** One job: ms from the run call to its first stdout chunk. */
+async function timeJob({ server, key }) {
+  const started = Date.now();
+  const job = await call(server.url, key, 'POST', '/api/v1/projects/BENCH/recipes/print/run', {});
+  for (;;) {
+    const { job: state, chunks } = await call(server.url, key, 'GET', `/api/v1/jobs/${job.id}/log?limit=100`);
+    if (!['queued', 'running'].includes(state.state)) {
+      if (state.state !== 'succeeded') throw new Error(`the bench job ${state.state}: ${state.error}`);
+      const first = chunks.find((c) => c.stream === 'stdout');
+      if (!first) throw new Error('the bench job printed nothing');
+      return first.at - started;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The bare interpreter: ms from spawn to the first byte on stdout. */
+function timeBare() {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(PYTHON, ['-c', 'print(1)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    child.stdout.once('data', () => resolve(Number(process.hrtime.bigint() - started) / 1e6));
+    child.once('error', reject);
+  });
+}
+
+async function measure(label, once, runs) {
+  phase(`${label}: 3 warm-up runs, then ${runs}`);
+  for (let i = 0; i < 3; i++) await once();
+  const ms = [];
+  for (let i = 0; i < runs; i++) ms.push(await once());
+  return { median: median(ms), min: Math.min(...ms), max: Math.max(...ms) };
+}
+
+async function main() {
+  const runs = intFromEnv('BENCH_JOB_RUNS', 15, 3, 1000);
+  const facts = machineFacts();
+  const sandboxed = await jobServer('coffer serve (sandbox)', {});
+  const plain = await jobServer('coffer serve (COFFER_SANDBOX=off)', { COFFER_SANDBOX: 'off' });
+  const a = await measure('(a) job in the sandbox', () => timeJob(sandboxed), runs);
+  const b = await measure('(b) job without the sandbox', () => timeJob(plain), runs);
+  const c = await measure('(c) bare interpreter', timeBare, runs);
+  await stopCoffer(sandboxed.server);
+  await stopCoffer(plain.server);
+
+  const added = a.median - c.median;
+  const row = (label, m) =>
+    `| ${label.padEnd(46)} | ${m.median.toFixed(1).padStart(6)} | ${m.min.toFixed(1).padStart(6)} | ${m.max.toFixed(1).padStart(6)} |`;
+  console.log(
+    `\nJob start overhead — ${facts.cpus}, ${facts.memory}, Node ${facts.node}, load ${facts.loadavg}`,
+  );
+  console.log(
+    `run as ${process.getuid?.() === 0 ? 'root (each user’s own account)' : 'an ordinary account'}`,
+  );
+  console.log(`| ${'target (ms to the first output line)'.padEnd(46)} | median |    min |    max |`);
+  console.log(`| ${'-'.repeat(46)} | -----: | -----: | -----: |`);
+  console.log(row('(a) job, sandboxed (bubblewrap, account, limits)', a));
+  console.log(row('(b) job, COFFER_SANDBOX=off', b));
+  console.log(row(`(c) bare ${PYTHON} -c 'print(1)'`, c));
+  console.log(
+    `\na/c = ${(a.median / c.median).toFixed(2)}; the job adds ${added.toFixed(1)} ms over the bare interpreter ` +
+      `(the sandbox ${(a.median - b.median).toFixed(1)} ms of it); target: under ${TARGET_ADDED_MS} ms added — ` +
+      `${added < TARGET_ADDED_MS ? 'PASS' : 'NOT MET'}`,
+  );
+}
+
+main()
+  .catch((err) => {
+    console.error(`bench: ${err.stack ?? err}`);
+    process.exitCode = 1;
+  })
+  .finally(cleanup);
