@@ -132,6 +132,19 @@ describe.skipIf(skipBrowser)('API keys and administration, in the browser', () =
     expect(problems).toEqual([]);
   });
 
+  it('the administration page says how users’ code is isolated: sandbox, accounts, network, limits', async (ctx) => {
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, admin.login, admin.password);
+    await page.goto('/admin/users');
+    const card = page.getByRole('region', { name: 'Users’ code' });
+    await card.getByText('Users’ code runs in a sandbox (bubblewrap).').waitFor();
+    await card.getByText(/2048 MiB of memory, 256 processes, 3600 s of CPU time/).waitFor();
+    await card.getByText('the machine’s network').waitFor();
+    await expect(card.getByRole('alert').count()).resolves.toBe(0);
+    await screenshot(page, 'admin-sandbox');
+    expect(problems).toEqual([]);
+  });
+
   it("a password reset warns that it destroys the user's secrets, and it does", async (ctx) => {
     const dave = await newUser('dave');
     await server.request('PUT', '/api/v1/me/secrets/token', {

@@ -7,7 +7,6 @@ import { TestServer, type TestUser } from '../test/support/test-server.js';
 import { openPage, screenshot, skipBrowser, useBrowser } from './support/browser.js';
 import { addSecret, save, signIn } from './support/flows.js';
 
-
 describe.skipIf(skipBrowser)('recipes and jobs, in the browser', () => {
   const { browser } = useBrowser();
   let server: TestServer;

@@ -15,6 +15,7 @@ import type {
   SecretChange,
   SecretInfo,
   SecretList,
+  SandboxStatus,
   Session,
   User,
   UserPatch,
@@ -224,6 +225,8 @@ export class CofferClient {
     deleteUser: async (login: string): Promise<void> => {
       await this.#call('DELETE', `/api/v1/admin/users/${enc(login)}`);
     },
+    /** How this server isolates users' code. */
+    sandbox: (): Promise<SandboxStatus> => this.#call('GET', '/api/v1/admin/sandbox'),
   };
 
   // --- Transport ------------------------------------------------------------------------------------

@@ -148,3 +148,13 @@ export interface JobLogChunk {
   /** Already masked: the runner's secret values appear as *****. */
   text: string;
 }
+
+/** How the server runs users' code (GET /api/v1/admin/sandbox, administrators only). */
+export interface SandboxStatus {
+  /** `bubblewrap`: sandboxed. `off`: the operator's opt-out. `unavailable`: code is refused. `starting`. */
+  mode: 'bubblewrap' | 'off' | 'unavailable' | 'starting';
+  accounts: string;
+  network: 'host' | 'coffer-only';
+  limits: { memoryBytes: number; processes: number; cpuSeconds: number; fileBytes: number };
+  problem?: { cause: string; fix: string };
+}

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { SandboxStatusCard } from '../components/sandbox-status';
 import { useCall, useSession } from '../session';
 
 const ADMIN_GROUP = 'administrators';
@@ -145,6 +146,8 @@ export function AdminUsersPage() {
           </table>
         )}
       </section>
+
+      <SandboxStatusCard />
 
       {action?.kind === 'create' && (
         <CreateUserDialog
