@@ -107,6 +107,32 @@ console.log('the value is', await client.getSecret('credential-for-my-api'));
     expect(job.log).not.toContain(VALUE);
   });
 
+  it('an R recipe uses the dataiku package, and installs and loads a package of its own', async () => {
+    const job = await runRecipe(
+      server,
+      alice,
+      'SALES',
+      'r-install',
+      'r',
+      `library(dataiku)
+cat("identity:", dkuGetAuthInfo()$authIdentifier, "\\n")
+pkg <- file.path(tempdir(), "hello")
+dir.create(file.path(pkg, "R"), recursive = TRUE)
+writeLines(c("Package: hello", "Version: 0.1", "Title: Hello", "Description: Says hello.",
+             "License: MIT", "Authors@R: person('A', 'B', role = c('aut', 'cre'), email = 'a@b.c')"),
+           file.path(pkg, "DESCRIPTION"))
+writeLines("export(hello)", file.path(pkg, "NAMESPACE"))
+writeLines("hello <- function() 'hello from my own package'", file.path(pkg, "R", "hello.R"))
+install.packages(pkg, repos = NULL, type = "source", lib = Sys.getenv("R_LIBS_USER"))
+library(hello, lib.loc = Sys.getenv("R_LIBS_USER"))
+cat(hello(), "\\n")
+`,
+    );
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain(`identity: ${alice.login}`);
+    expect(job.log).toContain('hello from my own package');
+  });
+
   it('masks the value in base64, URL-encoded and JSON-escaped forms too', async () => {
     const job = await runRecipe(
       server,
