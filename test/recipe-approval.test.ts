@@ -154,6 +154,37 @@ describe('approving code changed by others', () => {
     expect(asked.diff).toContain('+print("mallory")');
   });
 
+  it("a change saved in the runner's name with a key an administrator made for them is not the runner's own", async () => {
+    const root = await server.createUser('root', { admin: true });
+    const made = await server.request('POST', '/public/api/admin/personal-api-keys', {
+      key: root.key,
+      body: { user: alice.login, label: 'made-for-alice' },
+    });
+    expect(made.status, made.text).toBe(200);
+    await putRecipe(server, alice, P, 'borrowed', 'python', 'print("alice")\n');
+    expect((await run(alice, 'borrowed')).status).toBe(202);
+    await putRecipe(
+      server,
+      { ...alice, key: made.json.key as string },
+      P,
+      'borrowed',
+      'python',
+      'print("root")\n',
+    );
+    const asked = await refused(alice, 'borrowed');
+    expect(asked.message).toMatch(
+      /^alice \(through an API key an administrator made for them\) changed recipe borrowed since you last ran it/,
+    );
+    expect(asked.changes).toEqual([
+      {
+        revision: 2,
+        by: 'alice (through an API key an administrator made for them)',
+        at: expect.any(Number),
+      },
+    ]);
+    expect(asked.diff).toContain('+print("root")');
+  });
+
   it('a save that changes nothing is no revision and asks nothing; a change of language alone asks', async () => {
     await putRecipe(server, alice, P, 'same', 'python', 'print("same")\n');
     expect((await run(alice, 'same')).status).toBe(202);

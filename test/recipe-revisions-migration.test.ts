@@ -149,6 +149,7 @@ it('existing recipes become revision 1 by their last editor, and jobs that ran t
         code: 'print("changed since")\n',
         author_id: 'u-mallory',
         author_login: 'mallory',
+        author_via: null,
         created_at: 2,
       },
       {
@@ -158,6 +159,7 @@ it('existing recipes become revision 1 by their last editor, and jobs that ran t
         code: 'print(1)\n',
         author_id: null,
         author_login: 'someone-deleted',
+        author_via: null,
         created_at: 2,
       },
       {
@@ -167,6 +169,7 @@ it('existing recipes become revision 1 by their last editor, and jobs that ran t
         code: 'print("current")\n',
         author_id: 'u-mallory',
         author_login: 'mallory',
+        author_via: null,
         created_at: 2,
       },
     ]);

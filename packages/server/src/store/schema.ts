@@ -163,6 +163,8 @@ export interface RecipeRevisionsTable {
   /** Null once the author's account is deleted: then the change is nobody's own. */
   author_id: string | null;
   author_login: string;
+  /** How the author signed in when it was not with a credential of their own; null when it was. */
+  author_via: string | null;
   created_at: Millis;
 }
 

@@ -81,7 +81,7 @@ export async function insertRevision(db: Db, row: Insertable<RecipeRevisionsTabl
 export async function listRevisions(db: Db, recipeId: string, after: number | null, upTo: number) {
   return db
     .selectFrom('recipe_revisions')
-    .select(['revision', 'author_id', 'author_login', 'created_at'])
+    .select(['revision', 'author_id', 'author_login', 'author_via', 'created_at'])
     .where('recipe_id', '=', recipeId)
     .where('revision', '>', after ?? 0)
     .where('revision', '<=', upTo)

@@ -5,7 +5,7 @@ import type { ProjectRole, RecipeLanguage, RecipeRow } from '../../store/schema.
 import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { requireUser, type Caller } from '../auth/caller.js';
+import { borrowedCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { UserService } from '../users/user.service.js';
 import * as repo from './project.repo.js';
 import { checkCode, checkProjectKey, checkProjectName, checkRecipeName } from './project.rules.js';
@@ -50,8 +50,12 @@ export interface RecipeToRun {
 /** One save of a recipe's code, without the code. */
 export interface RevisionInfo {
   revision: number;
-  /** Null when the author's account was deleted since. */
+  /**
+   * Whose own change this is; null when it is nobody's: the author's account was deleted since, or they
+   * saved it with a credential that was not their own (an administrator's key, a job's ticket).
+   */
   authorId: string | null;
+  /** Who saved it, as shown: their login, and how they signed in when not with their own credential. */
   by: string;
   at: number;
 }
@@ -268,6 +272,7 @@ export function createProjectService(deps: {
             code: changed.code,
             author_id: me.user.id,
             author_login: me.user.login,
+            author_via: borrowedCredential(me),
             created_at: now,
           });
         const saved = changed ?? (await repo.findRecipe(trx, project.id, name))!;
@@ -316,8 +321,8 @@ export function createProjectService(deps: {
       return {
         changes: rows.map((r) => ({
           revision: r.revision,
-          authorId: r.author_id,
-          by: r.author_login,
+          authorId: r.author_via === null ? r.author_id : null,
+          by: r.author_via === null ? r.author_login : `${r.author_login} (through ${r.author_via})`,
           at: Number(r.created_at),
         })),
         before: base ? { revision: base.revision, language: base.language, code: base.code } : null,

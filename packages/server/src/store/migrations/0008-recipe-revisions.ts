@@ -4,7 +4,8 @@ import { sql, type Kysely } from 'kysely';
  * Frozen. Recipe revisions: every save of a recipe's code is kept (number, language, code, author,
  * time), so a runner can be shown what others changed since they last ran it, and a job records which
  * revision it ran. The author is kept by id (a login could be reused after its user is deleted) and by
- * login (to show). What exists becomes revision 1, authored by whoever saved it last; a job that ran
+ * login (to show), with how they signed in when it was not with a credential of their own (author_via:
+ * an administrator's key or password, a job's ticket; null when it was their own). What exists becomes revision 1, authored by whoever saved it last; a job that ran
  * exactly that code and language is taken to have run revision 1, so nobody is asked to approve code
  * they already ran.
  */
@@ -28,6 +29,7 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('code', 'text', (c) => c.notNull())
     .addColumn('author_id', 'text', (c) => c.references('users.id').onDelete('set null'))
     .addColumn('author_login', 'text', (c) => c.notNull())
+    .addColumn('author_via', 'text')
     .addColumn('created_at', millis, (c) => c.notNull())
     .addPrimaryKeyConstraint('recipe_revisions_pk', ['recipe_id', 'revision'])
     .execute();
