@@ -52,6 +52,10 @@ describe('approving code changed by others', () => {
     };
   }
 
+  /**
+   * Waits for the job to succeed. Every test waits for its jobs: a job starting in the background would
+   * add a ticket while another test counts them.
+   */
   async function started(r: Reply, user: TestUser) {
     expect(r.status, r.text).toBe(202);
     const job = await waitForJob(server, user, r.json.id as string);
@@ -136,7 +140,7 @@ describe('approving code changed by others', () => {
 
   it("the runner's own edits never ask, and do not hide someone else's change made before them", async () => {
     await putRecipe(server, alice, P, 'own', 'python', 'print(1)\n');
-    expect((await run(alice, 'own')).status).toBe(202);
+    await started(await run(alice, 'own'), alice);
     await putRecipe(server, alice, P, 'own', 'python', 'print(2)\n');
     await putRecipe(server, alice, P, 'own', 'python', 'print(3)\n');
     const own = await started(await run(alice, 'own'), alice);
@@ -162,7 +166,7 @@ describe('approving code changed by others', () => {
     });
     expect(made.status, made.text).toBe(200);
     await putRecipe(server, alice, P, 'borrowed', 'python', 'print("alice")\n');
-    expect((await run(alice, 'borrowed')).status).toBe(202);
+    await started(await run(alice, 'borrowed'), alice);
     await putRecipe(
       server,
       { ...alice, key: made.json.key as string },
@@ -187,11 +191,11 @@ describe('approving code changed by others', () => {
 
   it('a save that changes nothing is no revision and asks nothing; a change of language alone asks', async () => {
     await putRecipe(server, alice, P, 'same', 'python', 'print("same")\n');
-    expect((await run(alice, 'same')).status).toBe(202);
+    await started(await run(alice, 'same'), alice);
     await putRecipe(server, mallory, P, 'same', 'python', 'print("same")\n');
     const recipe = await server.request('GET', `/api/v1/projects/${P}/recipes/same`, { key: alice.key });
     expect(recipe.json).toMatchObject({ revision: 1, updatedBy: 'alice' });
-    expect((await run(alice, 'same')).status).toBe(202);
+    await started(await run(alice, 'same'), alice);
 
     await putRecipe(server, mallory, P, 'same', 'r', 'print("same")\n');
     const asked = await refused(alice, 'same');
@@ -208,7 +212,7 @@ describe('approving code changed by others', () => {
     expect(asked.diff).toContain('--- /dev/null\tnot run before');
     expect(asked.diff).toContain('@@ -0,0 +1,2 @@\n+print("helper")\n+print("two")');
     // Its author runs it without being asked.
-    expect((await run(mallory, 'helper')).status).toBe(202);
+    await started(await run(mallory, 'helper'), mallory);
     // A recipe deleted and written again by someone else is new code: it asks again.
     expect((await started(await run(alice, 'helper', { approvedRevision: 1 }), alice)).revision).toBe(1);
     const del = await server.request('DELETE', `/api/v1/projects/${P}/recipes/helper`, { key: mallory.key });
@@ -249,7 +253,7 @@ describe('approving code changed by others', () => {
     const asked = await refused(alice, 'mine', { approvedRevision: 1 });
     expect(asked.message).toMatch(/you approved revision 1 of recipe mine, but it is at revision 2 now: /);
     expect(asked.revision).toBe(2);
-    expect((await run(alice, 'mine', { approvedRevision: 2 })).status).toBe(202);
+    await started(await run(alice, 'mine', { approvedRevision: 2 }), alice);
   });
 
   it('the OpenAPI document shows approvedRevision and the approval_required answer', async () => {
