@@ -1,6 +1,7 @@
 /*
  * A person writes a recipe, runs it as themself, and follows its log live in the browser; the log
- * shows their secret masked. A reader sees the code but cannot change or run it.
+ * shows their secret masked. A reader sees the code but cannot change or run it. Run on a recipe that
+ * someone else changed shows who changed what and the diff, and runs only once confirmed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, type TestUser } from '../test/support/test-server.js';
@@ -80,5 +81,57 @@ describe.skipIf(skipBrowser)('recipes and jobs, in the browser', () => {
     await expect(page.getByLabel('Recipe code').getAttribute('readonly')).resolves.not.toBeNull();
     await expect(page.getByRole('button', { name: 'Run' }).count()).resolves.toBe(0);
     await page.getByText(/you are a reader/i).waitFor();
+  });
+
+  it('Run on a recipe someone else changed shows who and the diff; Cancel starts nothing, Run revision N runs it', async (ctx) => {
+    const as = (user: TestUser, method: string, p: string, body?: unknown) =>
+      server.request(method, p, { key: user.key, body });
+    expect((await as(alice, 'POST', '/api/v1/projects', { key: 'REVIEW', name: 'Review' })).status).toBe(201);
+    await as(alice, 'PUT', `/api/v1/projects/REVIEW/members/${bob.login}`, { role: 'contributor' });
+    await as(alice, 'PUT', '/api/v1/projects/REVIEW/recipes/shared', {
+      language: 'python',
+      code: 'print("alice wrote this")\n',
+    });
+    expect((await as(alice, 'POST', '/api/v1/projects/REVIEW/recipes/shared/run', {})).status).toBe(202);
+    const changed = await as(bob, 'PUT', '/api/v1/projects/REVIEW/recipes/shared', {
+      language: 'python',
+      code: 'print("alice wrote this")\nprint("bob was here")\n',
+    });
+    expect(changed.json.revision).toBe(2);
+    const jobsOfAlice = async () =>
+      (await as(alice, 'GET', '/api/v1/jobs?project=REVIEW')).json.jobs.length as number;
+
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, alice.login, alice.password);
+    await page.goto('/projects/REVIEW/recipes/shared');
+    await page.getByRole('heading', { name: 'shared' }).waitFor();
+
+    await page.getByRole('button', { name: 'Run' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Review changes to shared' });
+    await dialog.waitFor();
+    await expect(dialog.getByRole('listitem').textContent()).resolves.toMatch(/Revision 2 by bob/);
+    await expect(dialog.textContent()).resolves.toMatch(/bob changed recipe shared since you last ran it/);
+    const added = dialog.locator('ins');
+    await expect(added.count()).resolves.toBe(1);
+    await expect(added.textContent()).resolves.toBe('added: +print("bob was here")');
+    await expect(
+      dialog.getByRole('button', { name: 'Cancel' }).evaluate((b) => b === document.activeElement),
+    ).resolves.toBe(true);
+    await screenshot(page, 'recipe-approval');
+
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByRole('status').filter({ hasText: 'Not run' }).waitFor();
+    expect(await jobsOfAlice()).toBe(1);
+
+    await page.getByRole('button', { name: 'Run' }).click();
+    await dialog.getByRole('button', { name: 'Run revision 2' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.locator('.state-succeeded').first().waitFor({ timeout: 60_000 });
+    await expect(page.getByLabel('Job log').textContent()).resolves.toContain('bob was here');
+    expect(await jobsOfAlice()).toBe(2);
+    const jobs = (await as(alice, 'GET', '/api/v1/jobs?project=REVIEW')).json.jobs;
+    expect(jobs[0].revision).toBe(2);
+    expect(problems).toEqual([]);
   });
 });

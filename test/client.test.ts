@@ -5,7 +5,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CofferApiError, CofferClient, CofferUnreachable, SecretNotFound } from '@coffer/client';
+import {
+  ApprovalRequired,
+  CofferApiError,
+  CofferClient,
+  CofferUnreachable,
+  SecretNotFound,
+} from '@coffer/client';
 import { apiClient, setRemote } from '@coffer/client/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, type TestUser } from './support/test-server.js';
@@ -53,6 +59,27 @@ describe('@coffer/client', () => {
     expect(err.status).toBe(409);
     expect(err.conflict).toBe(true);
     expect(err.message).toMatch(/changed elsewhere/);
+  });
+
+  it('a run of code someone else changed is ApprovalRequired with the diff, and runs once approved', async () => {
+    const carol = await server.createUser('carol');
+    const other = new CofferClient({ baseUrl: server.url, apiKey: carol.key });
+    await client.createProject('CLIENT', 'Client');
+    await client.setProjectMember('CLIENT', carol.login, 'contributor');
+    const written = await other.putRecipe('CLIENT', 'theirs', {
+      language: 'python',
+      code: 'print("carol")\n',
+    });
+    expect(written.revision).toBe(1);
+    const err = await client.runRecipe('CLIENT', 'theirs').catch((e) => e);
+    expect(err).toBeInstanceOf(ApprovalRequired);
+    expect(err).toBeInstanceOf(CofferApiError);
+    expect(err).toMatchObject({ status: 409, code: 'approval_required', conflict: true, revision: 1 });
+    expect(err.message).toMatch(/written by carol/);
+    expect(err.changes).toEqual([{ revision: 1, by: 'carol', at: written.updatedAt }]);
+    expect(err.diff).toContain('+print("carol")');
+    const job = await client.runRecipe('CLIENT', 'theirs', { approvedRevision: err.revision });
+    expect(job).toMatchObject({ recipe: 'theirs', runner: alice.login, revision: 1 });
   });
 
   it('a bad name is refused with 400 and a message naming the rule', async () => {

@@ -12,7 +12,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPidsRunning } from './support/host-processes.js';
-import { putRecipe, runRecipe, SEED_SNIPPETS, startJob, waitForJob } from './support/jobs.js';
+import {
+  putRecipe,
+  runRecipe,
+  SEED_SNIPPETS,
+  startApprovedJob,
+  startJob,
+  waitForJob,
+} from './support/jobs.js';
 import { TestServer, type TestUser } from './support/test-server.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -77,7 +84,7 @@ describe.each(BACKENDS)('jobs, %s', (_backend, backendEnv) => {
   });
 
   it("runs as the user who clicked Run, not the recipe's author", async () => {
-    const id = await startJob(server, bob, 'SALES', 'seed-python');
+    const id = await startApprovedJob(server, bob, 'SALES', 'seed-python');
     const job = await waitForJob(server, bob, id);
     expect(job.state, job.log).toBe('succeeded');
     expect(job.log).toContain(`identity: ${bob.login} TICKET`);

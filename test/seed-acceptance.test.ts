@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { putRecipe, SEED_SNIPPETS, startJob, waitForJob } from './support/jobs.js';
+import { putRecipe, SEED_SNIPPETS, startApprovedJob, startJob, waitForJob } from './support/jobs.js';
 import { TestServer, type TestUser } from './support/test-server.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, 'fixtures/seed');
@@ -76,7 +76,7 @@ describe('seed acceptance: the seed snippets in recipes, run as each user', () =
   });
 
   it('the Python snippet run by B finds B’s value, and the log shows it masked', async () => {
-    const job = await waitForJob(server, b, await startJob(server, b, 'SHARED', 'seed-python'));
+    const job = await waitForJob(server, b, await startApprovedJob(server, b, 'SHARED', 'seed-python'));
     expect(job.state, job.log).toBe('succeeded');
     expect(job.log).toContain(`reversed: ${reversed(B_VALUE)}`);
     expect(job.log).not.toContain(B_VALUE);
@@ -90,7 +90,7 @@ describe('seed acceptance: the seed snippets in recipes, run as each user', () =
   });
 
   it('the R snippet run by B finds B’s value, and the log shows it masked', async () => {
-    const job = await waitForJob(server, b, await startJob(server, b, 'SHARED', 'seed-r'));
+    const job = await waitForJob(server, b, await startApprovedJob(server, b, 'SHARED', 'seed-r'));
     expect(job.state, job.log).toBe('succeeded');
     expect(job.log).toContain(`reversed: ${reversed(B_VALUE)}`);
     expect(job.log).not.toContain(B_VALUE);

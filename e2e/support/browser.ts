@@ -82,12 +82,16 @@ export async function openPage(
       report(`${e.effectiveDirective} refused ${e.blockedURI || 'inline'}`);
     });
   });
-  ctx.onTestFailed(async () => {
-    for (const [i, p] of context.pages().entries()) {
-      await p.screenshot({ path: shotPath(`${ctx.task.name}-failure-${i}`), fullPage: true }).catch(() => {});
-    }
-  });
+  // One hook for both: vitest runs onTestFinished before onTestFailed, so a failure hook would find the
+  // context already closed and save nothing.
   ctx.onTestFinished(async () => {
+    if (ctx.task.result?.state === 'fail') {
+      for (const [i, p] of context.pages().entries()) {
+        await p
+          .screenshot({ path: shotPath(`${ctx.task.name}-failure-${i}`), fullPage: true })
+          .catch(() => {});
+      }
+    }
     await context.close();
   });
   return { context, page, problems };

@@ -37,7 +37,7 @@ export async function startJob(
   user: TestUser,
   project: string,
   recipe: string,
-  body?: { timeoutSeconds?: number },
+  body?: { timeoutSeconds?: number; approvedRevision?: number },
 ): Promise<string> {
   const r = await server.request('POST', `/api/v1/projects/${project}/recipes/${recipe}/run`, {
     key: user.key,
@@ -45,6 +45,25 @@ export async function startJob(
   });
   expect(r.status, r.text).toBe(202);
   return r.json.id as string;
+}
+
+/**
+ * Runs a recipe someone else wrote: the first run is refused for the runner's approval (ADR 0015), and
+ * the runner approves the revision they were shown, as a person does after reading the diff.
+ */
+export async function startApprovedJob(
+  server: Api,
+  user: TestUser,
+  project: string,
+  recipe: string,
+): Promise<string> {
+  const asked = await server.request('POST', `/api/v1/projects/${project}/recipes/${recipe}/run`, {
+    key: user.key,
+    body: {},
+  });
+  expect(asked.status, asked.text).toBe(409);
+  expect(asked.json.error.code).toBe('approval_required');
+  return startJob(server, user, project, recipe, { approvedRevision: asked.json.error.revision as number });
 }
 
 /** Polls the job's log until the job has finished; answers its end state and whole log. */

@@ -26,7 +26,7 @@ import { CofferUnreachable } from '@coffer/client';
 import { apiClient } from '@coffer/client/node';
 import { progressBar } from './progress.js';
 import { readPassword } from './read-secret.js';
-import { describeClientError, exitStatusOf, runAndFollow } from './run-recipe.js';
+import { askOnTerminal, describeClientError, exitStatusOf, NotApproved, runAndFollow } from './run-recipe.js';
 
 /*
  * The `coffer` command. Administration commands work on the data directory (or database) directly, as
@@ -257,7 +257,7 @@ program
 program
   .command('run <project> <recipe>')
   .description(
-    'run a recipe on the server as you (the user of DKU_DSS_URL + DKU_API_KEY or ~/.dataiku/config.json), following its masked log; Ctrl-C cancels it',
+    'run a recipe on the server as you (the user of DKU_DSS_URL + DKU_API_KEY or ~/.dataiku/config.json), following its masked log; Ctrl-C cancels it. If someone else changed the recipe since you last ran it, prints who changed what and the diff, and asks you to approve (at a terminal) or takes --approve-revision',
   )
   .option('--timeout <seconds>', 'time limit for this run', (v) => {
     const n = Number(v);
@@ -265,7 +265,17 @@ program
       throw new UsageError(`--timeout must be a whole number of seconds, not ${v}`);
     return n;
   })
-  .action(async (project: string, recipe: string, opts: { timeout?: number }) => {
+  .option(
+    '--approve-revision <n>',
+    'approve revision n of the recipe, changed by someone else, without being asked (it must be the revision that would run: read its diff first)',
+    (v) => {
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n < 1)
+        throw new UsageError(`--approve-revision must be a revision number, not ${v}`);
+      return n;
+    },
+  )
+  .action(async (project: string, recipe: string, opts: { timeout?: number; approveRevision?: number }) => {
     let client;
     try {
       client = apiClient();
@@ -274,6 +284,9 @@ program
     }
     const job = await runAndFollow(client, project, recipe, {
       timeoutSeconds: opts.timeout,
+      approvedRevision: opts.approveRevision,
+      // Only a person at a terminal can approve; piped input is no one's answer.
+      ask: process.stdin.isTTY ? askOnTerminal : undefined,
       out: process.stdout,
       err: process.stderr,
     });
@@ -295,7 +308,7 @@ try {
     process.stderr.write(`coffer: ${err.message}\n`);
     // Refused (credentials, no such database) is configuration; unreachable may pass by itself.
     process.exit(err.refused ? 78 : 69);
-  } else if (err instanceof RestoreRefused || err instanceof BackupFileError) {
+  } else if (err instanceof RestoreRefused || err instanceof BackupFileError || err instanceof NotApproved) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(1);
   } else if (err instanceof UsageError) {

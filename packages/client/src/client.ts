@@ -1,4 +1,10 @@
-import { CofferApiError, CofferUnreachable, SecretNotFound } from './errors.js';
+import {
+  ApprovalRequired,
+  CofferApiError,
+  CofferUnreachable,
+  SecretNotFound,
+  type RecipeChange,
+} from './errors.js';
 import type {
   ActivityEvent,
   ApiKey,
@@ -183,8 +189,16 @@ export class CofferClient {
     await this.#call('DELETE', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`);
   }
 
-  /** Queues a run of the recipe as you; follow it with jobLog. */
-  runRecipe(key: string, name: string, opts: { timeoutSeconds?: number } = {}): Promise<Job> {
+  /**
+   * Queues a run of the recipe as you; follow it with jobLog. Throws ApprovalRequired when someone else
+   * changed the code since you last ran it: show its diff, and run again with `approvedRevision` set to
+   * its `revision` once the person running it agrees.
+   */
+  runRecipe(
+    key: string,
+    name: string,
+    opts: { timeoutSeconds?: number; approvedRevision?: number } = {},
+  ): Promise<Job> {
     return this.#call('POST', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}/run`, opts);
   }
 
@@ -265,10 +279,24 @@ export class CofferClient {
 function errorFrom(status: number, text: string): CofferApiError {
   try {
     const b = JSON.parse(text) as {
-      error?: { code?: string; message?: string; details?: Record<string, unknown> };
+      error?: {
+        code?: string;
+        message?: string;
+        details?: Record<string, unknown>;
+        revision?: number;
+        changes?: RecipeChange[];
+        diff?: string;
+      };
       errorType?: string;
       message?: string;
     };
+    if (b.error?.code === 'approval_required' && b.error.message && typeof b.error.revision === 'number')
+      return new ApprovalRequired(
+        b.error.message,
+        b.error.revision,
+        b.error.changes ?? [],
+        b.error.diff ?? '',
+      );
     if (b.error?.message)
       return new CofferApiError(status, b.error.code ?? 'error', b.error.message, b.error.details);
     if (b.message) return new CofferApiError(status, b.errorType ?? 'error', b.message);

@@ -1,4 +1,10 @@
 export { CofferClient, type CofferClientOptions } from './client.js';
-export { CofferApiError, CofferUnreachable, SecretNotFound } from './errors.js';
+export {
+  ApprovalRequired,
+  CofferApiError,
+  CofferUnreachable,
+  SecretNotFound,
+  type RecipeChange,
+} from './errors.js';
 export { MAX_NAME_CHARS, MAX_VALUE_BYTES, secretNameProblem, secretValueProblem } from './secret-rules.js';
 export type * from './types.js';

@@ -117,6 +117,8 @@ export interface Recipe {
   name: string;
   language: RecipeLanguage;
   code: string;
+  /** The number of this code; a run of code someone else changed approves it by this number. */
+  revision: number;
   createdBy: string;
   updatedBy: string;
   createdAt: number;
@@ -132,6 +134,8 @@ export interface Job {
   language: RecipeLanguage;
   /** Who clicked Run: the job ran as them. */
   runner: string;
+  /** The recipe revision the job runs (null for jobs from before revisions were kept). */
+  revision: number | null;
   state: JobState;
   exitCode: number | null;
   error: string | null;

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'invalid'
   | 'conflict'
+  | 'approval_required'
   | 'rate_limited'
   | 'payload_too_large'
   | 'unavailable';
@@ -18,6 +19,7 @@ const STATUS: Record<ErrorCode, number> = {
   unauthenticated: 401,
   invalid: 400,
   conflict: 409,
+  approval_required: 409,
   rate_limited: 429,
   payload_too_large: 413,
   unavailable: 503,
@@ -29,6 +31,8 @@ export class AppError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** Members of the error object beside code and message, for errors a client acts on. */
+    readonly fields?: Record<string, unknown>,
   ) {
     super(message);
     this.name = new.target.name;
@@ -57,8 +61,32 @@ export class Invalid extends AppError {
   }
 }
 export class Conflict extends AppError {
-  constructor(message: string, details?: Record<string, unknown>) {
-    super('conflict', message, details);
+  constructor(
+    message: string,
+    details?: Record<string, unknown>,
+    more?: { code: Extract<ErrorCode, 'approval_required'>; fields: Record<string, unknown> },
+  ) {
+    super(more?.code ?? 'conflict', message, details, more?.fields);
+  }
+}
+
+/** One save of a recipe, as a runner is shown it. */
+export interface RecipeChange {
+  revision: number;
+  by: string;
+  at: number;
+}
+
+/**
+ * The run would execute code that someone other than the runner changed since the runner last ran it
+ * (ADR 0015): the answer says who changed what, and the run succeeds once it carries `revision`.
+ */
+export class ApprovalRequired extends Conflict {
+  constructor(
+    message: string,
+    readonly approval: { revision: number; changes: RecipeChange[]; diff: string },
+  ) {
+    super(message, undefined, { code: 'approval_required', fields: approval });
   }
 }
 export class RateLimited extends AppError {

@@ -4,7 +4,6 @@ import { constants, hostname } from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import type { Logger } from 'pino';
 import type { SecretService } from '../modules/secrets/secret.service.js';
 import type { TicketService } from '../modules/tickets/ticket.service.js';
 import type { RecipeLanguage } from '../store/schema.js';
@@ -15,7 +14,7 @@ import { probeSandbox, type SandboxProblem } from './probe.js';
 import { processStartTime, readStat } from './process-tree.js';
 import type { ProcessWatch } from './process-watch.js';
 import { CODE_PATH, recipeFile, type Runtimes } from './runtimes.js';
-import type { Launch, SandboxBackend } from './sandbox.js';
+import type { Launch, RunDirs, SandboxBackend } from './sandbox.js';
 import { diskUsage, handOver, makeRunDirs, removeRunDirs } from './workdir.js';
 
 /*
@@ -80,7 +79,6 @@ export interface CodeRunnerDeps {
   config: { workRoot: string; limits: Limits; maskMinLength: number };
   serverUid: number;
   listening: () => Listening;
-  logger: Logger;
 }
 
 /** The ticket outlives the time limit a little, so the final calls of a run at its limit still work. */
@@ -115,7 +113,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
 
     const done = (async (): Promise<CodeOutcome> => {
       let ticketId: string | undefined;
-      let dirs: ReturnType<typeof makeRunDirs> | undefined;
+      let dirs: RunDirs | undefined;
       try {
         const sandbox = state?.mode === 'bubblewrap' || state?.mode === 'off' ? state : await check();
         if (sandbox.mode === 'unavailable')
@@ -170,8 +168,11 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
       } catch (e) {
         return failed(e instanceof Error ? e.message : String(e));
       } finally {
-        if (ticketId) await deps.tickets.revoke(ticketId);
-        if (dirs) removeRunDirs(dirs);
+        try {
+          if (ticketId) await deps.tickets.revoke(ticketId);
+        } finally {
+          if (dirs) removeRunDirs(dirs);
+        }
       }
     })();
     return { stop, done };
@@ -186,7 +187,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
       onKill: (kill: () => void) => void;
       stopped: () => { state: RunState; error: string } | undefined;
       stop: (state: RunState, error: string) => void;
-      dirs: ReturnType<typeof makeRunDirs>;
+      dirs: RunDirs;
     },
   ): Promise<CodeOutcome> {
     const { limits } = config;

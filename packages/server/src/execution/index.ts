@@ -86,7 +86,6 @@ export function createUserCodeExecution(deps: {
       if (!listening) throw new Error('the server is not listening yet');
       return listening;
     },
-    logger,
   });
 
   const report = (): SandboxReport => {

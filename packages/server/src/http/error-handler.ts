@@ -10,6 +10,7 @@ const DSS_ERROR_TYPE: Record<string, string> = {
   unauthenticated: 'com.dataiku.dip.exceptions.NotAuthenticatedException',
   invalid: 'com.dataiku.dip.exceptions.InvalidArgumentException',
   conflict: 'com.dataiku.dip.exceptions.ConflictException',
+  approval_required: 'com.dataiku.dip.exceptions.ConflictException',
   rate_limited: 'com.dataiku.dip.exceptions.TooManyRequestsException',
   payload_too_large: 'com.dataiku.dip.exceptions.PayloadTooLargeException',
   unsupported_media_type: 'com.dataiku.dip.exceptions.InvalidArgumentException',
@@ -22,6 +23,7 @@ interface Rendered {
   code: string;
   message: string;
   details?: Record<string, unknown> | undefined;
+  fields?: Record<string, unknown> | undefined;
 }
 
 /** Turns the first schema violation into one sentence that names the field and the rule. */
@@ -51,7 +53,13 @@ function render(err: FastifyError | AppError | Error): Rendered {
   // Services answer the races they know of; any other lost race on a unique name is still a conflict.
   if (isUniqueViolation(err)) err = new Conflict('changed by another request at the same time; try again');
   if (err instanceof AppError)
-    return { status: err.status, code: err.code, message: err.message, details: err.details };
+    return {
+      status: err.status,
+      code: err.code,
+      message: err.message,
+      details: err.details,
+      fields: err.fields,
+    };
   const fe = err as FastifyError;
   if (fe.validation) return { status: 400, code: 'invalid', message: describeValidation(fe) };
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
@@ -86,9 +94,9 @@ export function sendError(err: FastifyError | Error, req: FastifyRequest, reply:
     // The R client reads the error only when the type is exactly application/json.
     return reply.status(r.status).header('content-type', 'application/json').send(JSON.stringify(body));
   }
-  return reply
-    .status(r.status)
-    .send({ error: { code: r.code, message: r.message, ...(r.details ? { details: r.details } : {}) } });
+  return reply.status(r.status).send({
+    error: { code: r.code, message: r.message, ...r.fields, ...(r.details ? { details: r.details } : {}) },
+  });
 }
 
 /**

@@ -150,6 +150,22 @@ export interface RecipesTable {
   updated_by: string;
   created_at: Millis;
   updated_at: Millis;
+  /** The number of the current revision in recipe_revisions (0008). */
+  revision: ColumnType<number, number | undefined, number>;
+}
+
+/** One save of a recipe's code (0008): what a runner is shown when someone else changed it. */
+export interface RecipeRevisionsTable {
+  recipe_id: string;
+  revision: number;
+  language: RecipeLanguage;
+  code: string;
+  /** Null once the author's account is deleted: then the change is nobody's own. */
+  author_id: string | null;
+  author_login: string;
+  /** How the author signed in when it was not with a credential of their own; null when it was. */
+  author_via: string | null;
+  created_at: Millis;
 }
 
 export interface JobsTable {
@@ -176,6 +192,8 @@ export interface JobsTable {
   pid_started: string | null;
   log_bytes: number;
   log_chunks: number;
+  /** The recipe revision the job runs (0008); null for jobs queued before revisions were kept. */
+  recipe_revision: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface JobLogsTable {
@@ -213,6 +231,7 @@ export interface Database {
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
   recipes: RecipesTable;
+  recipe_revisions: RecipeRevisionsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;
   change_counter: ChangeCounterTable;
@@ -229,4 +248,5 @@ export type AuditRow = Selectable<AuditEventsTable>;
 export type NewAuditRow = Insertable<AuditEventsTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type RecipeRow = Selectable<RecipesTable>;
+export type RecipeRevisionRow = Selectable<RecipeRevisionsTable>;
 export type JobRow = Selectable<JobsTable>;

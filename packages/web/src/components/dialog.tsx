@@ -8,6 +8,8 @@ interface DialogProps {
   children: ComponentChildren;
   /** The dialog's main message, read out when it opens. */
   describedBy?: string;
+  /** Room for wide content, such as a diff. */
+  wide?: boolean;
 }
 
 /**
@@ -15,7 +17,7 @@ interface DialogProps {
  * when mounted, focuses the element marked data-autofocus (or the first control), and on close gives
  * focus back to whatever had it before, so keyboard users land where they were.
  */
-export function Dialog({ title, onCancel, children, describedBy }: DialogProps) {
+export function Dialog({ title, onCancel, children, describedBy, wide }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
 
@@ -33,7 +35,7 @@ export function Dialog({ title, onCancel, children, describedBy }: DialogProps) 
   return (
     <dialog
       ref={ref}
-      class="dialog"
+      class={wide ? 'dialog dialog-wide' : 'dialog'}
       aria-labelledby={titleId}
       aria-describedby={describedBy}
       onCancel={(e) => {

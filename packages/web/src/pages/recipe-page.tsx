@@ -1,7 +1,8 @@
-import type { ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
+import { ApprovalRequired, type ProjectRole, type Recipe, type RecipeLanguage } from '@coffer/client';
 import { useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
+import { ApprovalDialog } from '../components/approval-dialog';
 import { JobLog } from '../components/job-log';
 import { formatTime } from '../format';
 import { useCall, useSession } from '../session';
@@ -9,7 +10,9 @@ import { LANGUAGES } from './project-page';
 
 /**
  * Edit a recipe, run it as yourself and follow its log live. Run saves first, so what runs is what is
- * on screen. Readers see the code but can neither change nor run it.
+ * on screen. When someone else changed the code since you last ran it, Run first shows who changed what
+ * and the diff, and runs only once you approve that revision (ADR 0015). Readers see the code but can
+ * neither change nor run it.
  */
 export function RecipePage() {
   const { params } = useRoute();
@@ -25,6 +28,7 @@ export function RecipePage() {
   const [status, setStatus] = useState<string | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [approval, setApproval] = useState<ApprovalRequired | null>(null);
 
   useEffect(() => {
     void (async () => {
@@ -59,15 +63,31 @@ export function RecipePage() {
     }
   }
 
-  async function run() {
+  async function run(approvedRevision?: number) {
     setBusy(true);
+    setError(null);
     try {
       if (dirty && !(await save())) return;
-      const job = await call(() => api.runRecipe(key, name));
+      const job = await call(() =>
+        api.runRecipe(key, name, approvedRevision === undefined ? {} : { approvedRevision }),
+      );
+      setApproval(null);
       setJobId(job.id);
-      setStatus(`Running as ${session.user.login}…`);
+      setStatus(`Running revision ${job.revision ?? '?'} as ${session.user.login}…`);
+      // An approved run may be of code this page had not loaded: show what runs.
+      if (approvedRevision !== undefined) {
+        const r = await call(() => api.getRecipe(key, name));
+        setRecipe(r);
+        setCode(r.code);
+        setLanguage(r.language);
+      }
     } catch (e) {
-      setError(messageOf(e));
+      // Asked again after approving means the code changed meanwhile: the dialog shows the new diff.
+      if (e instanceof ApprovalRequired) setApproval(e);
+      else {
+        setApproval(null);
+        setError(messageOf(e));
+      }
     } finally {
       setBusy(false);
     }
@@ -115,7 +135,12 @@ export function RecipePage() {
                 <button type="button" onClick={() => void save()} disabled={!dirty || busy}>
                   Save
                 </button>
-                <button type="button" class="primary" onClick={() => void run()} disabled={busy}>
+                <button
+                  type="button"
+                  class="primary"
+                  onClick={() => void run()}
+                  disabled={busy || approval !== null}
+                >
                   Run
                 </button>
               </>
@@ -148,7 +173,7 @@ export function RecipePage() {
           {canEdit
             ? 'Runs as you, with your credentials: values of your secrets are masked (*****) in the log. Tab indents; Escape then Tab leaves the editor.'
             : 'You are a reader in this project: you can read this recipe but not change or run it.'}{' '}
-          Last changed {formatTime(recipe.updatedAt)} by {recipe.updatedBy}.
+          Revision {recipe.revision}, last changed {formatTime(recipe.updatedAt)} by {recipe.updatedBy}.
         </p>
         {error && (
           <p class="error" role="alert">
@@ -159,6 +184,18 @@ export function RecipePage() {
           {status}
         </p>
       </section>
+      {approval && (
+        <ApprovalDialog
+          recipe={recipe.name}
+          approval={approval}
+          busy={busy}
+          onConfirm={() => void run(approval.revision)}
+          onCancel={() => {
+            setApproval(null);
+            setStatus('Not run: you did not approve the changes.');
+          }}
+        />
+      )}
       {jobId && (
         <div class="card">
           <JobLog jobId={jobId} onFinished={(j) => setStatus(`Job ${j.state.replace('_', ' ')}.`)} />

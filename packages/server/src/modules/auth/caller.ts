@@ -46,6 +46,18 @@ export function requireOwnCredential(caller: Caller, what: string): UserCaller {
   return c;
 }
 
+/**
+ * How the caller signed in when the credential is not one they chose and hold alone: a key or password
+ * an administrator made for them, or a job's ticket (held by code). Null for their own session or key.
+ * What such a caller does is not simply theirs: someone else may have done it in their name.
+ */
+export function borrowedCredential(c: UserCaller): string | null {
+  if (c.restriction === 'delegated-key') return 'an API key an administrator made for them';
+  if (c.restriction === 'password-change-required') return 'a password an administrator set';
+  if (c.source === 'TICKET') return 'the ticket of a job';
+  return null;
+}
+
 export function isAdminCaller(caller: Caller): boolean {
   return caller.kind === 'operator' || caller.user.isAdmin;
 }

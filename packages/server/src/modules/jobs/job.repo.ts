@@ -14,6 +14,17 @@ export async function findJob(db: Db, id: string): Promise<JobRow | undefined> {
   return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The latest revision of a recipe that the runner has run (or approved, by running it); null if none. */
+export async function lastRevisionRun(db: Db, runnerId: string, recipeId: string): Promise<number | null> {
+  const r = await db
+    .selectFrom('jobs')
+    .select((eb) => eb.fn.max('recipe_revision').as('revision'))
+    .where('runner_id', '=', runnerId)
+    .where('recipe_id', '=', recipeId)
+    .executeTakeFirst();
+  return r?.revision === null || r?.revision === undefined ? null : Number(r.revision);
+}
+
 export async function listJobsOfRunner(
   db: Db,
   runnerId: string,

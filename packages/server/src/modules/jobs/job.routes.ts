@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Invalid } from '../../errors.js';
-import { authErrors, Millis, NullableMillis } from '../../http/schemas.js';
+import { authErrors, ErrorBody, Millis, NullableMillis } from '../../http/schemas.js';
 import { RecipeParams } from '../projects/project.schema.js';
 import type { JobService } from './job.service.js';
 
@@ -11,6 +11,9 @@ const JobView = Type.Object({
   recipe: Type.String(),
   language: Type.String(),
   runner: Type.String(),
+  revision: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'the recipe revision the job runs (null for jobs from before revisions were kept)',
+  }),
   state: Type.String(),
   exitCode: Type.Union([Type.Integer(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
@@ -19,6 +22,45 @@ const JobView = Type.Object({
   finishedAt: NullableMillis,
   logBytes: Type.Integer(),
 });
+
+/**
+ * 409 on a run: with code approval_required, someone other than you changed the recipe since you last
+ * ran it; the body says who changed what, and the run succeeds once it carries approvedRevision.
+ */
+const RunRefused = Type.Object({
+  error: Type.Object({
+    ...ErrorBody.properties.error.properties,
+    revision: Type.Optional(
+      Type.Integer({ description: 'approval_required: the revision to review, and approve to run' }),
+    ),
+    changes: Type.Optional(
+      Type.Array(
+        Type.Object({ revision: Type.Integer(), by: Type.String({ description: 'login' }), at: Millis }),
+        { description: 'approval_required: every save since the revision you last ran, oldest first' },
+      ),
+    ),
+    diff: Type.Optional(
+      Type.String({
+        description:
+          'approval_required: unified diff from the code you last ran (nothing, if never) to the revision',
+      }),
+    ),
+  }),
+});
+
+const RunBody = Type.Object(
+  {
+    timeoutSeconds: Type.Optional(Type.Integer()),
+    approvedRevision: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        description:
+          'the recipe revision you reviewed and approve: needed, and must be the current one, when someone else changed the code since you last ran it',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 const JobParams = Type.Object({ id: Type.String() }, { additionalProperties: false });
 
@@ -44,17 +86,17 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
     config,
     schema: {
       tags,
-      summary: 'Run a recipe as yourself; answers the queued job',
+      summary:
+        'Run a recipe as yourself; answers the queued job, or 409 approval_required with the diff when someone else changed it since you last ran it',
       params: RecipeParams,
-      body: Type.Optional(
-        Type.Object({ timeoutSeconds: Type.Optional(Type.Integer()) }, { additionalProperties: false }),
-      ),
-      response: { 202: JobView, ...authErrors },
+      body: Type.Optional(RunBody),
+      response: { 202: JobView, 409: RunRefused, ...authErrors },
     },
     handler: async (req, reply) =>
       reply.status(202).send(
         await jobs.run(req.caller!, req.params.key, req.params.name, {
           timeoutSeconds: req.body?.timeoutSeconds,
+          approvedRevision: req.body?.approvedRevision,
         }),
       ),
   });

@@ -1,11 +1,12 @@
 import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
-import { Forbidden, Invalid, NotFound } from '../../errors.js';
+import { ApprovalRequired, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { JobRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { ProjectService } from '../projects/project.service.js';
+import { approvalProblem, codeDiff } from './approval.rules.js';
 import * as repo from './job.repo.js';
 
 /*
@@ -13,6 +14,9 @@ import * as repo from './job.repo.js';
  * are its runner's alone: the log is output of code that held the runner's secrets, so even masked it is
  * not shown to other members. Starting a job needs a credential of the user's own: not a key an
  * administrator made for them, and not a job's ticket (code the platform runs does not start more code).
+ * And it needs the runner's approval of the exact revision that runs when anyone else changed the code
+ * since the runner last ran it (ADR 0015): a contributor must not be able to make a colleague's next
+ * click send the colleague's secrets away unseen.
  */
 
 export interface JobLimits {
@@ -26,6 +30,8 @@ export interface JobView {
   recipe: string;
   language: string;
   runner: string;
+  /** The recipe revision the job runs; null for jobs queued before revisions were kept. */
+  revision: number | null;
   state: string;
   exitCode: number | null;
   error: string | null;
@@ -41,7 +47,7 @@ export function createJobService(deps: {
   store: Store;
   clock: Clock;
   audit: AuditLog;
-  projects: ProjectService;
+  projects: Pick<ProjectService, 'membership' | 'recipeToRun' | 'recipeChanges'>;
   limits: JobLimits;
   /** Tells the local runner that a job is waiting (others find it by polling). */
   onQueued?: () => void;
@@ -55,6 +61,7 @@ export function createJobService(deps: {
     recipe: j.recipe_name,
     language: j.language,
     runner,
+    revision: j.recipe_revision,
     state: j.state,
     exitCode: j.exit_code,
     error: j.error,
@@ -79,36 +86,65 @@ export function createJobService(deps: {
   }
 
   return {
+    /**
+     * Queues a run of the recipe's current revision as the caller. Refused with ApprovalRequired while
+     * someone else changed the code since the caller last ran it, until the call approves that revision.
+     */
     async run(
       caller: Caller,
       projectKey: string,
       recipeName: string,
-      opts: { timeoutSeconds?: number | undefined } = {},
+      opts: { timeoutSeconds?: number | undefined; approvedRevision?: number | undefined } = {},
     ): Promise<JobView> {
       const me = requireOwnCredential(caller, 'running code as you');
       if (me.source === 'TICKET')
         throw new Forbidden('a job cannot start other jobs: run recipes with your own session or API key');
-      const { project } = await projects.membership(caller, projectKey, 'contributor');
-      const recipe = await projects.getRecipe(caller, projectKey, recipeName);
+      const { project, recipe } = await projects.recipeToRun(caller, projectKey, recipeName);
       const timeoutSeconds = opts.timeoutSeconds ?? limits.timeoutSeconds;
       if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > limits.timeoutSeconds)
         throw new Invalid(`timeoutSeconds must be a whole number from 1 to ${limits.timeoutSeconds}`);
+      const approved = opts.approvedRevision;
+      if (
+        approved !== undefined &&
+        (!Number.isInteger(approved) || approved < 1 || approved > recipe.revision)
+      )
+        throw new Invalid(
+          `approvedRevision ${approved} is not a revision of recipe ${recipe.name}: its current revision is ${recipe.revision}`,
+        );
+      // What runs is the revision read above, whatever is saved meanwhile: it is what was checked.
+      const lastRun = await repo.lastRevisionRun(db, me.user.id, recipe.id);
+      const { changes, before } = await projects.recipeChanges(
+        caller,
+        projectKey,
+        recipe,
+        lastRun,
+        recipe.revision,
+      );
+      const problem = approvalProblem({
+        runnerId: me.user.id,
+        recipe: recipe.name,
+        current: recipe.revision,
+        lastRun,
+        changes,
+        approved,
+      });
+      if (problem)
+        throw new ApprovalRequired(problem, {
+          revision: recipe.revision,
+          changes: changes.map((c) => ({ revision: c.revision, by: c.by, at: c.at })),
+          diff: await codeDiff(recipe.name, before, recipe),
+        });
       const now = clock.now();
       const id = newId();
       const row = await store.transaction(async (trx) => {
-        const recipeRow = await trx
-          .selectFrom('recipes')
-          .select('id')
-          .where('project_id', '=', project.id)
-          .where('name', '=', recipe.name)
-          .executeTakeFirst();
         await trx
           .insertInto('jobs')
           .values({
             id,
             project_id: project.id,
-            recipe_id: recipeRow?.id ?? null,
+            recipe_id: recipe.id,
             recipe_name: recipe.name,
+            recipe_revision: recipe.revision,
             runner_id: me.user.id,
             language: recipe.language,
             code: recipe.code,
@@ -126,9 +162,14 @@ export function createJobService(deps: {
             log_chunks: 0,
           })
           .execute();
-        await audit.record(trx, caller, [
-          { action: 'job.started', detail: { job: id, project: projectKey, recipe: recipe.name } },
-        ]);
+        const detail = {
+          job: id,
+          project: projectKey,
+          recipe: recipe.name,
+          revision: recipe.revision,
+          ...(approved === undefined ? {} : { approvedRevision: approved }),
+        };
+        await audit.record(trx, caller, [{ action: 'job.started', detail }]);
         return (await repo.findJob(trx, id))!;
       });
       deps.onQueued?.();

@@ -1,5 +1,6 @@
+import type { Insertable } from 'kysely';
 import type { Db } from '../../store/store.js';
-import type { ProjectRole, RecipeRow } from '../../store/schema.js';
+import type { ProjectRole, RecipeRevisionRow, RecipeRevisionsTable, RecipeRow } from '../../store/schema.js';
 
 /** A project as one of its members sees it, with that member's role. */
 export async function findMembership(db: Db, projectKey: string, userId: string) {
@@ -68,5 +69,35 @@ export async function findRecipe(db: Db, projectId: string, name: string): Promi
     .selectAll()
     .where('project_id', '=', projectId)
     .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+/** Keeps one save of a recipe's code as its revision `revision`. */
+export async function insertRevision(db: Db, row: Insertable<RecipeRevisionsTable>): Promise<void> {
+  await db.insertInto('recipe_revisions').values(row).execute();
+}
+
+/** Who saved each revision of a recipe after `after` (all when null) up to `upTo`, oldest first. */
+export async function listRevisions(db: Db, recipeId: string, after: number | null, upTo: number) {
+  return db
+    .selectFrom('recipe_revisions')
+    .select(['revision', 'author_id', 'author_login', 'author_via', 'created_at'])
+    .where('recipe_id', '=', recipeId)
+    .where('revision', '>', after ?? 0)
+    .where('revision', '<=', upTo)
+    .orderBy('revision')
+    .execute();
+}
+
+export async function findRevision(
+  db: Db,
+  recipeId: string,
+  revision: number,
+): Promise<RecipeRevisionRow | undefined> {
+  return db
+    .selectFrom('recipe_revisions')
+    .selectAll()
+    .where('recipe_id', '=', recipeId)
+    .where('revision', '=', revision)
     .executeTakeFirst();
 }

@@ -21,6 +21,9 @@ export const RecipeView = Type.Object({
   name: Type.String(),
   language: Language,
   code: Type.String(),
+  revision: Type.Integer({
+    description: 'the number of this code; a run of code others changed approves it by this number',
+  }),
   createdBy: Type.String(),
   updatedBy: Type.String(),
   createdAt: Millis,

@@ -5,7 +5,7 @@ import type { ProjectRole, RecipeLanguage, RecipeRow } from '../../store/schema.
 import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { requireUser, type Caller } from '../auth/caller.js';
+import { borrowedCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { UserService } from '../users/user.service.js';
 import * as repo from './project.repo.js';
 import { checkCode, checkProjectKey, checkProjectName, checkRecipeName } from './project.rules.js';
@@ -30,10 +30,41 @@ export interface RecipeView {
   name: string;
   language: RecipeLanguage;
   code: string;
+  /** The number of the saved code shown here; every save that changes the code adds one. */
+  revision: number;
   createdBy: string;
   updatedBy: string;
   createdAt: number;
   updatedAt: number;
+}
+
+/** A recipe as a job runs it: the code of its current revision, and the id jobs record it by. */
+export interface RecipeToRun {
+  id: string;
+  name: string;
+  language: RecipeLanguage;
+  code: string;
+  revision: number;
+}
+
+/** One save of a recipe's code, without the code. */
+export interface RevisionInfo {
+  revision: number;
+  /**
+   * Whose own change this is; null when it is nobody's: the author's account was deleted since, or they
+   * saved it with a credential that was not their own (an administrator's key, a job's ticket).
+   */
+  authorId: string | null;
+  /** Who saved it, as shown: their login, and how they signed in when not with their own credential. */
+  by: string;
+  at: number;
+}
+
+/** The code of one revision. */
+export interface RevisionCode {
+  revision: number;
+  language: RecipeLanguage;
+  code: string;
 }
 
 export type ProjectService = ReturnType<typeof createProjectService>;
@@ -75,6 +106,7 @@ export function createProjectService(deps: {
     name: r.name,
     language: r.language,
     code: r.code,
+    revision: r.revision,
     createdBy: r.created_by,
     updatedBy: r.updated_by,
     createdAt: Number(r.created_at),
@@ -179,7 +211,12 @@ export function createProjectService(deps: {
       return recipeView(r);
     },
 
-    /** Creates or replaces a recipe; answers whether it was created. */
+    /**
+     * Creates or replaces a recipe; answers whether it was created. A save that changes the code or the
+     * language becomes a new revision, kept with its author: what runners are shown before they run code
+     * someone else changed (ADR 0015). A save that changes neither is no revision: it would ask runners
+     * to approve nothing.
+     */
     async putRecipe(
       caller: Caller,
       key: string,
@@ -205,24 +242,91 @@ export function createProjectService(deps: {
             updated_by: me.user.login,
             created_at: now,
             updated_at: now,
+            revision: 1,
           })
           .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
           .executeTakeFirst();
         const created = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
-        if (!created) {
-          await trx
-            .updateTable('recipes')
-            .set({ language: input.language, code: input.code, updated_by: me.user.login, updated_at: now })
-            .where('project_id', '=', project.id)
-            .where('name', '=', name)
-            .execute();
-        }
+        // The increment happens in the update itself, so two saves racing get two numbers.
+        const changed = created
+          ? await repo.findRecipe(trx, project.id, name)
+          : await trx
+              .updateTable('recipes')
+              .set((eb) => ({
+                language: input.language,
+                code: input.code,
+                updated_by: me.user.login,
+                updated_at: now,
+                revision: eb('revision', '+', 1),
+              }))
+              .where('project_id', '=', project.id)
+              .where('name', '=', name)
+              .where((eb) => eb.or([eb('code', '!=', input.code), eb('language', '!=', input.language)]))
+              .returningAll()
+              .executeTakeFirst();
+        if (changed)
+          await repo.insertRevision(trx, {
+            recipe_id: changed.id,
+            revision: changed.revision,
+            language: changed.language,
+            code: changed.code,
+            author_id: me.user.id,
+            author_login: me.user.login,
+            author_via: borrowedCredential(me),
+            created_at: now,
+          });
+        const saved = changed ?? (await repo.findRecipe(trx, project.id, name))!;
         await audit.record(trx, caller, [
-          { action: created ? 'recipe.created' : 'recipe.updated', detail: { project: key, recipe: name } },
+          {
+            action: created ? 'recipe.created' : 'recipe.updated',
+            detail: { project: key, recipe: name, revision: saved.revision },
+          },
         ]);
-        const saved = (await repo.findRecipe(trx, project.id, name))!;
         return { created, recipe: recipeView(saved) };
       });
+    },
+
+    /** The recipe as a job would run it now (contributors and owners: who may run it). */
+    async recipeToRun(caller: Caller, key: string, name: string) {
+      const { project } = await membership(caller, key, 'contributor');
+      const r = await repo.findRecipe(db, project.id, name);
+      if (!r) throw new NotFound(`recipe ${JSON.stringify(name)} does not exist in project ${key}`);
+      const recipe: RecipeToRun = {
+        id: r.id,
+        name: r.name,
+        language: r.language,
+        code: r.code,
+        revision: r.revision,
+      };
+      return { project, recipe };
+    },
+
+    /**
+     * Who saved a recipe's revisions after `after` (from the first when null) up to `upTo`, oldest first,
+     * and the code as it was at `after` (null when `after` is): what a runner reviews before running.
+     */
+    async recipeChanges(
+      caller: Caller,
+      key: string,
+      recipe: Pick<RecipeToRun, 'id' | 'name'>,
+      after: number | null,
+      upTo: number,
+    ): Promise<{ changes: RevisionInfo[]; before: RevisionCode | null }> {
+      const { project } = await membership(caller, key, 'contributor');
+      const own = await repo.findRecipe(db, project.id, recipe.name);
+      if (own?.id !== recipe.id)
+        throw new NotFound(`recipe ${JSON.stringify(recipe.name)} does not exist in project ${key}`);
+      const rows = await repo.listRevisions(db, recipe.id, after, upTo);
+      const base = after === null ? undefined : await repo.findRevision(db, recipe.id, after);
+      return {
+        changes: rows.map((r) => ({
+          revision: r.revision,
+          authorId: r.author_via === null ? r.author_id : null,
+          by: r.author_via === null ? r.author_login : `${r.author_login} (through ${r.author_via})`,
+          at: Number(r.created_at),
+        })),
+        before: base ? { revision: base.revision, language: base.language, code: base.code } : null,
+      };
     },
 
     async deleteRecipe(caller: Caller, key: string, name: string): Promise<void> {

@@ -19,6 +19,7 @@ export const BACKED_UP: readonly { table: keyof Database; key: readonly string[]
   { table: 'projects', key: ['id'] },
   { table: 'project_members', key: ['project_id', 'user_id'] },
   { table: 'recipes', key: ['id'] },
+  { table: 'recipe_revisions', key: ['recipe_id', 'revision'] },
   { table: 'jobs', key: ['id'] },
   { table: 'job_logs', key: ['job_id', 'seq'] },
 ];
