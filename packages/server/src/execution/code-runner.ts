@@ -120,13 +120,15 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
           return failed(
             `no sandbox can be made on this machine, and user code never runs without one: ${sandbox.problem.cause}. Fix: ${sandbox.problem.fix}`,
           );
-        const account = await deps.accounts.accountFor(req.user);
-        const ticket = await deps.tickets.issue(req.user.id, {
-          jobId: req.jobId,
-          ttlMs: req.timeoutMs + TICKET_MARGIN_MS,
-        });
-        ticketId = ticket.id;
-        const values = await deps.secrets.valuesForMasking(req.user.id);
+        // Independent lookups, at once: they are most of a run's start-up before its process.
+        const issued = deps.tickets
+          .issue(req.user.id, { jobId: req.jobId, ttlMs: req.timeoutMs + TICKET_MARGIN_MS })
+          .then((t) => ((ticketId = t.id), t));
+        const [account, ticket, values] = await settledAll([
+          deps.accounts.accountFor(req.user),
+          issued,
+          deps.secrets.valuesForMasking(req.user.id),
+        ] as const);
         if (stopped) return { ...stopped, exitCode: null };
 
         dirs = makeRunDirs(config.workRoot, account, deps.serverUid);
@@ -316,6 +318,19 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
 }
 
 export type CodeRunner = ReturnType<typeof createCodeRunner>;
+
+/**
+ * Like Promise.all, but rejects only once every promise has settled: a ticket issued beside a lookup
+ * that failed is known (and revoked) before the run gives up.
+ */
+async function settledAll<T extends readonly unknown[]>(promises: {
+  readonly [K in keyof T]: Promise<T[K]>;
+}): Promise<T> {
+  const results = await Promise.allSettled(promises);
+  const failure = results.find((r) => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
 
 function failed(error: string): CodeOutcome {
   return { state: 'failed', exitCode: null, error };

@@ -155,18 +155,15 @@ export async function readLog(db: Db, jobId: string, afterSeq: number, limit: nu
 /** The key of the job's project and the login of its runner, for the code's environment. */
 export async function projectAndRunnerOf(
   db: Db,
-  job: Pick<JobRow, 'project_id' | 'runner_id'>,
+  jobId: string,
 ): Promise<{ projectKey: string; runnerLogin: string }> {
-  const project = await db
-    .selectFrom('projects')
-    .select('key')
-    .where('id', '=', job.project_id)
+  const row = await db
+    .selectFrom('jobs')
+    .innerJoin('projects', 'projects.id', 'jobs.project_id')
+    .innerJoin('users', 'users.id', 'jobs.runner_id')
+    .select(['projects.key as projectKey', 'users.login as runnerLogin'])
+    .where('jobs.id', '=', jobId)
     .executeTakeFirst();
-  const runner = await db
-    .selectFrom('users')
-    .select('login')
-    .where('id', '=', job.runner_id)
-    .executeTakeFirst();
-  if (!project || !runner) throw new Error('the job’s project or runner no longer exists');
-  return { projectKey: project.key, runnerLogin: runner.login };
+  if (!row) throw new Error('the job’s project or runner no longer exists');
+  return row;
 }

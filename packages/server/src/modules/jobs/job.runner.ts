@@ -130,7 +130,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     emit('system', `Running ${job.language} recipe ${job.recipe_name} (job ${job.id}).\n`);
     let end: CodeOutcome;
     try {
-      const who = await repo.projectAndRunnerOf(store.db, job);
+      const who = await repo.projectAndRunnerOf(store.db, job.id);
       const run = deps.code.start({
         user: { id: job.runner_id, login: who.runnerLogin },
         project: { id: job.project_id, key: who.projectKey },
