@@ -160,6 +160,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         );
       const { ticket } = await deps.tickets.issue(job.runner_id, {
         jobId: job.id,
+        projectId: job.project_id,
         ttlMs: Number(job.timeout_ms) + TICKET_MARGIN_MS,
       });
       const values = await deps.secrets.valuesForMasking(job.runner_id);

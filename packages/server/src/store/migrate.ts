@@ -4,6 +4,7 @@ import * as m0002 from './migrations/0002-delegated-credentials.js';
 import * as m0003 from './migrations/0003-projects-and-jobs.js';
 import * as m0004 from './migrations/0004-master-key-versions.js';
 import * as m0005 from './migrations/0005-change-counter.js';
+import * as m0007 from './migrations/0007-ticket-scope.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0003-projects-and-jobs': m0003 as FrozenMigration,
   '0004-master-key-versions': m0004 as FrozenMigration,
   '0005-change-counter': m0005 as FrozenMigration,
+  '0007-ticket-scope': m0007 as FrozenMigration,
 };
 
 /**
