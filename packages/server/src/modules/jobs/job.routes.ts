@@ -35,13 +35,16 @@ function wholeNumber(
   return Number(raw);
 }
 
-/** Running recipes and following jobs. A job is visible to its runner only. */
+/**
+ * Running recipes and following jobs. A job is visible to its runner only. A job's ticket sees its own
+ * job and lists the jobs of its own project, but starts and cancels nothing.
+ */
 export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async (app, { jobs }) => {
   const tags = ['jobs'];
   const config = { access: 'user' as const };
 
   app.post('/api/v1/projects/:key/recipes/:name/run', {
-    config,
+    config: { ...config, ownCredential: true, action: 'start jobs' },
     schema: {
       tags,
       summary: 'Run a recipe as yourself; answers the queued job',
@@ -60,7 +63,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.get('/api/v1/jobs', {
-    config,
+    config: { ...config, ticket: 'own-project' },
     schema: {
       tags,
       summary: 'Your jobs, newest first',
@@ -79,7 +82,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.get('/api/v1/jobs/:id', {
-    config,
+    config: { ...config, ticket: 'own-job' },
     schema: {
       tags,
       summary: 'One of your jobs',
@@ -90,7 +93,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.get('/api/v1/jobs/:id/log', {
-    config,
+    config: { ...config, ticket: 'own-job' },
     schema: {
       tags,
       summary: "A job's log after a sequence number (values of your secrets masked), and its state",
@@ -119,7 +122,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.post('/api/v1/jobs/:id/cancel', {
-    config,
+    config: { ...config, action: 'cancel jobs' },
     schema: {
       tags,
       summary: 'Cancel one of your jobs',
