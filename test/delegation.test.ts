@@ -335,6 +335,164 @@ describe('an API key an administrator makes for another user is delegated', () =
 });
 
 // ---------------------------------------------------------------------------------------------------
+// 1b. Delegated keys and code: no recipe, membership or project change, no run
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The threat: an administrator makes a key for Alice, rewrites a recipe in Alice's private project (or
+ * adds themself to it, or runs it), and Alice's next run sends her values to the administrator.
+ */
+interface CodeChange {
+  what: string;
+  method: string;
+  /** The request against Alice's project `key` (recipe `hello`, member `member`). */
+  path: (key: string, member: string) => string;
+  body?: unknown;
+  limit: RegExp;
+  /** What Alice's own key gets for the same request. */
+  ok: number;
+}
+
+const CODE_CHANGES: CodeChange[] = [
+  {
+    what: 'rewrite a recipe',
+    method: 'PUT',
+    path: (key) => `/api/v1/projects/${key}/recipes/hello`,
+    body: { language: 'python', code: 'print("planted")' },
+    limit: /cannot change recipes \(code\)/,
+    ok: 200,
+  },
+  {
+    what: 'add a recipe',
+    method: 'PUT',
+    path: (key) => `/api/v1/projects/${key}/recipes/planted`,
+    body: { language: 'python', code: 'print("planted")' },
+    limit: /cannot change recipes \(code\)/,
+    ok: 201,
+  },
+  {
+    what: 'delete a recipe',
+    method: 'DELETE',
+    path: (key) => `/api/v1/projects/${key}/recipes/hello`,
+    limit: /cannot change recipes \(code\)/,
+    ok: 204,
+  },
+  {
+    what: 'add a member',
+    method: 'PUT',
+    path: (key, member) => `/api/v1/projects/${key}/members/${member}`,
+    body: { role: 'contributor' },
+    limit: /cannot change project membership/,
+    ok: 204,
+  },
+  {
+    what: 'remove a member',
+    method: 'DELETE',
+    path: (key, member) => `/api/v1/projects/${key}/members/${member}`,
+    limit: /cannot change project membership/,
+    ok: 204,
+  },
+  {
+    what: 'delete the project',
+    method: 'DELETE',
+    path: (key) => `/api/v1/projects/${key}`,
+    limit: /cannot delete projects/,
+    ok: 204,
+  },
+  {
+    what: 'run a recipe',
+    method: 'POST',
+    path: (key) => `/api/v1/projects/${key}/recipes/hello/run`,
+    body: {},
+    limit: /cannot start jobs/,
+    ok: 202,
+  },
+];
+
+describe("a delegated key cannot change a project's code, membership or existence, nor run it", () => {
+  let server: TestServer;
+  let h: Harness;
+  let admin: Person;
+  beforeAll(async () => {
+    // Jobs the owner's own key starts here need not run.
+    server = await TestServer.start({ COFFER_JOBS_ENABLED: 'false' });
+    h = new Harness(server, 'code');
+    admin = await h.person('admin', { admin: true, secrets: 0 });
+  });
+  afterAll(() => server.close());
+
+  /** Alice's private project with a recipe `hello`; `member` is a reader there. */
+  const aliceProject = async (alice: Person) => {
+    const key = h
+      .uniq('P')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '_');
+    const member = await h.person('member', { secrets: 0 });
+    const steps: [string, string, unknown][] = [
+      ['POST', '/api/v1/projects', { key, name: 'private' }],
+      ['PUT', `/api/v1/projects/${key}/recipes/hello`, { language: 'python', code: 'print("mine")' }],
+      ['PUT', `/api/v1/projects/${key}/members/${member.login}`, { role: 'reader' }],
+    ];
+    for (const [method, path, body] of steps) {
+      const r = await h.send(method, path, { key: alice.key, body });
+      expect(r.status, r.text).toBeLessThan(300);
+    }
+    return { key, member: member.login };
+  };
+
+  /** What the request could have changed: the project's recipes, members and jobs. */
+  const projectState = async (key: string) => {
+    const rows = server.store.db;
+    const project = await rows.selectFrom('projects').select('id').where('key', '=', key).executeTakeFirst();
+    if (!project) return null;
+    const of = (table: 'recipes' | 'project_members' | 'jobs') =>
+      rows.selectFrom(table).selectAll().where('project_id', '=', project.id).execute();
+    const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+    return {
+      recipes: (await of('recipes')).sort(byJson),
+      members: (await of('project_members')).sort(byJson),
+      jobs: (await of('jobs')).length,
+    };
+  };
+
+  it.each(
+    cross(MINTS, CODE_CHANGES).map(([[name, mint], change]) => [name, change.what, mint, change] as const),
+  )(
+    '%s: the delegated key cannot %s (403 naming the reason; nothing changes)',
+    async (_n, _w, mint, change) => {
+      const alice = await h.person('alice', { secrets: 1 });
+      const { key, member } = await aliceProject(alice);
+      const delegated = await mint(h, admin, alice);
+      const before = await projectState(key);
+      expect(before).not.toBeNull();
+
+      const r = await h.send(change.method, change.path(key, member), { key: delegated, body: change.body });
+      expect(r.status, r.text).toBe(403);
+      expect(errorMessage(r)).toMatch(DELEGATED);
+      expect(errorMessage(r)).toMatch(change.limit);
+      expect(await projectState(key)).toEqual(before);
+
+      // Alice's own key may: the refusal is the delegated key's.
+      const own = await h.send(change.method, change.path(key, member), {
+        key: alice.key,
+        body: change.body,
+      });
+      expect(own.status, own.text).toBe(change.ok);
+    },
+  );
+
+  it.each(MINTS)('%s: the delegated key still reads the project and its recipes', async (_name, mint) => {
+    const alice = await h.person('alice', { secrets: 0 });
+    const { key } = await aliceProject(alice);
+    const delegated = await mint(h, admin, alice);
+    for (const path of [`/api/v1/projects/${key}`, `/api/v1/projects/${key}/recipes/hello`]) {
+      const r = await h.send('GET', path, { key: delegated });
+      expect(r.status, `${path}: ${r.text}`).toBe(200);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
 // 2. Tickets cannot mint lasting keys
 // ---------------------------------------------------------------------------------------------------
 
