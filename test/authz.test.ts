@@ -5,17 +5,28 @@
  *
  * ROUTES below has one entry per registered route (method + URL template, each DSS route under both
  * prefixes). Each entry says how to make a valid call for the allowed caller (the owner for user routes,
- * an administrator for admin routes), what success looks like, and what another user and an admin get
- * when they aim at the owner's data. From it the suite generates, per route:
+ * an administrator for admin routes), what success looks like, what another user and an admin get
+ * when they aim at the owner's data, and what a job's ticket may do there (docs/adr/0014: 'allowed',
+ * 'own-project', 'own-job' or 'refused', as the route declares it). From it the suite generates, per
+ * route:
  *   - refusals: anonymous (also on the //doubled/ and trailing-slash/ forms, and HEAD twins), revoked /
  *     expired / forged keys, expired / revoked / garbage tickets, credentials of disabled and deleted
  *     users, idle-expired and signed-out sessions, garbage Bearer / Basic / cookie, credentials of the
  *     wrong kind, a demoted admin (admin routes), the X-DKU-ProxyUser header, and cookie writes without
  *     (or with a wrong) CSRF token;
- *   - success through every credential kind that applies (Basic key:, Basic :key, Bearer, ticket,
- *     cookie session with CSRF), and a refusal for the kinds the policy shuts out of a route (a ticket,
- *     i.e. code run by the platform, cannot create lasting API keys);
- *   - another (non-admin) user and an administrator against the owner's data.
+ *   - success through every credential kind that applies (Basic key:, Basic :key, Bearer, cookie session
+ *     with CSRF, and a job ticket where the route lets one in, scoped to the project or job the call
+ *     names as a job's would be);
+ *   - where tickets are refused, the allowed caller's job ticket (an administrator's, on admin routes)
+ *     answered 403 with a message naming the ticket's limit, even scoped to the call's own project;
+ *   - another (non-admin) user, an administrator, and an administrator's job ticket against the owner's
+ *     data: the ticket has no administrator rights anywhere (admin routes refuse it; where tickets may
+ *     go it gets what a non-admin gets, and the owner is left exactly as they were);
+ *   - for routes a ticket reaches only in its own project or job: a ticket of another project, of no
+ *     project, or of another job, refused with 403 naming the limit (and the rightly scoped one let in).
+ *   Code a job runs may be someone else's, so its ticket may only read and update its user's secrets,
+ *   make the DSS read calls, and read its own project; the end-to-end cases through real jobs are in
+ *   ticket-scope.test.ts.
  * Every response body received in this file is checked for the owner's plaintext secret values (except
  * the owner's own code reading them), inline and once more at the end.
  *
@@ -34,6 +45,11 @@ import { TestServer, type Auth, type Reply, type RequestOptions } from './suppor
 // ---------------------------------------------------------------------------------------------------
 
 const OP = { kind: 'operator', name: 'cli' } as const;
+/**
+ * Jobs made here only need to exist: no server runs them. A runner ending a job revokes every ticket
+ * bound to it, which would race with the tickets this file binds to jobs (Fixture.ticketFor).
+ */
+const NO_RUNNER = { COFFER_JOBS_ENABLED: 'false' };
 const HOUR = 3_600_000;
 const DSS_PREFIXES = ['/dip/publicapi', '/public/api'] as const;
 const MARKER_PREFIX = 'e:AES:';
@@ -193,6 +209,29 @@ class Fixture {
     return r.json.id as string;
   }
 
+  /**
+   * A ticket of `p`'s scoped as the job runner scopes one for this call: bound to the job the call
+   * names, or to the project it names; otherwise to no project. So a refusal is about the route, not a
+   * ticket that was missing scope; `scope` overrides it (to aim a ticket at the wrong project or job).
+   */
+  async ticketFor(p: Principal, call: Call, scope?: { project?: string; job?: string }): Promise<string> {
+    const job = /^\/api\/v1\/jobs\/([^/?]+)/.exec(call.path)?.[1];
+    const project =
+      /^\/api\/v1\/projects\/([^/?]+)/.exec(call.path)?.[1] ?? /[?&]project=([^&]+)/.exec(call.path)?.[1];
+    const own = job !== undefined ? { job } : project !== undefined ? { project } : {};
+    return (await this.s.issueTicket(p.login, HOUR, scope ?? own)).ticket;
+  }
+
+  async projectOfJob(id: string): Promise<string> {
+    const row = await this.s.store.db
+      .selectFrom('jobs')
+      .innerJoin('projects', 'projects.id', 'jobs.project_id')
+      .select('projects.key')
+      .where('jobs.id', '=', id)
+      .executeTakeFirstOrThrow();
+    return row.key;
+  }
+
   async newKeyId(login: string): Promise<string> {
     return (await this.s.createKey(login)).id;
   }
@@ -260,13 +299,6 @@ interface Column {
   destroysOwnerSecrets?: boolean;
 }
 
-/** Why a credential kind is refused on a route even for the allowed caller (the policy says so). */
-interface KindRefusal {
-  status: number;
-  why: string;
-  message: RegExp;
-}
-
 interface Entry {
   method: string;
   route: string;
@@ -279,11 +311,44 @@ interface Entry {
   via?: readonly KindId[];
   /** The call consumes the caller's own credentials or password: use a fresh caller for each success. */
   fresh?: boolean;
-  /** Credential kinds refused here even for the allowed caller; each gets a refusal test instead. */
-  refusedVia?: Partial<Record<KindId, KindRefusal>>;
+  /** What a job's ticket may do here, as the route declares it (docs/adr/0014). */
+  ticket: TicketSpec;
   other: Column;
   admin: Column;
 }
+
+/**
+ * What a job's ticket may do on a route: 'allowed' — any ticket of the user; 'own-project' — a ticket of
+ * the project the call names; 'own-job' — the ticket of the job the call names; 'refused' — none, with a
+ * 403 naming the ticket's limit (`limit` is what it says the ticket cannot do). The suite proves each
+ * with tickets scoped as a job's would be (see Fixture.ticketFor), an administrator's included.
+ */
+type TicketSpec =
+  | {
+      rule: 'allowed' | 'own-project' | 'own-job';
+      /**
+       * What an administrator's ticket gets with the admin column's call, where an administrator's key
+       * uses administrator rights there (a ticket never has them).
+       */
+      admin?: Column;
+    }
+  | { rule: 'refused'; limit: RegExp };
+
+const T_ALLOWED: TicketSpec = { rule: 'allowed' };
+const T_OWN_PROJECT: TicketSpec = { rule: 'own-project' };
+const T_OWN_JOB: TicketSpec = { rule: 'own-job' };
+const noTicket = (limit: RegExp): TicketSpec => ({ rule: 'refused', limit });
+/** Every admin route: an administrator's job ticket has no administrator rights. */
+const T_ADMIN = noTicket(/use administrator rights, even when its user is an administrator/);
+
+/** Every refusal of a ticket names the ticket's limit, and says what to use instead. */
+const TICKET_LIMIT =
+  /^a job's ticket cannot .+: code run by the platform may only read and update its user's secrets.*; use your session or an API key$/;
+const expectTicketLimit = (r: Reply, limit: RegExp) => {
+  expect(r.status, r.text).toBe(403);
+  expect(errorMessage(r)).toMatch(TICKET_LIMIT);
+  expect(errorMessage(r)).toMatch(limit);
+};
 
 const KINDS = {
   basicUser: {
@@ -308,15 +373,6 @@ type KindId = keyof typeof KINDS;
 const ALL_KINDS = Object.keys(KINDS) as KindId[];
 
 const STATUS_403 = { status: 403 } as const;
-
-/** Code run by the platform (a ticket) cannot create lasting API keys: the key would outlive the job. */
-const NO_KEYS_FROM_TICKETS: Entry['refusedVia'] = {
-  ticket: {
-    status: 403,
-    why: 'code run by the platform cannot create lasting API keys',
-    message: /code run by the platform cannot create lasting API keys/,
-  },
-};
 
 /** The error message of a Coffer (`{error: {message}}`) or DSS (`{message}`) error body. */
 const errorMessage = (r: Reply): string => String(r.json?.error?.message ?? r.json?.message ?? r.text);
@@ -344,6 +400,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/session',
     access: 'user',
+    ticket: noTicket(/use the sign-in session routes/),
     call: () => ({ path: '/api/v1/session' }),
     ok: 200,
     check: (r, as) => expect(r.json.user.login).toBe(as.login),
@@ -354,6 +411,7 @@ const COFFER: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/session',
     access: 'user',
+    ticket: noTicket(/sign out/),
     call: () => ({ path: '/api/v1/session' }),
     ok: 204,
     via: ['session'],
@@ -374,6 +432,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/me',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/api/v1/me' }),
     ok: 200,
     check: (r, as) => expect(r.json.login).toBe(as.login),
@@ -384,6 +443,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/auth/info',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/api/v1/auth/info?withSecrets=true', reveal: true }),
     ok: 200,
     check: (r, as) => {
@@ -397,6 +457,7 @@ const COFFER: Entry[] = [
     method: 'PUT',
     route: '/api/v1/me/password',
     access: 'user',
+    ticket: noTicket(/change a password/),
     call: (_f, as) => ({
       path: '/api/v1/me/password',
       body: { currentPassword: as.password, newPassword: `${as.password}-changed` },
@@ -423,6 +484,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/admin/users',
     access: 'admin',
+    ticket: T_ADMIN,
     call: () => ({ path: '/api/v1/admin/users' }),
     ok: 200,
     check: (r, as) => expect((r.json.users as { login: string }[]).map((u) => u.login)).toContain(as.login),
@@ -437,6 +499,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/admin/sandbox',
     access: 'admin',
+    ticket: T_ADMIN,
     call: () => ({ path: '/api/v1/admin/sandbox' }),
     ok: 200,
     check: (r) => expect(r.json.mode).toBe('bubblewrap'),
@@ -447,6 +510,7 @@ const COFFER: Entry[] = [
     method: 'POST',
     route: '/api/v1/admin/users',
     access: 'admin',
+    ticket: T_ADMIN,
     call: (f) => ({
       path: '/api/v1/admin/users',
       body: { login: f.uniq('created'), password: 'pw-created-0123456789' },
@@ -466,6 +530,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/admin/users/:login',
     access: 'admin',
+    ticket: T_ADMIN,
     call: (f) => ({ path: `/api/v1/admin/users/${f.bystander.login}` }),
     ok: 200,
     other: { status: 403, call: (_f, _a, owner) => ({ path: `/api/v1/admin/users/${owner.login}` }) },
@@ -482,6 +547,7 @@ const COFFER: Entry[] = [
     method: 'PATCH',
     route: '/api/v1/admin/users/:login',
     access: 'admin',
+    ticket: T_ADMIN,
     call: (f) => ({
       path: `/api/v1/admin/users/${f.bystander.login}`,
       body: { displayName: 'Renamed by admin' },
@@ -506,6 +572,7 @@ const COFFER: Entry[] = [
     method: 'PUT',
     route: '/api/v1/admin/users/:login/password',
     access: 'admin',
+    ticket: T_ADMIN,
     // Account recovery: it destroys the target's secrets, so each call aims at a fresh owner.
     call: async (f) => ({
       path: `/api/v1/admin/users/${(await f.owner()).login}/password`,
@@ -542,6 +609,7 @@ const COFFER: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/admin/users/:login',
     access: 'admin',
+    ticket: T_ADMIN,
     call: async (f) => ({ path: `/api/v1/admin/users/${(await f.quickUser('doomed')).login}` }),
     ok: 204,
     other: { status: 403, call: (_f, _a, owner) => ({ path: `/api/v1/admin/users/${owner.login}` }) },
@@ -551,6 +619,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/me/secrets',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/api/v1/me/secrets' }),
     ok: 200,
     check: (r) =>
@@ -564,6 +633,7 @@ const COFFER: Entry[] = [
     method: 'PUT',
     route: '/api/v1/me/secrets/:name',
     access: 'user',
+    ticket: T_ALLOWED,
     call: (f) => ({ path: `/api/v1/me/secrets/${f.uniq('scratch')}`, body: { value: 'scratch-value' } }),
     ok: 201,
     // Writing a secret of the owner's name creates the caller's own; the owner's value is untouched.
@@ -586,6 +656,7 @@ const COFFER: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/me/secrets/:name',
     access: 'user',
+    ticket: T_ALLOWED,
     call: async (f, as) => {
       const name = f.uniq('scratch');
       await f.putSecret(as, name, 'scratch-value');
@@ -599,6 +670,7 @@ const COFFER: Entry[] = [
     method: 'PATCH',
     route: '/api/v1/me/secrets',
     access: 'user',
+    ticket: T_ALLOWED,
     call: async (f, as) => ({
       path: '/api/v1/me/secrets',
       body: {
@@ -626,6 +698,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/me/activity',
     access: 'user',
+    ticket: noTicket(/read its user's activity/),
     call: () => ({ path: '/api/v1/me/activity' }),
     ok: 200,
     check: (r) => expect((r.json.events as unknown[]).length).toBeGreaterThan(0),
@@ -636,6 +709,7 @@ const COFFER: Entry[] = [
     method: 'GET',
     route: '/api/v1/me/api-keys',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/api/v1/me/api-keys' }),
     ok: 200,
     check: (r, as) => {
@@ -660,7 +734,7 @@ const COFFER: Entry[] = [
     access: 'user',
     call: () => ({ path: '/api/v1/me/api-keys', body: { label: 'made-by-authz-test' } }),
     ok: 201,
-    refusedVia: NO_KEYS_FROM_TICKETS,
+    ticket: noTicket(/create lasting API keys/),
     check: (r, as) => {
       expect(r.json.user).toBe(as.login);
       expect(r.json.key).toMatch(/^cofk_/);
@@ -672,6 +746,7 @@ const COFFER: Entry[] = [
     method: 'PATCH',
     route: '/api/v1/me/api-keys/:id',
     access: 'user',
+    ticket: noTicket(/change API keys/),
     call: async (f, as) => ({
       path: `/api/v1/me/api-keys/${await f.newKeyId(as.login)}`,
       body: { label: 'relabelled' },
@@ -697,6 +772,7 @@ const COFFER: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/me/api-keys/:id',
     access: 'user',
+    ticket: noTicket(/revoke API keys/),
     call: async (f, as) => ({ path: `/api/v1/me/api-keys/${await f.newKeyId(as.login)}` }),
     ok: 204,
     other: {
@@ -727,6 +803,7 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/projects',
     access: 'user',
+    ticket: noTicket(/list projects beyond its own/),
     call: () => ({ path: '/api/v1/projects' }),
     ok: 200,
     other: { status: 200, check: (r) => expect(r.json.projects).toEqual([]) },
@@ -736,6 +813,7 @@ const PROJECTS: Entry[] = [
     method: 'POST',
     route: '/api/v1/projects',
     access: 'user',
+    ticket: noTicket(/create projects/),
     call: (f) => ({ path: '/api/v1/projects', body: { key: f.projectKey(), name: 'scratch' } }),
     ok: 201,
     other: {
@@ -751,6 +829,7 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/projects/:key',
     access: 'user',
+    ticket: T_OWN_PROJECT,
     call: async (f, as) => ({ path: await ownerProject(f, as) }),
     ok: 200,
     other: notMember(ownerProject),
@@ -760,6 +839,7 @@ const PROJECTS: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/projects/:key',
     access: 'user',
+    ticket: noTicket(/delete projects/),
     call: async (f, as) => ({ path: await ownerProject(f, as) }),
     ok: 204,
     other: notMember(ownerProject),
@@ -769,6 +849,7 @@ const PROJECTS: Entry[] = [
     method: 'PUT',
     route: '/api/v1/projects/:key/members/:login',
     access: 'user',
+    ticket: noTicket(/change project membership/),
     call: async (f, as) => ({
       path: `${await ownerProject(f, as)}/members/${(await f.quickUser('member')).login}`,
       body: { role: 'reader' },
@@ -794,6 +875,7 @@ const PROJECTS: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/projects/:key/members/:login',
     access: 'user',
+    ticket: noTicket(/change project membership/),
     call: async (f, as) => {
       const project = await ownerProject(f, as);
       const member = (await f.quickUser('member')).login;
@@ -808,6 +890,7 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/projects/:key/recipes',
     access: 'user',
+    ticket: T_OWN_PROJECT,
     call: async (f, as) => ({ path: `${await ownerProject(f, as)}/recipes` }),
     ok: 200,
     other: notMember(async (f, owner) => `${await ownerProject(f, owner)}/recipes`),
@@ -817,6 +900,7 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/projects/:key/recipes/:name',
     access: 'user',
+    ticket: T_OWN_PROJECT,
     call: async (f, as) => ({ path: await ownerRecipe(f, as) }),
     ok: 200,
     other: notMember(ownerRecipe),
@@ -826,6 +910,7 @@ const PROJECTS: Entry[] = [
     method: 'PUT',
     route: '/api/v1/projects/:key/recipes/:name',
     access: 'user',
+    ticket: noTicket(/change recipes \(code\)/),
     call: async (f, as) => ({
       path: `${await ownerProject(f, as)}/recipes/new-recipe`,
       body: { language: 'python', code: 'print(1)' },
@@ -839,6 +924,7 @@ const PROJECTS: Entry[] = [
     method: 'DELETE',
     route: '/api/v1/projects/:key/recipes/:name',
     access: 'user',
+    ticket: noTicket(/change recipes \(code\)/),
     call: async (f, as) => ({ path: await ownerRecipe(f, as) }),
     ok: 204,
     other: notMember(ownerRecipe),
@@ -850,9 +936,7 @@ const PROJECTS: Entry[] = [
     access: 'user',
     call: async (f, as) => ({ path: `${await ownerRecipe(f, as)}/run`, body: {} }),
     ok: 202,
-    refusedVia: {
-      ticket: { status: 403, why: 'a job cannot start other jobs', message: /a job cannot start other jobs/ },
-    },
+    ticket: noTicket(/start jobs/),
     other: notMember(async (f, owner) => `${await ownerRecipe(f, owner)}/run`, {}),
     admin: notMember(async (f, owner) => `${await ownerRecipe(f, owner)}/run`, {}),
   },
@@ -860,7 +944,9 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/jobs',
     access: 'user',
-    call: () => ({ path: '/api/v1/jobs' }),
+    ticket: T_OWN_PROJECT,
+    // A ticket lists the jobs of its own project only, so the call names one.
+    call: async (f, as) => ({ path: `/api/v1/jobs?project=${await f.project(as)}` }),
     ok: 200,
     other: { status: 200, check: (r) => expect(r.json.jobs).toEqual([]) },
     admin: { status: 200, check: (r) => expect(r.json.jobs).toEqual([]) },
@@ -869,6 +955,7 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/jobs/:id',
     access: 'user',
+    ticket: T_OWN_JOB,
     call: async (f, as) => ({ path: await ownerJob(f, as) }),
     ok: 200,
     other: notMember(ownerJob),
@@ -878,6 +965,7 @@ const PROJECTS: Entry[] = [
     method: 'GET',
     route: '/api/v1/jobs/:id/log',
     access: 'user',
+    ticket: T_OWN_JOB,
     call: async (f, as) => ({ path: `${await ownerJob(f, as)}/log` }),
     ok: 200,
     other: notMember(async (f, owner) => `${await ownerJob(f, owner)}/log`),
@@ -887,6 +975,7 @@ const PROJECTS: Entry[] = [
     method: 'POST',
     route: '/api/v1/jobs/:id/cancel',
     access: 'user',
+    ticket: noTicket(/cancel jobs/),
     call: async (f, as) => ({ path: `${await ownerJob(f, as)}/cancel` }),
     ok: 200,
     other: notMember(async (f, owner) => `${await ownerJob(f, owner)}/cancel`),
@@ -900,6 +989,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/auth/info',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/auth/info?withSecrets=True', reveal: true }),
     ok: 200,
     check: (r, as) => {
@@ -913,6 +1003,7 @@ const DSS: Entry[] = [
     method: 'POST',
     route: '/auth/info-from-browser-headers',
     access: 'user',
+    ticket: noTicket(/act for a browser's session/),
     call: (_f, as) => ({
       path: '/auth/info-from-browser-headers?withSecrets=true',
       body: { Cookie: as.session!.cookie, 'User-Agent': 'authz-test' },
@@ -945,6 +1036,7 @@ const DSS: Entry[] = [
     method: 'POST',
     route: '/auth/ticket-from-browser-headers',
     access: 'user',
+    ticket: noTicket(/make tickets from a browser's session/),
     call: (_f, as) => ({ path: '/auth/ticket-from-browser-headers', body: { cookie: as.session!.cookie } }),
     ok: 200,
     check: (r) => expect(r.json.msg).toMatch(/^coft_/),
@@ -969,6 +1061,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/current-user',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/current-user' }),
     ok: 200,
     check: (r, as) => {
@@ -994,6 +1087,7 @@ const DSS: Entry[] = [
     method: 'PUT',
     route: '/current-user',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/current-user', body: { displayName: 'Renamed through DSS' } }),
     ok: 200,
     check: (r, as) => expect(r.json.login).toBe(as.login),
@@ -1019,6 +1113,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/users',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/users' }),
     ok: 200,
     check: (r, as) => expect((r.json as { login: string }[]).map((u) => u.login)).toContain(as.login),
@@ -1029,6 +1124,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/users/:login',
     access: 'user',
+    ticket: T_ALLOWED,
     call: (_f, as) => ({ path: `/users/${as.login}` }),
     ok: 200,
     // The directory entry (login, name, groups) is visible to every signed-in user, as in DSS; no secrets.
@@ -1050,6 +1146,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/groups',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/groups' }),
     ok: 200,
     other: { status: 200 },
@@ -1059,6 +1156,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/admin/users',
     access: 'admin',
+    ticket: T_ADMIN,
     call: () => ({ path: '/admin/users' }),
     ok: 200,
     other: { status: 403, call: () => ({ path: '/admin/users?includeSettings=true' }) },
@@ -1078,6 +1176,7 @@ const DSS: Entry[] = [
     method: 'POST',
     route: '/admin/users',
     access: 'admin',
+    ticket: T_ADMIN,
     call: (f) => ({
       path: '/admin/users',
       body: {
@@ -1101,6 +1200,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/admin/users/:login',
     access: 'admin',
+    ticket: T_ADMIN,
     call: (f) => ({ path: `/admin/users/${f.bystander.login}` }),
     ok: 200,
     other: { status: 403, call: (_f, _a, owner) => ({ path: `/admin/users/${owner.login}` }) },
@@ -1118,6 +1218,7 @@ const DSS: Entry[] = [
     method: 'PUT',
     route: '/admin/users/:login',
     access: 'admin',
+    ticket: T_ADMIN,
     call: (f) => ({ path: `/admin/users/${f.bystander.login}`, body: { displayName: 'Renamed by admin' } }),
     ok: 200,
     other: {
@@ -1142,6 +1243,7 @@ const DSS: Entry[] = [
     method: 'DELETE',
     route: '/admin/users/:login',
     access: 'admin',
+    ticket: T_ADMIN,
     call: async (f) => ({ path: `/admin/users/${(await f.quickUser('doomed')).login}` }),
     ok: 200,
     other: {
@@ -1154,6 +1256,7 @@ const DSS: Entry[] = [
     method,
     route: '/admin/users/actions/bulk',
     access: 'admin',
+    ticket: T_ADMIN,
     call: async (f) => ({
       path: '/admin/users/actions/bulk',
       body: { logins: [(await f.quickUser('bulk')).login], enabled: false },
@@ -1176,6 +1279,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/personal-api-keys',
     access: 'user',
+    ticket: T_ALLOWED,
     call: () => ({ path: '/personal-api-keys/' }),
     ok: 200,
     check: (r, as) => {
@@ -1197,7 +1301,7 @@ const DSS: Entry[] = [
     access: 'user',
     call: () => ({ path: '/personal-api-keys/', body: { label: 'made-by-authz-test', description: 'x' } }),
     ok: 200,
-    refusedVia: NO_KEYS_FROM_TICKETS,
+    ticket: noTicket(/create lasting API keys/),
     check: (r, as) => {
       expect(r.json.user).toBe(as.login);
       expect(r.json.key).toMatch(/^cofk_/);
@@ -1207,14 +1311,29 @@ const DSS: Entry[] = [
   },
   ...(
     [
-      ['GET', 200, undefined],
-      ['PUT', 200, { label: 'relabelled', description: 'changed' }],
-      ['DELETE', 200, undefined],
-    ] as const
-  ).map(([method, ok, body]): Entry => ({
+      // dataikuapi reads a key; an administrator's ticket cannot read another user's, as their key can.
+      [
+        'GET',
+        200,
+        undefined,
+        {
+          rule: 'allowed',
+          admin: {
+            status: 403,
+            call: async (f, _a, owner) => ({ path: `/personal-api-keys/${await f.newKeyId(owner.login)}` }),
+            check: (r) =>
+              expectTicketLimit(r, /manage another user's API keys, even when its user is an administrator/),
+          },
+        },
+      ],
+      ['PUT', 200, { label: 'relabelled', description: 'changed' }, noTicket(/change API keys/)],
+      ['DELETE', 200, undefined, noTicket(/revoke API keys/)],
+    ] as const satisfies readonly (readonly [string, number, unknown, TicketSpec])[]
+  ).map(([method, ok, body, ticket]): Entry => ({
     method,
     route: '/personal-api-keys/:id',
     access: 'user',
+    ticket,
     call: async (f, as) => ({ path: `/personal-api-keys/${await f.newKeyId(as.login)}`, body }),
     ok,
     other: {
@@ -1230,6 +1349,7 @@ const DSS: Entry[] = [
     method: 'GET',
     route: '/admin/personal-api-keys',
     access: 'admin',
+    ticket: T_ADMIN,
     call: () => ({ path: '/admin/personal-api-keys/' }),
     ok: 200,
     other: STATUS_403,
@@ -1252,7 +1372,7 @@ const DSS: Entry[] = [
       body: { user: f.bystander.login, label: 'issued-by-admin' },
     }),
     ok: 200,
-    refusedVia: NO_KEYS_FROM_TICKETS,
+    ticket: T_ADMIN,
     check: (r, as) => expect(r.json.createdBy).toBe(as.login),
     // A key for the owner would be the owner's identity: another user must not be able to mint one.
     other: {
@@ -1276,10 +1396,15 @@ function prefixed(prefix: string, e: Entry): Entry {
       call: call ? async (f, actor, owner) => fix(await call(f, actor, owner, prefix)) : undefined,
     };
   };
+  const ticket: TicketSpec =
+    e.ticket.rule !== 'refused' && e.ticket.admin
+      ? { ...e.ticket, admin: wrapCol(e.ticket.admin) }
+      : e.ticket;
   return {
     ...e,
     route: prefix + e.route,
     call: async (f, as) => fix(await e.call(f, as)),
+    ticket,
     other: wrapCol(e.other),
     admin: wrapCol(e.admin),
   };
@@ -1321,7 +1446,7 @@ function opts(call: Call, auth: RequestOptions): RequestOptions {
 describe('the authorization table covers every route', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
   });
   afterAll(() => server.close());
 
@@ -1336,6 +1461,12 @@ describe('the authorization table covers every route', () => {
     const access = new Map(server.routes.map((r) => [`${r.method} ${r.url}`, r.access]));
     for (const e of ROUTES)
       expect(`${routeId(e)}: ${access.get(routeId(e))}`).toBe(`${routeId(e)}: ${e.access}`);
+  });
+
+  it("declares what a job's ticket may do on each route as registered (default: refused)", () => {
+    const ticket = new Map(server.routes.map((r) => [`${r.method} ${r.url}`, r.ticket]));
+    for (const e of ROUTES)
+      expect(`${routeId(e)}: ${ticket.get(routeId(e))}`).toBe(`${routeId(e)}: ${e.ticket.rule}`);
   });
 
   it('has only the known public routes', () => {
@@ -1354,7 +1485,7 @@ describe('public routes', () => {
   let alice: Principal;
   let disabled: Principal;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     f = new Fixture(server, 'pub');
     alice = await f.giveOwnerSecrets(await f.fullUser('alice'));
     const d = await server.createUser(f.uniq('disabled'));
@@ -1586,7 +1717,7 @@ describe('refusals', () => {
   let ctx: RefusalCtx;
 
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     const f = new Fixture(server, 'ref');
     f.bystander = await f.quickUser('bystander');
     const idleMs = server.config.limits.sessionIdleMinutes * 60_000;
@@ -1648,10 +1779,11 @@ describe('refusals', () => {
     const creds = { user: await phase2(false, early.user), admin: await phase2(true, early.admin) };
     ctx = { f, creds, bystander: f.bystander };
 
-    // The allowed credentials themselves work (so every refusal below is about the bad one).
+    // The allowed credentials themselves work (so every refusal below is about the bad one); a ticket
+    // never opens an admin route, so the admin's ticket shows it works where tickets may go.
     for (const [access, c] of Object.entries(creds)) {
-      const path = access === 'admin' ? '/api/v1/admin/users' : '/api/v1/me';
       for (const kind of ALL_KINDS) {
+        const path = access === 'admin' && kind !== 'ticket' ? '/api/v1/admin/users' : '/api/v1/me';
         const r = await f.send('GET', path, KINDS[kind].auth(c.allowed));
         expect(r.status, `${access} via ${kind}: ${r.text}`).toBe(200);
       }
@@ -1681,24 +1813,38 @@ describe('refusals', () => {
 
 const allowedName = (e: Entry) => (e.access === 'admin' ? 'an admin' : 'the owner');
 
+const ticketName = (t: TicketSpec) =>
+  t.rule === 'own-project'
+    ? 'a job ticket of its project'
+    : t.rule === 'own-job'
+      ? 'its job ticket'
+      : 'a job ticket';
+
+/** Every kind of credential on every route; a ticket only where the route lets one in. */
 const SUCCESS_CASES = ROUTES.flatMap((e) =>
   (e.via ?? ALL_KINDS)
-    .filter((kind) => !e.refusedVia?.[kind])
+    .filter((kind) => kind !== 'ticket' || e.ticket.rule !== 'refused')
     .map((kind) => ({
-      name: `${routeId(e)} lets ${allowedName(e)} succeed via ${KINDS[kind].label} (${e.ok})`,
+      name: `${routeId(e)} lets ${allowedName(e)} succeed via ${kind === 'ticket' ? ticketName(e.ticket) : KINDS[kind].label} (${e.ok})`,
       entry: e,
       kind,
     })),
 );
 
-/** Credential kinds the policy refuses on a route even for the allowed caller. */
-const KIND_REFUSAL_CASES = ROUTES.flatMap((e) =>
-  (Object.entries(e.refusedVia ?? {}) as [KindId, KindRefusal][]).map(([kind, refusal]) => ({
-    name: `${routeId(e)} refuses ${allowedName(e)} via ${KINDS[kind].label} with ${refusal.status}: ${refusal.why}`,
-    entry: e,
-    kind,
-    refusal,
-  })),
+/**
+ * A route closed to tickets refuses the allowed caller's (an admin's, on admin routes) job ticket,
+ * scoped to the very project or job the call names, with a 403 that names the limit.
+ */
+const TICKET_REFUSAL_CASES = ROUTES.flatMap((e) =>
+  e.ticket.rule === 'refused'
+    ? [
+        {
+          name: `${routeId(e)} refuses ${allowedName(e)}'s job ticket with 403: it cannot ${e.ticket.limit.source.replace(/\\/g, '')}`,
+          entry: e,
+          limit: e.ticket.limit,
+        },
+      ]
+    : [],
 );
 
 describe('the allowed caller succeeds', () => {
@@ -1708,7 +1854,7 @@ describe('the allowed caller succeeds', () => {
   let admin: Principal;
 
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     f = new Fixture(server, 'ok');
     f.bystander = await f.quickUser('bystander');
     owner = await f.giveOwnerSecrets(await f.fullUser('owner'));
@@ -1722,25 +1868,24 @@ describe('the allowed caller succeeds', () => {
       as = await f.fullUser(entry.access === 'admin' ? 'fresh-admin' : 'fresh', entry.access === 'admin');
     const call = await entry.call(f, as);
     const reveal = call.reveal === true && as === owner;
-    const r = await f.send(entry.method, call.path, opts(call, KINDS[kind].auth(as)), reveal);
+    const auth = kind === 'ticket' ? { ticket: await f.ticketFor(as, call) } : KINDS[kind].auth(as);
+    const r = await f.send(entry.method, call.path, opts(call, auth), reveal);
     expect(r.status, r.text).toBe(entry.ok);
     entry.check?.(r, as);
   });
 
-  describe('except through a credential kind the policy refuses there', () => {
-    it.each(KIND_REFUSAL_CASES.map((c) => [c.name, c] as const))(
-      '%s',
-      async (_name, { entry, kind, refusal }) => {
-        const as = entry.access === 'admin' ? admin : owner;
-        const call = await entry.call(f, as);
-        const keysBefore = (await server.services.apiKeys.listAll(OP)).map((k) => k.id);
-        const r = await f.send(entry.method, call.path, opts(call, KINDS[kind].auth(as)));
-        expect(r.status, r.text).toBe(refusal.status);
-        expect(errorMessage(r)).toMatch(refusal.message);
-        // Nothing was made: the live keys are the same ones.
-        expect((await server.services.apiKeys.listAll(OP)).map((k) => k.id)).toEqual(keysBefore);
-      },
-    );
+  describe('except through a job ticket, where the route does not let one in', () => {
+    it.each(TICKET_REFUSAL_CASES.map((c) => [c.name, c] as const))('%s', async (_name, { entry, limit }) => {
+      const as = entry.access === 'admin' ? admin : owner;
+      const call = await entry.call(f, as);
+      const before = await f.ownerState(owner);
+      const keysBefore = (await server.services.apiKeys.listAll(OP)).map((k) => k.id);
+      const r = await f.send(entry.method, call.path, opts(call, { ticket: await f.ticketFor(as, call) }));
+      expectTicketLimit(r, limit);
+      // Nothing was made or changed: the live keys are the same ones, the owner's state too.
+      expect((await server.services.apiKeys.listAll(OP)).map((k) => k.id)).toEqual(keysBefore);
+      expect(await f.ownerState(owner)).toEqual(before);
+    });
   });
 });
 
@@ -1756,20 +1901,26 @@ function expectNoOwnerTokens(r: Reply, call: Call, tokens: readonly string[]) {
   }
 }
 
-async function runColumn(f: Fixture, entry: Entry, col: Column, actorIsAdmin: boolean) {
+/**
+ * The actor (another user, or an administrator) makes the column's call against a fresh owner's data,
+ * with their API key or, `viaTicket`, with a job ticket of theirs scoped to what the call names. An
+ * administrator's ticket has no administrator rights, so it must leave the owner exactly as it was.
+ */
+async function runColumn(f: Fixture, entry: Entry, col: Column, actorIsAdmin: boolean, viaTicket = false) {
   const owner = await f.owner({ session: col.ownerSession === true });
   const actor = await f.actor(actorIsAdmin);
   const call = col.call ? await col.call(f, actor, owner, '') : await entry.call(f, actor);
   const before = await f.ownerState(owner);
   expect(before.secrets).toEqual([...OWNER_REVEAL].sort((a, b) => a.key.localeCompare(b.key)));
 
-  const r = await f.send(entry.method, call.path, opts(call, call.auth ?? { key: actor.key }));
+  const auth = viaTicket ? { ticket: await f.ticketFor(actor, call) } : (call.auth ?? { key: actor.key });
+  const r = await f.send(entry.method, call.path, opts(call, auth));
   expect(r.status, r.text).toBe(col.status);
   col.check?.(r, actor, owner);
   await col.after?.(f, actor, owner, call);
 
   const after = await f.ownerState(owner);
-  if (actorIsAdmin) {
+  if (actorIsAdmin && !viaTicket) {
     // An admin may manage accounts and keys, but no secret value changes or shows; account recovery
     // destroys the values instead.
     expect(after.secrets).toEqual(col.destroysOwnerSecrets ? [] : before.secrets);
@@ -1794,7 +1945,7 @@ describe('another (non-admin) user', () => {
   let server: TestServer;
   let f: Fixture;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     f = new Fixture(server, 'oth');
     f.bystander = await f.quickUser('bystander');
   });
@@ -1816,7 +1967,7 @@ describe('an administrator', () => {
   let server: TestServer;
   let f: Fixture;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     f = new Fixture(server, 'adm');
     f.bystander = await f.quickUser('bystander');
   });
@@ -1824,6 +1975,177 @@ describe('an administrator', () => {
 
   it.each(ADMIN_CASES.map((c) => [c.name, c] as const))('%s', async (_name, { entry }) => {
     await runColumn(f, entry, entry.admin, true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Job tickets: an administrator's has no administrator rights; none reaches beyond its project or job
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * What an administrator's job ticket gets with the admin column's call: the route's ticket refusal, or
+ * where tickets may go, what the admin's key gets unless the entry says (admin rights are withheld).
+ */
+function adminTicketColumn(e: Entry): Column {
+  if (e.ticket.rule === 'refused') {
+    const limit = e.ticket.limit;
+    return { ...e.admin, status: 403, check: (r) => expectTicketLimit(r, limit), after: undefined };
+  }
+  return e.ticket.admin ?? { ...e.admin, after: undefined };
+}
+
+const ADMIN_TICKET_CASES = ROUTES.map((e) => ({
+  name:
+    e.ticket.rule === 'refused'
+      ? `${routeId(e)} refuses an administrator's job ticket with 403 naming the ticket's limit`
+      : `${routeId(e)} gives an administrator's job ticket no administrator rights (${adminTicketColumn(e).status})`,
+  entry: e,
+}));
+
+describe("an administrator's job ticket", () => {
+  let server: TestServer;
+  let f: Fixture;
+  beforeAll(async () => {
+    server = await TestServer.start(NO_RUNNER);
+    f = new Fixture(server, 'admt');
+    f.bystander = await f.quickUser('bystander');
+  });
+  afterAll(() => server.close());
+
+  it.each(ADMIN_TICKET_CASES.map((c) => [c.name, c] as const))('%s', async (_name, { entry }) => {
+    await runColumn(f, entry, adminTicketColumn(entry), true, true);
+  });
+
+  it.each(DSS_PREFIXES)(
+    "GET %s/current-user: an administrator's key sees their admin properties, their job's ticket does not",
+    async (prefix) => {
+      const admin = await f.actor(true);
+      const byKey = await f.send('GET', `${prefix}/current-user`, { key: admin.key });
+      expect(byKey.status, byKey.text).toBe(200);
+      expect(byKey.json).toHaveProperty('adminProperties');
+      const ticket = (await server.issueTicket(admin.login, HOUR)).ticket;
+      const byTicket = await f.send('GET', `${prefix}/current-user`, { ticket });
+      expect(byTicket.status, byTicket.text).toBe(200);
+      expect(byTicket.json.login).toBe(admin.login);
+      expect(byTicket.json).not.toHaveProperty('adminProperties');
+    },
+  );
+
+  it.each(
+    DSS_PREFIXES.flatMap((prefix) =>
+      (
+        [
+          ['groups', (g: string[]) => ({ groups: [...g, 'set-by-a-job'] })],
+          ['userProfile', () => ({ userProfile: 'READER' })],
+          ['adminProperties', () => ({ adminProperties: { 'set-by': 'a-job' } })],
+        ] as const
+      ).map(([field, body]) => [prefix, field, body] as const),
+    ),
+  )(
+    "PUT %s/current-user: an administrator's job ticket cannot change their %s (403 naming the limit); their key can",
+    async (prefix, field, body) => {
+      const admin = await f.actor(true);
+      const groups = [...(await server.services.users.get(OP, admin.login)).groups];
+      const ticket = (await server.issueTicket(admin.login, HOUR)).ticket;
+      const r = await f.send('PUT', `${prefix}/current-user`, { ticket, body: body(groups) });
+      expectTicketLimit(r, new RegExp(`change ${field}, even when its user is an administrator`));
+      const unchanged = await server.services.users.get(OP, admin.login);
+      expect([...unchanged.groups]).toEqual(groups);
+      expect(unchanged.userProfile).toBe('DATA_SCIENTIST');
+      expect(unchanged.adminProperties).toEqual({});
+      const byKey = await f.send('PUT', `${prefix}/current-user`, { key: admin.key, body: body(groups) });
+      expect(byKey.status, byKey.text).toBe(200);
+    },
+  );
+});
+
+/** The ticket's scope, aimed wrong: the same owner's other project, no project, another job of theirs. */
+interface ScopeMiss {
+  why: string;
+  limit: RegExp;
+  /** The ticket's scope, given the call (as the owner makes it) and the owner. */
+  scope: (f: Fixture, owner: Principal, call: Call) => Promise<{ project?: string; job?: string }>;
+  /** Changes the call (drops the project it names). */
+  path?: (path: string) => string;
+}
+
+const PROJECT_MISSES: ScopeMiss[] = [
+  {
+    why: "a ticket of another project of the owner's",
+    limit: /act on project [A-Z]/,
+    scope: async (f, owner) => ({ project: await f.project(owner) }),
+  },
+  {
+    why: 'a ticket of no project',
+    limit: /act on project [A-Z]/,
+    scope: async () => ({}),
+  },
+];
+const QUERY_MISS: ScopeMiss = {
+  why: 'its own project’s ticket when the call does not name the project',
+  limit: /act outside its own project \(name it: \?project=<key>\)/,
+  scope: async (_f, _o, call) => ({ project: /[?&]project=([^&]+)/.exec(call.path)![1]! }),
+  path: (path) => path.split('?')[0]!,
+};
+const JOB_MISSES: ScopeMiss[] = [
+  {
+    why: "the ticket of another job of the owner's",
+    limit: /see job \S+, which is not its own/,
+    scope: async (f, owner) => ({ job: await f.job(owner) }),
+  },
+  {
+    why: "a ticket of the job's project but of no job",
+    limit: /see job \S+, which is not its own/,
+    scope: async (f, _o, call) => ({
+      project: await f.projectOfJob(/^\/api\/v1\/jobs\/([^/?]+)/.exec(call.path)![1]!),
+    }),
+  },
+];
+
+const SCOPE_MISS_CASES = ROUTES.flatMap((e) => {
+  const misses =
+    e.ticket.rule === 'own-project'
+      ? [...PROJECT_MISSES, ...(e.route === '/api/v1/jobs' ? [QUERY_MISS] : [])]
+      : e.ticket.rule === 'own-job'
+        ? JOB_MISSES
+        : [];
+  return misses.map((miss) => ({
+    name: `${routeId(e)} refuses ${miss.why} with 403 naming the ticket's limit`,
+    entry: e,
+    miss,
+  }));
+});
+
+describe('a job ticket reaches only its own project and job', () => {
+  let server: TestServer;
+  let f: Fixture;
+  let owner: Principal;
+  beforeAll(async () => {
+    server = await TestServer.start(NO_RUNNER);
+    f = new Fixture(server, 'scope');
+    owner = await f.giveOwnerSecrets(await f.fullUser('owner'));
+  });
+  afterAll(() => server.close());
+
+  it('covers every route a ticket reaches in a project or a job', () => {
+    expect(new Set(SCOPE_MISS_CASES.map((c) => routeId(c.entry)))).toEqual(
+      new Set(ROUTES.filter((e) => ['own-project', 'own-job'].includes(e.ticket.rule)).map(routeId)),
+    );
+  });
+
+  it.each(SCOPE_MISS_CASES.map((c) => [c.name, c] as const))('%s', async (_name, { entry, miss }) => {
+    const call = await entry.call(f, owner);
+    const ticket = (await server.issueTicket(owner.login, HOUR, await miss.scope(f, owner, call))).ticket;
+    const path = miss.path ? miss.path(call.path) : call.path;
+    const r = await f.send(entry.method, path, opts(call, { ticket }));
+    expectTicketLimit(r, miss.limit);
+    // With the right scope the same call goes through: the refusal was the scope's.
+    const right = await f.send(
+      entry.method,
+      call.path,
+      opts(call, { ticket: await f.ticketFor(owner, call) }),
+    );
+    expect(right.status, right.text).toBe(entry.ok);
   });
 });
 
@@ -1837,7 +2159,7 @@ describe("administrators never read another user's secret values", () => {
   let owner: Principal;
   let admin: Principal;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     f = new Fixture(server, 'never');
     owner = await f.owner();
     admin = await f.actor(true);
@@ -2002,7 +2324,7 @@ describe('self-service routes give no extra rights', () => {
   let f: Fixture;
   let owner: Principal;
   beforeAll(async () => {
-    server = await TestServer.start();
+    server = await TestServer.start(NO_RUNNER);
     f = new Fixture(server, 'esc');
     owner = await f.owner();
   });
@@ -2053,16 +2375,13 @@ describe('self-service routes give no extra rights', () => {
     expect(await f.ownerState(owner)).toEqual(before);
   });
 
-  it('PUT /api/v1/me/password by a ticket or key still needs the current password (400)', async () => {
+  it('PUT /api/v1/me/password by a key still needs the current password (400); a ticket cannot at all (403)', async () => {
     const me = await f.actor(false);
+    const body = { currentPassword: '', newPassword: 'attacker-chosen-123' };
+    const byKey = await f.send('PUT', '/api/v1/me/password', { key: me.key, body });
+    expect(byKey.status, byKey.text).toBe(400);
     const ticket = (await server.issueTicket(me.login, HOUR)).ticket;
-    for (const a of [{ key: me.key }, { ticket }]) {
-      const r = await f.send('PUT', '/api/v1/me/password', {
-        ...a,
-        body: { currentPassword: '', newPassword: 'attacker-chosen-123' },
-      });
-      expect(r.status, r.text).toBe(400);
-    }
+    expectTicketLimit(await f.send('PUT', '/api/v1/me/password', { ticket, body }), /change a password/);
   });
 });
 

@@ -4,8 +4,11 @@
  * make a key for the user, or reset their password and sign in. The policy:
  *   1. An API key an administrator creates over HTTP for another user is delegated: it is that user's
  *      identity, but it cannot read values (auth/info?withSecrets=true), create API keys, or use the
- *      browser-header helpers. Keys the CLI operator creates are ordinary.
- *   2. Code run by the platform (a ticket) cannot create lasting API keys.
+ *      browser-header helpers; nor change code, membership or projects, nor run code (docs/adr/0014):
+ *      otherwise the administrator could plant code that the user then runs with their own values.
+ *      Keys the CLI operator creates are ordinary.
+ *   2. Code run by the platform (a ticket) cannot create lasting API keys (ticket-scope.test.ts and the
+ *      authorization matrix cover the rest of what a ticket may not do).
  *   3. An administrator's reset of another user's password is account recovery: the user's secrets and
  *      data key are destroyed, every credential of theirs ends, and they must choose a new password.
  *   4. A password an administrator set over HTTP (user creation or reset) opens only "who am I", sign-out
@@ -43,7 +46,9 @@ const BEFORE_PASSWORD_CHANGE = [
 
 const DELEGATED = /created for you by an administrator/;
 const MUST_CHANGE = /choose a new one first/;
-const PLATFORM_CODE = /code run by the platform cannot create lasting API keys/;
+const NO_KEYS_FROM_TICKETS = /^a job's ticket cannot create lasting API keys: code run by the platform/;
+const NO_ADMIN_TICKETS =
+  /^a job's ticket cannot use administrator rights, even when its user is an administrator/;
 
 /** Every secret value stored in this file: none may show in a response but its owner's own read. */
 const VALUES = new Set<string>();
@@ -330,6 +335,164 @@ describe('an API key an administrator makes for another user is delegated', () =
 });
 
 // ---------------------------------------------------------------------------------------------------
+// 1b. Delegated keys and code: no recipe, membership or project change, no run
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The threat: an administrator makes a key for Alice, rewrites a recipe in Alice's private project (or
+ * adds themself to it, or runs it), and Alice's next run sends her values to the administrator.
+ */
+interface CodeChange {
+  what: string;
+  method: string;
+  /** The request against Alice's project `key` (recipe `hello`, member `member`). */
+  path: (key: string, member: string) => string;
+  body?: unknown;
+  limit: RegExp;
+  /** What Alice's own key gets for the same request. */
+  ok: number;
+}
+
+const CODE_CHANGES: CodeChange[] = [
+  {
+    what: 'rewrite a recipe',
+    method: 'PUT',
+    path: (key) => `/api/v1/projects/${key}/recipes/hello`,
+    body: { language: 'python', code: 'print("planted")' },
+    limit: /cannot change recipes \(code\)/,
+    ok: 200,
+  },
+  {
+    what: 'add a recipe',
+    method: 'PUT',
+    path: (key) => `/api/v1/projects/${key}/recipes/planted`,
+    body: { language: 'python', code: 'print("planted")' },
+    limit: /cannot change recipes \(code\)/,
+    ok: 201,
+  },
+  {
+    what: 'delete a recipe',
+    method: 'DELETE',
+    path: (key) => `/api/v1/projects/${key}/recipes/hello`,
+    limit: /cannot change recipes \(code\)/,
+    ok: 204,
+  },
+  {
+    what: 'add a member',
+    method: 'PUT',
+    path: (key, member) => `/api/v1/projects/${key}/members/${member}`,
+    body: { role: 'contributor' },
+    limit: /cannot change project membership/,
+    ok: 204,
+  },
+  {
+    what: 'remove a member',
+    method: 'DELETE',
+    path: (key, member) => `/api/v1/projects/${key}/members/${member}`,
+    limit: /cannot change project membership/,
+    ok: 204,
+  },
+  {
+    what: 'delete the project',
+    method: 'DELETE',
+    path: (key) => `/api/v1/projects/${key}`,
+    limit: /cannot delete projects/,
+    ok: 204,
+  },
+  {
+    what: 'run a recipe',
+    method: 'POST',
+    path: (key) => `/api/v1/projects/${key}/recipes/hello/run`,
+    body: {},
+    limit: /cannot start jobs/,
+    ok: 202,
+  },
+];
+
+describe("a delegated key cannot change a project's code, membership or existence, nor run it", () => {
+  let server: TestServer;
+  let h: Harness;
+  let admin: Person;
+  beforeAll(async () => {
+    // Jobs the owner's own key starts here need not run.
+    server = await TestServer.start({ COFFER_JOBS_ENABLED: 'false' });
+    h = new Harness(server, 'code');
+    admin = await h.person('admin', { admin: true, secrets: 0 });
+  });
+  afterAll(() => server.close());
+
+  /** Alice's private project with a recipe `hello`; `member` is a reader there. */
+  const aliceProject = async (alice: Person) => {
+    const key = h
+      .uniq('P')
+      .toUpperCase()
+      .replace(/[^A-Z0-9]/g, '_');
+    const member = await h.person('member', { secrets: 0 });
+    const steps: [string, string, unknown][] = [
+      ['POST', '/api/v1/projects', { key, name: 'private' }],
+      ['PUT', `/api/v1/projects/${key}/recipes/hello`, { language: 'python', code: 'print("mine")' }],
+      ['PUT', `/api/v1/projects/${key}/members/${member.login}`, { role: 'reader' }],
+    ];
+    for (const [method, path, body] of steps) {
+      const r = await h.send(method, path, { key: alice.key, body });
+      expect(r.status, r.text).toBeLessThan(300);
+    }
+    return { key, member: member.login };
+  };
+
+  /** What the request could have changed: the project's recipes, members and jobs. */
+  const projectState = async (key: string) => {
+    const rows = server.store.db;
+    const project = await rows.selectFrom('projects').select('id').where('key', '=', key).executeTakeFirst();
+    if (!project) return null;
+    const of = (table: 'recipes' | 'project_members' | 'jobs') =>
+      rows.selectFrom(table).selectAll().where('project_id', '=', project.id).execute();
+    const byJson = (a: unknown, b: unknown) => JSON.stringify(a).localeCompare(JSON.stringify(b));
+    return {
+      recipes: (await of('recipes')).sort(byJson),
+      members: (await of('project_members')).sort(byJson),
+      jobs: (await of('jobs')).length,
+    };
+  };
+
+  it.each(
+    cross(MINTS, CODE_CHANGES).map(([[name, mint], change]) => [name, change.what, mint, change] as const),
+  )(
+    '%s: the delegated key cannot %s (403 naming the reason; nothing changes)',
+    async (_n, _w, mint, change) => {
+      const alice = await h.person('alice', { secrets: 1 });
+      const { key, member } = await aliceProject(alice);
+      const delegated = await mint(h, admin, alice);
+      const before = await projectState(key);
+      expect(before).not.toBeNull();
+
+      const r = await h.send(change.method, change.path(key, member), { key: delegated, body: change.body });
+      expect(r.status, r.text).toBe(403);
+      expect(errorMessage(r)).toMatch(DELEGATED);
+      expect(errorMessage(r)).toMatch(change.limit);
+      expect(await projectState(key)).toEqual(before);
+
+      // Alice's own key may: the refusal is the delegated key's.
+      const own = await h.send(change.method, change.path(key, member), {
+        key: alice.key,
+        body: change.body,
+      });
+      expect(own.status, own.text).toBe(change.ok);
+    },
+  );
+
+  it.each(MINTS)('%s: the delegated key still reads the project and its recipes', async (_name, mint) => {
+    const alice = await h.person('alice', { secrets: 0 });
+    const { key } = await aliceProject(alice);
+    const delegated = await mint(h, admin, alice);
+    for (const path of [`/api/v1/projects/${key}`, `/api/v1/projects/${key}/recipes/hello`]) {
+      const r = await h.send('GET', path, { key: delegated });
+      expect(r.status, `${path}: ${r.text}`).toBe(200);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
 // 2. Tickets cannot mint lasting keys
 // ---------------------------------------------------------------------------------------------------
 
@@ -350,7 +513,7 @@ describe('code run by the platform (a ticket) cannot create lasting API keys', (
       const before = await h.liveKeyIds();
       const r = await h.send('POST', route, { ticket, body: { label: 'from-a-job' } });
       expect(r.status, r.text).toBe(403);
-      expect(errorMessage(r)).toMatch(PLATFORM_CODE);
+      expect(errorMessage(r)).toMatch(NO_KEYS_FROM_TICKETS);
       expect(await h.liveKeyIds()).toEqual(before);
       const own = await h.send('POST', route, { key: user.key, body: { label: 'by-hand' } });
       expect(own.status, own.text).toBe(ok);
@@ -367,7 +530,7 @@ describe('code run by the platform (a ticket) cannot create lasting API keys', (
       for (const user of [target.login, admin.login]) {
         const r = await h.send('POST', route, { ticket, body: { user, label: 'from-a-job' } });
         expect(r.status, r.text).toBe(403);
-        expect(errorMessage(r)).toMatch(PLATFORM_CODE);
+        expect(errorMessage(r)).toMatch(NO_ADMIN_TICKETS);
       }
       expect(await h.liveKeyIds()).toEqual(before);
     },

@@ -154,7 +154,9 @@ describe('approving code changed by others', () => {
     expect(asked.diff).toContain('+print("mallory")');
   });
 
-  it("a change saved in the runner's name with a key an administrator made for them is not the runner's own", async () => {
+  it('a key an administrator made for the runner cannot save code in their name at all', async () => {
+    // ADR 0014 refuses the save outright; were one ever let through, ADR 0015 would not count it as
+    // the runner's own (borrowedCredential), and the next run would ask.
     const root = await server.createUser('root', { admin: true });
     const made = await server.request('POST', '/public/api/admin/personal-api-keys', {
       key: root.key,
@@ -163,26 +165,15 @@ describe('approving code changed by others', () => {
     expect(made.status, made.text).toBe(200);
     await putRecipe(server, alice, P, 'borrowed', 'python', 'print("alice")\n');
     await started(await run(alice, 'borrowed'), alice);
-    await putRecipe(
-      server,
-      { ...alice, key: made.json.key as string },
-      P,
-      'borrowed',
-      'python',
-      'print("root")\n',
-    );
-    const asked = await refused(alice, 'borrowed');
-    expect(asked.message).toMatch(
-      /^alice \(through an API key an administrator made for them\) changed recipe borrowed since you last ran it/,
-    );
-    expect(asked.changes).toEqual([
-      {
-        revision: 2,
-        by: 'alice (through an API key an administrator made for them)',
-        at: expect.any(Number),
-      },
-    ]);
-    expect(asked.diff).toContain('+print("root")');
+    const planted = await server.request('PUT', `/api/v1/projects/${P}/recipes/borrowed`, {
+      key: made.json.key as string,
+      body: { language: 'python', code: 'print("root")\n' },
+    });
+    expect(planted.status, planted.text).toBe(403);
+    expect(planted.json.error.message).toMatch(/created for you by an administrator/);
+    const recipe = await server.request('GET', `/api/v1/projects/${P}/recipes/borrowed`, { key: alice.key });
+    expect(recipe.json).toMatchObject({ revision: 1, code: 'print("alice")\n' });
+    await started(await run(alice, 'borrowed'), alice);
   });
 
   it('a save that changes nothing is no revision and asks nothing; a change of language alone asks', async () => {

@@ -55,7 +55,7 @@ export class TestServer {
     readonly config: Config,
     readonly services: Services,
     readonly clock: TestClock,
-    readonly routes: { method: string; url: string; access: string }[],
+    readonly routes: { method: string; url: string; access: string; ticket: string }[],
     /** The store this server runs on (SQLite or PostgreSQL, per the test run). */
     readonly store: Store,
     private readonly stop: () => Promise<void>,
@@ -149,9 +149,37 @@ export class TestServer {
     await this.services.apiKeys.revoke({ kind: 'operator', name: 'cli' }, id);
   }
 
-  async issueTicket(login: string, ttlMs = 60_000): Promise<{ ticket: string; id: string }> {
+  /**
+   * Issues a ticket as the job runner would. With no scope it acts on no project; `project` (a key)
+   * scopes it to that project, `job` (an id) binds it to that job and, unless `project` says otherwise,
+   * to the job's project.
+   */
+  async issueTicket(
+    login: string,
+    ttlMs = 60_000,
+    scope: { project?: string; job?: string } = {},
+  ): Promise<{ ticket: string; id: string }> {
     const u = await this.services.users.get({ kind: 'operator', name: 'cli' }, login);
-    const t = await this.services.tickets.issue(u.id, { ttlMs });
+    const db = this.store.db;
+    let projectId: string | undefined;
+    if (scope.project !== undefined) {
+      const p = await db
+        .selectFrom('projects')
+        .select('id')
+        .where('key', '=', scope.project)
+        .executeTakeFirst();
+      if (!p) throw new Error(`issueTicket: no project ${scope.project}`);
+      projectId = p.id;
+    } else if (scope.job !== undefined) {
+      const j = await db
+        .selectFrom('jobs')
+        .select('project_id')
+        .where('id', '=', scope.job)
+        .executeTakeFirst();
+      if (!j) throw new Error(`issueTicket: no job ${scope.job}`);
+      projectId = j.project_id;
+    }
+    const t = await this.services.tickets.issue(u.id, { jobId: scope.job, projectId, ttlMs });
     return { ticket: t.ticket, id: t.id };
   }
 

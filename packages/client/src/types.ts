@@ -48,6 +48,8 @@ export interface ActivityEvent {
   actorLogin: string | null;
   authSource: string | null;
   credentialId: string | null;
+  /** The job whose ticket did it, when one did. */
+  jobId: string | null;
   ip: string | null;
 }
 

@@ -77,7 +77,7 @@ export type Services = ReturnType<typeof createServices>;
 export async function buildApp(deps: AppDeps): Promise<{
   app: FastifyInstance;
   services: Services;
-  routes: { method: string; url: string; access: string }[];
+  routes: { method: string; url: string; access: string; ticket: string }[];
 }> {
   const { config, store } = deps;
   let wakeRunner = () => {};
@@ -96,11 +96,17 @@ export async function buildApp(deps: AppDeps): Promise<{
   }).withTypeProvider<TypeBoxTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
 
-  // Every route, so tests can prove that each one has an authorization test.
-  const routes: { method: string; url: string; access: string }[] = [];
+  // Every route, so tests can prove that each one has an authorization test (tickets included).
+  const routes: { method: string; url: string; access: string; ticket: string }[] = [];
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat()) {
-      if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access ?? 'user' });
+      if (method !== 'HEAD')
+        routes.push({
+          method,
+          url: r.url,
+          access: r.config?.access ?? 'user',
+          ticket: r.config?.ticket ?? 'refused',
+        });
     }
   });
   registerJsonBodyParser(app);

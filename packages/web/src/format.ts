@@ -21,11 +21,15 @@ const SOURCES: Record<string, string> = {
   TICKET: 'job ticket',
 };
 
-/** How a change or read was authenticated; API keys by their label when the key is still listed. */
+/**
+ * How a change or read was authenticated; API keys by their label when the key is still listed, job
+ * tickets with their job.
+ */
 export function describeSource(
   source: string | null,
   credentialId: string | null,
   keyLabels: ReadonlyMap<string, string>,
+  jobId: string | null = null,
 ): string {
   if (!source) return 'Coffer operator';
   const what = SOURCES[source] ?? source;
@@ -33,5 +37,6 @@ export function describeSource(
     const label = keyLabels.get(credentialId);
     return label !== undefined ? `${what} “${label || 'no label'}”` : `${what} ${credentialId} (revoked)`;
   }
+  if (source === 'TICKET' && jobId) return `${what} of job ${jobId}`;
   return credentialId && source === 'TICKET' ? `${what} ${credentialId}` : what;
 }

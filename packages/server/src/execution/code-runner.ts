@@ -122,7 +122,11 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
           );
         // Independent lookups, at once: they are most of a run's start-up before its process.
         const issued = deps.tickets
-          .issue(req.user.id, { jobId: req.jobId, ttlMs: req.timeoutMs + TICKET_MARGIN_MS })
+          .issue(req.user.id, {
+            jobId: req.jobId,
+            projectId: req.project.id,
+            ttlMs: req.timeoutMs + TICKET_MARGIN_MS,
+          })
           .then((t) => ((ticketId = t.id), t));
         const [account, ticket, values] = await settledAll([
           deps.accounts.accountFor(req.user),

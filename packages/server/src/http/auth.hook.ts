@@ -4,7 +4,8 @@ import './types.js';
 import { safeEqual } from '../crypto/index.js';
 import { Forbidden, Unauthenticated } from '../errors.js';
 import type { AuthService } from '../modules/auth/auth.service.js';
-import { requireAdmin } from '../modules/auth/caller.js';
+import { requireAdmin, type UserCaller } from '../modules/auth/caller.js';
+import { checkOwnCredential, checkTicketScope } from './route-policy.js';
 
 export const SESSION_COOKIE = 'coffer_session';
 export const CSRF_HEADER = 'x-coffer-csrf';
@@ -33,7 +34,8 @@ function sessionCookieOf(header: string | undefined): string | undefined {
  * The one place where a request becomes a caller. Order: ticket header, then Authorization, then the
  * session cookie; a credential that is present but bad is refused, never skipped in favour of another.
  * Cookie-authenticated writes must carry the session's CSRF token in a header that a cross-site form
- * cannot set.
+ * cannot set. Then the route's own limits on credentials (route-policy.ts): what a job's ticket may do
+ * there, and whether a key an administrator made for the user may.
  */
 export function registerAuthHook(
   app: FastifyInstance,
@@ -61,10 +63,11 @@ export function registerAuthHook(
     const ticket = req.headers['x-dku-apiticket'];
     const authorization = req.headers.authorization;
     let cookie: string | undefined;
+    let caller: UserCaller;
     if (typeof ticket === 'string' && ticket !== '') {
-      req.caller = await auth.authenticateTicket(ticket, req.ip);
+      caller = await auth.authenticateTicket(ticket, req.ip);
     } else if (authorization) {
-      req.caller = await auth.authenticateApiKey(apiKeyFromAuthorization(authorization), req.ip);
+      caller = await auth.authenticateApiKey(apiKeyFromAuthorization(authorization), req.ip);
     } else if ((cookie = sessionCookieOf(req.headers.cookie))) {
       const s = await auth.authenticateSession(cookie, req.ip);
       if (!SAFE_METHODS.has(req.method)) {
@@ -75,21 +78,24 @@ export function registerAuthHook(
           );
         }
       }
-      req.caller = s.caller;
+      caller = s.caller;
       req.csrfToken = s.csrfToken;
     } else {
       throw new Unauthenticated(
         'authentication required: send a personal API key (HTTP Basic or Bearer), a ticket (X-DKU-APITicket), or sign in',
       );
     }
-    if (
-      req.caller.restriction === 'password-change-required' &&
-      !req.routeOptions.config.beforePasswordChange
-    ) {
+    req.caller = caller;
+    if (caller.restriction === 'password-change-required' && !req.routeOptions.config.beforePasswordChange) {
       throw new Forbidden(
         'your password was set by an administrator: choose a new one first (PUT /api/v1/me/password)',
       );
     }
-    if (access === 'admin') requireAdmin(req.caller);
+    // A request that matched no route gets its 404 from the not-found handler, whatever the credential.
+    if (req.routeOptions.url !== undefined) {
+      if (caller.source === 'TICKET') checkTicketScope(req, caller);
+      checkOwnCredential(req, caller);
+    }
+    if (access === 'admin') requireAdmin(caller);
   });
 }

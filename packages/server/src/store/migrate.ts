@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003-projects-and-jobs.js';
 import * as m0004 from './migrations/0004-master-key-versions.js';
 import * as m0005 from './migrations/0005-change-counter.js';
 import * as m0006 from './migrations/0006-sandbox-accounts.js';
+import * as m0007 from './migrations/0007-ticket-scope.js';
 import * as m0008 from './migrations/0008-recipe-revisions.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0004-master-key-versions': m0004 as FrozenMigration,
   '0005-change-counter': m0005 as FrozenMigration,
   '0006-sandbox-accounts': m0006 as FrozenMigration,
+  '0007-ticket-scope': m0007 as FrozenMigration,
   '0008-recipe-revisions': m0008 as FrozenMigration,
 };
 

@@ -76,6 +76,8 @@ export interface TicketsTable {
   id: string;
   user_id: string;
   job_id: string | null;
+  /** The project the ticket's job runs in; null: no project access (docs/adr/0014). */
+  project_id: string | null;
   secret_hash: string;
   created_at: Millis;
   expires_at: Millis;

@@ -66,7 +66,7 @@ export function ActivityTab() {
                 <td>{describeAction(e.action)}</td>
                 <td class="names">{e.secretNames.join(', ')}</td>
                 <td>{e.actorLogin ?? '—'}</td>
-                <td>{describeSource(e.authSource, e.credentialId, keyLabels)}</td>
+                <td>{describeSource(e.authSource, e.credentialId, keyLabels, e.jobId)}</td>
                 <td>{e.ip ?? '—'}</td>
               </tr>
             ))}

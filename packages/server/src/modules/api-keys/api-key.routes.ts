@@ -4,7 +4,10 @@ import { authErrors } from '../../http/schemas.js';
 import { ApiKeyIdParams, ApiKeyView, NewApiKeyView } from './api-key.schema.js';
 import type { ApiKeyService } from './api-key.service.js';
 
-/** Personal API keys in Coffer's API. The key is returned once, at creation. */
+/**
+ * Personal API keys in Coffer's API. The key is returned once, at creation. A job's ticket may list
+ * them, as dataikuapi does, but never make, change or revoke one: a key would outlive the job.
+ */
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }> = async (
   app,
   { apiKeys },
@@ -13,7 +16,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   const config = { access: 'user' as const };
 
   app.get('/api/v1/me/api-keys', {
-    config,
+    config: { ...config, ticket: 'allowed' },
     schema: {
       tags,
       summary: 'Your personal API keys',
@@ -23,7 +26,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   });
 
   app.post('/api/v1/me/api-keys', {
-    config,
+    config: { ...config, action: 'create lasting API keys' },
     schema: {
       tags,
       summary: 'Create a personal API key (shown once)',
@@ -45,7 +48,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   });
 
   app.patch('/api/v1/me/api-keys/:id', {
-    config,
+    config: { ...config, action: 'change API keys' },
     schema: {
       tags,
       summary: 'Change the label or description of a key',
@@ -60,7 +63,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ apiKeys: ApiKeyService }>
   });
 
   app.delete('/api/v1/me/api-keys/:id', {
-    config,
+    config: { ...config, action: 'revoke API keys' },
     schema: {
       tags,
       summary: 'Revoke a key at once',

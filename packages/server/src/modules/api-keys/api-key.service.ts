@@ -1,10 +1,17 @@
 import type { Clock } from '../../clock.js';
 import { newToken } from '../../crypto/index.js';
-import { Forbidden, Invalid, NotFound } from '../../errors.js';
+import { Invalid, NotFound } from '../../errors.js';
 import type { ApiKeyRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { isAdminCaller, requireAdmin, requireOwnCredential, type Caller } from '../auth/caller.js';
+import {
+  beyondTicket,
+  isAdminCaller,
+  requireAdmin,
+  requireOwnCredential,
+  withheldFromTicket,
+  type Caller,
+} from '../auth/caller.js';
 import { checkText } from '../users/user.rules.js';
 import type { UserService } from '../users/user.service.js';
 
@@ -60,6 +67,11 @@ export function createApiKeyService(deps: {
   async function loadManageable(caller: Caller, id: string): Promise<Row> {
     const row = await base().where('api_keys.id', '=', id).executeTakeFirst();
     const own = row && caller.kind === 'user' && row.user_id === caller.user.id;
+    // Whether or not the key exists, so an administrator's job learns nothing by asking.
+    if (!own) {
+      const withheld = withheldFromTicket(caller, "manage another user's API keys");
+      if (withheld) throw withheld;
+    }
     if (!row || row.revoked_at !== null || (!own && !isAdminCaller(caller))) {
       throw new NotFound(`API key ${JSON.stringify(id)} does not exist`);
     }
@@ -93,8 +105,8 @@ export function createApiKeyService(deps: {
       // The operator (CLI) is not restricted: it holds the master key already.
       let delegated = false;
       if (caller.kind === 'user') {
-        if (caller.source === 'TICKET')
-          throw new Forbidden('code run by the platform cannot create lasting API keys');
+        // The auth hook refuses tickets on the routes that get here; this keeps the service shut too.
+        if (caller.source === 'TICKET') throw beyondTicket('create lasting API keys', caller.ticket);
         requireOwnCredential(caller, 'creating an API key');
       }
       if (input.forLogin !== undefined && !(caller.kind === 'user' && caller.user.login === input.forLogin)) {

@@ -69,6 +69,8 @@ export interface ActivityEntry {
   readonly actorLogin: string | null;
   readonly authSource: string | null;
   readonly credentialId: string | null;
+  /** The job whose ticket did it, when one did. */
+  readonly jobId: string | null;
   readonly ip: string | null;
 }
 
@@ -89,11 +91,22 @@ const EARLY_FLUSH_MIN = 12;
 export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   const { store, clock } = deps;
 
+  /**
+   * The job whose ticket acts. The row already names the ticket (credential_id); the detail also names
+   * its job (viaJob), so the trail says which run did it even after the ticket is gone.
+   */
+  const jobOf = (caller: Caller | null): string | undefined =>
+    (caller?.kind === 'user' && caller.ticket?.jobId) || undefined;
+  const detailOf = (caller: Caller | null, e: AuditEvent): string => {
+    const job = jobOf(caller);
+    return JSON.stringify(job ? { ...e.detail, viaJob: job } : (e.detail ?? {}));
+  };
+
   const toRow = (
     caller: Caller | null,
     e: AuditEvent,
     at: number,
-    detail = JSON.stringify(e.detail ?? {}),
+    detail = detailOf(caller, e),
   ): NewAuditRow => ({
     at,
     action: e.action,
@@ -108,7 +121,11 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   });
 
   /** The detail of a read, made once per list of names (the read path hands the same list again). */
-  const readDetail = oncePerObject((names: readonly string[]) => JSON.stringify({ names }));
+  const namesDetail = oncePerObject((names: readonly string[]) => JSON.stringify({ names }));
+  const readDetail = (read: SecretRead): string => {
+    const job = jobOf(read.caller);
+    return job ? JSON.stringify({ names: read.names, viaJob: job }) : namesDetail(read.names);
+  };
 
   type Pending = { read: SecretRead; at: number; resolve: () => void; reject: (e: unknown) => void };
   /** When this process last stamped each user's secrets as used. */
@@ -159,12 +176,7 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   /** Records a batch of reads in one transaction; resolves once it is durable. */
   function write(batch: Pending[]): Promise<void> {
     const rows = batch.map((p) =>
-      toRow(
-        p.read.caller,
-        { action: 'secret.read', target: p.read.caller.user },
-        p.at,
-        readDetail(p.read.names),
-      ),
+      toRow(p.read.caller, { action: 'secret.read', target: p.read.caller.user }, p.at, readDetail(p.read)),
     );
     // Last-used is per user (every read returns all of that user's secrets), to the second: a user
     // read many times a second gets one stamp a second, not one rewrite of their rows per batch.
@@ -221,7 +233,7 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     async activity(userId, opts) {
       const rows = await listSecretEventsForUser(store.db, userId, opts);
       return rows.map((r) => {
-        const detail = JSON.parse(r.detail) as { names?: string[] };
+        const detail = JSON.parse(r.detail) as { names?: string[]; viaJob?: unknown };
         return {
           id: Number(r.id),
           at: Number(r.at),
@@ -230,6 +242,7 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
           actorLogin: r.actor_login,
           authSource: r.auth_source,
           credentialId: r.credential_id,
+          jobId: typeof detail.viaJob === 'string' ? detail.viaJob : null,
           ip: r.ip,
         };
       });

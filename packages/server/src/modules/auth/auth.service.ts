@@ -80,16 +80,27 @@ export function createAuthService(deps: {
 
     async authenticateTicket(token: string, ip?: string): Promise<UserCaller> {
       const p = parse(token, 'coft', 'ticket');
+      // The ticket's project by id: a project deleted and made again under the same key is not it.
       const row = await db
         .selectFrom('tickets')
         .innerJoin('users', 'users.id', 'tickets.user_id')
-        .select(['tickets.secret_hash', 'tickets.revoked_at', 'tickets.expires_at'])
+        .leftJoin('projects', 'projects.id', 'tickets.project_id')
+        .select([
+          'tickets.secret_hash',
+          'tickets.revoked_at',
+          'tickets.expires_at',
+          'tickets.job_id',
+          'projects.key as ticket_project_key',
+        ])
         .selectAll('users')
         .where('tickets.id', '=', p.id)
         .executeTakeFirst();
       if (!row || !tokenMatches(p.secret, row.secret_hash)) throw new Unauthenticated('ticket is not valid');
       live('ticket', row, clock.now());
-      return caller(toUser(row), 'TICKET', p.id, ip);
+      return {
+        ...caller(toUser(row), 'TICKET', p.id, ip),
+        ticket: { jobId: row.job_id, projectKey: row.ticket_project_key },
+      };
     },
 
     /** Resolves a session cookie; returns the caller and the session's CSRF token. */

@@ -18,11 +18,32 @@ export type Caller =
       readonly ip?: string | undefined;
       /** Set when the credential was chosen by someone else (see requireOwnCredential). */
       readonly restriction?: Restriction | undefined;
+      /** For a ticket (source TICKET): what it was issued for, which bounds what it may do. */
+      readonly ticket?: TicketScope | undefined;
     }
   /** The operator on the server's own machine, through the CLI. */
   | { readonly kind: 'operator'; readonly name: 'cli' };
 
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
+
+/**
+ * What a ticket was issued for (docs/adr/0014). Code run by the platform may have been written by
+ * someone other than its runner, so a ticket reads and updates its user's secrets, makes the DSS read
+ * calls, and acts only in the project its job runs in; routes declare which of these they are.
+ */
+export interface TicketScope {
+  readonly jobId: string | null;
+  /** The key of the project the job runs in; null when the ticket has no project. */
+  readonly projectKey: string | null;
+}
+
+/** The refusal for a ticket beyond its scope: it names the limit and what to use instead. */
+export function beyondTicket(what: string, scope?: TicketScope): Forbidden {
+  const project = scope?.projectKey ? ` and act in its job's project, ${scope.projectKey}` : '';
+  return new Forbidden(
+    `a job's ticket cannot ${what}: code run by the platform may only read and update its user's secrets${project}; use your session or an API key`,
+  );
+}
 
 /**
  * Credentials an administrator chose for another user: an API key created for them, or a password they
@@ -58,11 +79,39 @@ export function borrowedCredential(c: UserCaller): string | null {
   return null;
 }
 
+/**
+ * The refusal for a delegated key on a route that changes code or who may change it (docs/adr/0014):
+ * otherwise an administrator could plant code in the user's project that the user then runs with
+ * their own values.
+ */
+export function beyondDelegatedKey(what: string): Forbidden {
+  return new Forbidden(
+    `this API key was created for you by an administrator, so it cannot ${what}: changing a project's code or members, deleting a project and running code need a credential of your own. Create your own key and use that.`,
+  );
+}
+
+/**
+ * Whether the caller holds administrator rights. A ticket never does, even an administrator's: the
+ * code it runs may be someone else's. The auth hook refuses tickets on admin routes first; this keeps
+ * every service-level admin grant shut to them too.
+ */
 export function isAdminCaller(caller: Caller): boolean {
-  return caller.kind === 'operator' || caller.user.isAdmin;
+  return caller.kind === 'operator' || (caller.user.isAdmin && caller.source !== 'TICKET');
+}
+
+/**
+ * For an administrator's ticket, the refusal of an administrator's power (`what`) that names the
+ * ticket's limit, so the code's author is not told "only an administrator can" about an administrator;
+ * undefined for any other caller, who gets the service's usual answer.
+ */
+export function withheldFromTicket(caller: Caller, what: string): Forbidden | undefined {
+  if (caller.kind !== 'user' || caller.source !== 'TICKET' || !caller.user.isAdmin) return undefined;
+  return beyondTicket(`${what}, even when its user is an administrator`, caller.ticket);
 }
 
 export function requireAdmin(caller: Caller): void {
+  if (caller.kind === 'user' && caller.source === 'TICKET')
+    throw beyondTicket('use administrator rights, even when its user is an administrator', caller.ticket);
   if (!isAdminCaller(caller)) throw new Forbidden('administrator rights are required for this call');
 }
 

@@ -65,7 +65,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
   });
 
   app.get('/api/v1/session', {
-    config: { access: 'user', beforePasswordChange: true },
+    config: { access: 'user', beforePasswordChange: true, action: 'use the sign-in session routes' },
     schema: { tags, summary: 'Who is signed in', response: { 200: SessionView, ...authErrors } },
     handler: async (req) => {
       const c = requireUser(req.caller!);
@@ -79,7 +79,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthService; secur
   });
 
   app.delete('/api/v1/session', {
-    config: { access: 'user', beforePasswordChange: true },
+    config: { access: 'user', beforePasswordChange: true, action: 'sign out' },
     schema: { tags, summary: 'Sign out', response: { 204: Type.Null(), ...authErrors } },
     handler: async (req, reply) => {
       const c = requireUser(req.caller!);

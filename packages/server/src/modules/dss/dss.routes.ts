@@ -53,10 +53,16 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
 ) => {
   const user = { access: 'user' as const };
   const admin = { access: 'admin' as const };
+  /*
+   * A job's ticket makes the calls dataikuapi makes to read (identity, settings, the directory, its
+   * key list) and saves its own settings, secrets included; admin routes and every credential-making
+   * call are closed to it (docs/adr/0014).
+   */
+  const userAndTicket = { ...user, ticket: 'allowed' as const };
   const hide = { hide: true };
 
   app.get('/auth/info', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, querystring: WithSecretsQuery, response: { 200: AuthInfo } },
     handler: (req) => authInfoFor(req.caller!, req.query, secrets),
   });
@@ -87,7 +93,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   };
 
   app.post('/auth/info-from-browser-headers', {
-    config: user,
+    config: { ...user, action: "act for a browser's session" },
     schema: { ...hide, querystring: WithSecretsQuery, body: BrowserHeaders, response: { 200: AuthInfo } },
     handler: async (req, reply) => {
       const browser = await browserCaller(req);
@@ -97,7 +103,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   });
 
   app.post('/auth/ticket-from-browser-headers', {
-    config: user,
+    config: { ...user, action: "make tickets from a browser's session" },
     schema: { ...hide, body: BrowserHeaders, response: { 200: Type.Object({ msg: Type.String() }) } },
     handler: async (req, reply) => {
       const browser = await browserCaller(req);
@@ -108,31 +114,31 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   });
 
   app.get('/current-user', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, response: { 200: DssSettings } },
     handler: async (req) => settings.get(req.caller!, requireUser(req.caller!).user.login),
   });
 
   app.put('/current-user', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, response: { 200: DssSettings } },
     handler: async (req) => settings.save(req.caller!, requireUser(req.caller!).user.login, req.body),
   });
 
   app.get('/users', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, response: { 200: Type.Array(DssUserInfo) } },
     handler: async (req) => (await users.list(req.caller!)).map(userInfo),
   });
 
   app.get('/users/:login', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, params: LoginParams, response: { 200: DssUserInfo } },
     handler: async (req) => userInfo(await users.getBasic(req.caller!, req.params.login)),
   });
 
   app.get('/groups', {
-    config: user,
+    config: userAndTicket,
     schema: {
       ...hide,
       response: {
@@ -283,13 +289,13 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   });
 
   app.get('/personal-api-keys', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, response: { 200: Type.Array(DssApiKey) } },
     handler: async (req) => (await apiKeys.listOwn(req.caller!)).map(dssKey),
   });
 
   app.post('/personal-api-keys', {
-    config: user,
+    config: { ...user, action: 'create lasting API keys' },
     schema: { ...hide, body: Type.Optional(KeyBody), response: { 200: DssNewApiKey } },
     handler: async (req, reply) => {
       const r = await apiKeys.create(req.caller!, {
@@ -302,13 +308,13 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   });
 
   app.get('/personal-api-keys/:id', {
-    config: user,
+    config: userAndTicket,
     schema: { ...hide, params: IdParams, response: { 200: DssApiKey } },
     handler: async (req) => dssKey(await apiKeys.get(req.caller!, req.params.id)),
   });
 
   app.put('/personal-api-keys/:id', {
-    config: user,
+    config: { ...user, action: 'change API keys' },
     schema: { ...hide, params: IdParams, body: KeyBody, response: { 200: DssApiKey } },
     handler: async (req) =>
       dssKey(
@@ -320,7 +326,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   });
 
   app.delete('/personal-api-keys/:id', {
-    config: user,
+    config: { ...user, action: 'revoke API keys' },
     schema: { ...hide, params: IdParams },
     handler: async (req, reply) => {
       await apiKeys.revoke(req.caller!, req.params.id);

@@ -77,13 +77,16 @@ function wholeNumber(
   return Number(raw);
 }
 
-/** Running recipes and following jobs. A job is visible to its runner only. */
+/**
+ * Running recipes and following jobs. A job is visible to its runner only. A job's ticket sees its own
+ * job and lists the jobs of its own project, but starts and cancels nothing.
+ */
 export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async (app, { jobs }) => {
   const tags = ['jobs'];
   const config = { access: 'user' as const };
 
   app.post('/api/v1/projects/:key/recipes/:name/run', {
-    config,
+    config: { ...config, ownCredential: true, action: 'start jobs' },
     schema: {
       tags,
       summary:
@@ -102,7 +105,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.get('/api/v1/jobs', {
-    config,
+    config: { ...config, ticket: 'own-project' },
     schema: {
       tags,
       summary: 'Your jobs, newest first',
@@ -121,7 +124,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.get('/api/v1/jobs/:id', {
-    config,
+    config: { ...config, ticket: 'own-job' },
     schema: {
       tags,
       summary: 'One of your jobs',
@@ -132,7 +135,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.get('/api/v1/jobs/:id/log', {
-    config,
+    config: { ...config, ticket: 'own-job' },
     schema: {
       tags,
       summary: "A job's log after a sequence number (values of your secrets masked), and its state",
@@ -161,7 +164,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ jobs: JobService }> = async 
   });
 
   app.post('/api/v1/jobs/:id/cancel', {
-    config,
+    config: { ...config, action: 'cancel jobs' },
     schema: {
       tags,
       summary: 'Cancel one of your jobs',

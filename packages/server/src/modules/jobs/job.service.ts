@@ -1,10 +1,10 @@
 import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
-import { ApprovalRequired, Forbidden, Invalid, NotFound } from '../../errors.js';
+import { ApprovalRequired, Invalid, NotFound } from '../../errors.js';
 import type { JobRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
-import { requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
+import { beyondTicket, requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { ProjectService } from '../projects/project.service.js';
 import { approvalProblem, codeDiff } from './approval.rules.js';
 import * as repo from './job.repo.js';
@@ -97,8 +97,8 @@ export function createJobService(deps: {
       opts: { timeoutSeconds?: number | undefined; approvedRevision?: number | undefined } = {},
     ): Promise<JobView> {
       const me = requireOwnCredential(caller, 'running code as you');
-      if (me.source === 'TICKET')
-        throw new Forbidden('a job cannot start other jobs: run recipes with your own session or API key');
+      // The auth hook refuses tickets on the route; this keeps the service shut too.
+      if (me.source === 'TICKET') throw beyondTicket('start jobs', me.ticket);
       const { project, recipe } = await projects.recipeToRun(caller, projectKey, recipeName);
       const timeoutSeconds = opts.timeoutSeconds ?? limits.timeoutSeconds;
       if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > limits.timeoutSeconds)

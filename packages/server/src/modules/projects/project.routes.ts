@@ -14,16 +14,23 @@ import {
   RecipeView,
 } from './project.schema.js';
 
-/** Projects, their members and their recipes. Non-members get 404 for everything in a project. */
+/**
+ * Projects, their members and their recipes. Non-members get 404 for everything in a project. A job's
+ * ticket reads its own project and its recipes, nothing else; changes to code, membership and projects
+ * need the user's own hand (their session or an API key of their own, not one an administrator made).
+ */
 export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService }> = async (
   app,
   { projects },
 ) => {
   const tags = ['projects'];
   const config = { access: 'user' as const };
+  const ownProject = { ...config, ticket: 'own-project' as const };
+  /** What lets someone else's code run with a member's values: refused to tickets and delegated keys. */
+  const byOwnHand = (action: string) => ({ ...config, ownCredential: true, action });
 
   app.get('/api/v1/projects', {
-    config,
+    config: { ...config, action: 'list projects beyond its own' },
     schema: {
       tags,
       summary: 'Projects you are a member of',
@@ -33,7 +40,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.post('/api/v1/projects', {
-    config,
+    config: { ...config, action: 'create projects' },
     schema: {
       tags,
       summary: 'Create a project; you become its owner',
@@ -44,7 +51,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.get('/api/v1/projects/:key', {
-    config,
+    config: ownProject,
     schema: {
       tags,
       summary: 'A project and its members',
@@ -55,7 +62,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.delete('/api/v1/projects/:key', {
-    config,
+    config: byOwnHand('delete projects'),
     schema: {
       tags,
       summary: 'Delete a project, its recipes and its jobs (owners)',
@@ -69,7 +76,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.put('/api/v1/projects/:key/members/:login', {
-    config,
+    config: byOwnHand('change project membership'),
     schema: {
       tags,
       summary: 'Add a member or change their role (owners)',
@@ -84,7 +91,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.delete('/api/v1/projects/:key/members/:login', {
-    config,
+    config: byOwnHand('change project membership'),
     schema: {
       tags,
       summary: 'Remove a member (owners)',
@@ -98,7 +105,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.get('/api/v1/projects/:key/recipes', {
-    config,
+    config: ownProject,
     schema: {
       tags,
       summary: "A project's recipes",
@@ -109,13 +116,13 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.get('/api/v1/projects/:key/recipes/:name', {
-    config,
+    config: ownProject,
     schema: { tags, summary: 'A recipe', params: RecipeParams, response: { 200: RecipeView, ...authErrors } },
     handler: (req) => projects.getRecipe(req.caller!, req.params.key, req.params.name),
   });
 
   app.put('/api/v1/projects/:key/recipes/:name', {
-    config,
+    config: byOwnHand('change recipes (code)'),
     schema: {
       tags,
       summary: 'Create or replace a recipe (contributors and owners)',
@@ -130,7 +137,7 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
   });
 
   app.delete('/api/v1/projects/:key/recipes/:name', {
-    config,
+    config: byOwnHand('change recipes (code)'),
     schema: {
       tags,
       summary: 'Delete a recipe (contributors and owners)',

@@ -27,7 +27,10 @@ function parseIntParam(
   return Number(raw);
 }
 
-/** Coffer's own API for a user's secrets. No route here returns a value. */
+/**
+ * Coffer's own API for a user's secrets. No route here returns a value. A job's ticket may list and
+ * change its user's secrets (what jobs need them for), but not read the activity trail.
+ */
 export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }> = async (
   app,
   { secrets },
@@ -35,7 +38,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
   const tags = ['secrets'];
 
   app.get('/api/v1/me/secrets', {
-    config: { access: 'user' },
+    config: { access: 'user', ticket: 'allowed' },
     schema: {
       tags,
       summary: 'List your secrets (names and metadata, never values)',
@@ -45,7 +48,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
   });
 
   app.put('/api/v1/me/secrets/:name', {
-    config: { access: 'user' },
+    config: { access: 'user', ticket: 'allowed' },
     schema: {
       tags,
       summary: 'Create or replace one of your secrets',
@@ -64,7 +67,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
   });
 
   app.delete('/api/v1/me/secrets/:name', {
-    config: { access: 'user' },
+    config: { access: 'user', ticket: 'allowed' },
     schema: {
       tags,
       summary: 'Delete one of your secrets',
@@ -75,7 +78,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
   });
 
   app.patch('/api/v1/me/secrets', {
-    config: { access: 'user' },
+    config: { access: 'user', ticket: 'allowed' },
     schema: {
       tags,
       summary: 'Apply adds, replacements and deletions atomically; 409 if based on a stale revision',
@@ -86,7 +89,7 @@ export const secretRoutes: FastifyPluginAsyncTypebox<{ secrets: SecretService }>
   });
 
   app.get('/api/v1/me/activity', {
-    config: { access: 'user' },
+    config: { access: 'user', action: "read its user's activity" },
     schema: {
       tags,
       summary: 'Reads and changes of your secrets, newest first',

@@ -49,6 +49,7 @@ export const ActivityList = Type.Object({
       actorLogin: Type.Union([Type.String(), Type.Null()]),
       authSource: Type.Union([Type.String(), Type.Null()]),
       credentialId: Type.Union([Type.String(), Type.Null()]),
+      jobId: Type.Union([Type.String(), Type.Null()]),
       ip: Type.Union([Type.String(), Type.Null()]),
     }),
   ),

@@ -4,7 +4,10 @@ import type { Store } from '../../store/store.js';
 
 /*
  * Tickets authenticate code that the platform runs for a user (header X-DKU-APITicket). Each is bound to
- * one user and, for jobs, one job; it is short-lived and revoked when its job ends.
+ * one user and, for jobs, one job; it is short-lived and revoked when its job ends. A ticket is a scoped
+ * credential: its scope (the job, and the project that job runs in) is recorded here, when it is issued,
+ * and enforced by the auth hook against what each route declares (docs/adr/0014). A ticket issued
+ * without a project acts on no project.
  */
 
 export type TicketService = ReturnType<typeof createTicketService>;
@@ -14,7 +17,7 @@ export function createTicketService(deps: { store: Store; clock: Clock }) {
   return {
     async issue(
       userId: string,
-      opts: { jobId?: string | undefined; ttlMs: number },
+      opts: { jobId?: string | undefined; projectId?: string | undefined; ttlMs: number },
     ): Promise<{ id: string; ticket: string; expiresAt: number }> {
       const t = newToken('coft');
       const now = clock.now();
@@ -25,6 +28,7 @@ export function createTicketService(deps: { store: Store; clock: Clock }) {
           id: t.id,
           user_id: userId,
           job_id: opts.jobId ?? null,
+          project_id: opts.projectId ?? null,
           secret_hash: t.secretHash,
           created_at: now,
           expires_at: expiresAt,

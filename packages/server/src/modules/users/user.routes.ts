@@ -13,13 +13,13 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
   { users, secrets },
 ) => {
   app.get('/api/v1/me', {
-    config: { access: 'user', beforePasswordChange: true },
+    config: { access: 'user', beforePasswordChange: true, ticket: 'allowed' },
     schema: { tags: ['me'], summary: 'Your account', response: { 200: UserView, ...authErrors } },
     handler: async (req) => userView(requireUser(req.caller!).user),
   });
 
   app.get('/api/v1/auth/info', {
-    config: { access: 'user' },
+    config: { access: 'user', ticket: 'allowed' },
     schema: {
       tags: ['me'],
       summary: 'Who you are; with withSecrets=true, your own secret values (for your code)',
@@ -33,7 +33,7 @@ export const userRoutes: FastifyPluginAsyncTypebox<{ users: UserService; secrets
   });
 
   app.put('/api/v1/me/password', {
-    config: { access: 'user', beforePasswordChange: true },
+    config: { access: 'user', beforePasswordChange: true, action: 'change a password' },
     schema: {
       tags: ['me'],
       summary: 'Change your password (ends your other sessions)',

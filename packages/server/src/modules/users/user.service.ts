@@ -4,7 +4,7 @@ import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
-import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
+import { isAdminCaller, requireAdmin, requireUser, withheldFromTicket, type Caller } from '../auth/caller.js';
 import { revokeAllCredentials, revokeSessions } from '../auth/credential.repo.js';
 import { currentDataKey, insertDataKey } from '../secrets/data-key.repo.js';
 import { listSecretMeta } from '../secrets/secret.repo.js';
@@ -86,7 +86,11 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
     const row: repo.UserPatch = {};
     const events: AuditEvent[] = [];
     const adminOnly = (field: string, changed: boolean) => {
-      if (changed && !admin) throw new Forbidden(`only an administrator can change ${field}`);
+      if (changed && !admin)
+        throw (
+          withheldFromTicket(caller, `change ${field}`) ??
+          new Forbidden(`only an administrator can change ${field}`)
+        );
     };
     if (patch.displayName !== undefined) row.display_name = checkText('displayName', patch.displayName, 200);
     if (patch.email !== undefined) row.email = checkText('email', patch.email, 320);
