@@ -34,7 +34,7 @@ import { createUserCodeExecution } from './execution/index.js';
 import { createJobRunner } from './modules/jobs/job.runner.js';
 import { sandboxRoutes } from './http/sandbox.routes.js';
 import { jobRoutes } from './modules/jobs/job.routes.js';
-import { createJobService } from './modules/jobs/job.service.js';
+import { createJobService, type LocalRunner } from './modules/jobs/job.service.js';
 import { projectRoutes } from './modules/projects/project.routes.js';
 import { createProjectService } from './modules/projects/project.service.js';
 
@@ -47,9 +47,7 @@ export interface AppDeps {
 }
 
 /** Wires the services once; the HTTP app and the CLI both use this. */
-export function createServices(
-  deps: Omit<AppDeps, 'logger'> & { onJobQueued?: () => void; metrics?: Metrics },
-) {
+export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalRunner; metrics?: Metrics }) {
   const { config, store, keyring, clock } = deps;
   const auditLog = createAuditLog({ store, clock });
   const audit = deps.metrics ? deps.metrics.countReads(auditLog) : auditLog;
@@ -66,7 +64,7 @@ export function createServices(
     audit,
     projects,
     limits: { timeoutSeconds: config.jobs.timeoutSeconds },
-    onQueued: () => deps.onJobQueued?.(),
+    runner: deps.runner,
   });
   return { audit, users, secrets, apiKeys, tickets, auth, settings, projects, jobs };
 }
@@ -80,9 +78,14 @@ export async function buildApp(deps: AppDeps): Promise<{
   routes: { method: string; url: string; access: string; ticket: string }[];
 }> {
   const { config, store } = deps;
-  let wakeRunner = () => {};
+  // The runner needs the services, and the job service the runner: bound once both exist.
+  const local: { runner?: LocalRunner } = {};
   const metrics = createMetrics(store);
-  const services = createServices({ ...deps, metrics, onJobQueued: () => wakeRunner() });
+  const services = createServices({
+    ...deps,
+    metrics,
+    runner: { reserve: () => local.runner?.reserve(), wake: () => local.runner?.wake() },
+  });
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
@@ -172,7 +175,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     tickets: services.tickets,
     code: execution.code,
   });
-  wakeRunner = () => runner.wake();
+  local.runner = runner;
   app.addHook('onListen', async () => {
     // Taken once: a job starting while the server shuts down still knows where it was.
     await execution.start(backendOf(app.server.address()));

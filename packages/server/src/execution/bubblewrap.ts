@@ -28,21 +28,20 @@ import {
  * namespaces), as the run's account when the server runs as root, or as the server's own account.
  */
 
-/** The /etc entries bound read-only when the host has them: linking, names, TLS, time, R and Python. */
+/**
+ * The /etc entries bound read-only when the host has them, and no more (each is a mount at every
+ * start): linking (the loader's cache, Debian's alternatives), names and addresses, TLS roots and
+ * policies, time zone, fonts, R's configuration. The host's accounts are not among them: a run gets
+ * a passwd and group of its own.
+ */
 const ETC = [
   'alternatives',
-  'ca-certificates',
-  'ca-certificates.conf',
   'crypto-policies',
   'fonts',
   'gai.conf',
-  'host.conf',
   'hosts',
   'ld.so.cache',
-  'ld.so.conf',
-  'ld.so.conf.d',
   'localtime',
-  'mime.types',
   'nsswitch.conf',
   'os-release',
   'pki',
@@ -195,5 +194,5 @@ export function bubblewrapBackend(opts: BubblewrapOptions): SandboxBackend {
 
 /** Debian keeps Python's sitecustomize in /etc/python3.X. */
 function pythonEtc(etc: string): string[] {
-  return existsSync(etc) ? readdirSync(etc).filter((n) => /^python3(\.\d+)?$/.test(n)) : [];
+  return existsSync(etc) ? readdirSync(etc).filter((n) => /^python3\.\d+$/.test(n)) : [];
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { processStartTime, readStat } from './process-tree.js';
 import type { ProcessWatch } from './process-watch.js';
 import { CODE_PATH, recipeFile, type Runtimes } from './runtimes.js';
 import type { Launch, RunDirs, SandboxBackend } from './sandbox.js';
+import type { Spawned, Spawner } from './spawner.js';
 import { diskUsage, handOver, makeRunDirs, removeRunDirs } from './workdir.js';
 
 /*
@@ -76,6 +76,7 @@ export interface CodeRunnerDeps {
   secrets: Pick<SecretService, 'valuesForMasking'>;
   runtimes: Runtimes;
   watch: ProcessWatch;
+  spawner: Spawner;
   config: { workRoot: string; limits: Limits; maskMinLength: number };
   serverUid: number;
   listening: () => Listening;
@@ -93,7 +94,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
   /** Makes a test sandbox; a machine that could not make one is tried again at the next run. */
   async function check(): Promise<SandboxState> {
     if (backend.kind === 'off') return (state = { mode: 'off' });
-    const problem = await probeSandbox(backend, {
+    const problem = await probeSandbox(backend, deps.spawner, {
       workRoot: config.workRoot,
       account: deps.accounts.probeAccount,
       serverUid: deps.serverUid,
@@ -185,7 +186,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
   }
 
   /** Starts the launch and follows it to its end. */
-  function supervise(
+  async function supervise(
     launch: Launch,
     req: CodeRequest,
     values: string[],
@@ -197,120 +198,103 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     },
   ): Promise<CodeOutcome> {
     const { limits } = config;
-    return new Promise((resolve) => {
-      let outBytes = 0;
-      let stderrTail = '';
-      const sandboxed = launch.stop.kind === 'sandbox';
-      const child = spawn(launch.program, launch.args, {
-        cwd: launch.cwd,
-        env: launch.env,
-        uid: launch.uid,
-        gid: launch.gid,
-        detached: true, // its own process group, apart from the server's terminal and signals
-        stdio: sandboxed ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
-      });
-      const pid = child.pid;
-      // A sandbox ends with its init: the kernel kills everything in a PID namespace whose first process
-      // dies. bubblewrap names the init once it exists; killing bubblewrap itself instead could orphan an
-      // init still being set up, before it has asked to die with its parent.
-      let init: number | undefined;
-      let killRequested = false;
-      const killInit = () => {
-        if (init === undefined || !pid || readStat(init)?.ppid !== pid) return;
+    let child: Spawned;
+    try {
+      child = await deps.spawner.spawn(launch);
+    } catch (e) {
+      return failed(`could not start ${launch.program}: ${(e as Error).message}`);
+    }
+    const { pid } = child;
+    const sandboxed = launch.stop.kind === 'sandbox';
+    // A sandbox ends with its init: the kernel kills everything in a PID namespace whose first process
+    // dies. bubblewrap names the init once it exists; killing bubblewrap itself instead could orphan an
+    // init still being set up, before it has asked to die with its parent.
+    let init: number | undefined;
+    let killRequested = false;
+    const killInit = () => {
+      if (init === undefined || readStat(init)?.ppid !== pid) return;
+      try {
+        process.kill(init, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    void child.init.then((initPid) => {
+      init = initPid;
+      if (killRequested) killInit();
+    });
+    run.onKill(() => {
+      if (sandboxed) {
+        killRequested = true;
+        return killInit();
+      }
+      const group = (signal: NodeJS.Signals) => {
         try {
-          process.kill(init, 'SIGKILL');
+          process.kill(-pid, signal);
         } catch {
           // already gone
         }
       };
-      if (launch.stop.kind === 'sandbox') {
-        onSandboxInit(child.stdio[launch.stop.statusFd] as Readable | null, (initPid) => {
-          init = initPid;
-          if (killRequested) killInit();
-        });
-      }
-      run.onKill(() => {
-        if (sandboxed) {
-          killRequested = true;
-          return killInit();
-        }
-        const group = (signal: NodeJS.Signals) => {
-          try {
-            if (pid) process.kill(-pid, signal);
-          } catch {
-            // already gone
-          }
-        };
-        group('SIGTERM');
-        setTimeout(() => group('SIGKILL'), KILL_GRACE_MS).unref();
-      });
-      const timer = setTimeout(
-        () => run.stop('timed_out', `stopped after its time limit of ${Math.round(req.timeoutMs / 1000)} s`),
-        req.timeoutMs,
-      );
-      let unwatch = () => {};
-      if (pid) {
-        req.started?.({ host: hostname(), pid, pidStarted: processStartTime(pid) ?? null });
-        unwatch = deps.watch.watch({
-          pid,
-          wrapperFirst: sandboxed,
-          dirs: run.dirs,
-          limits,
-          onLimit: (name) => run.stop('failed', limitReached(name, limits)),
-        });
-      }
-
-      const pipe = (stream: 'stdout' | 'stderr', source: NodeJS.ReadableStream) => {
-        const masker = createLogMasker(values, { minLength: config.maskMinLength });
-        const text = new StringDecoder('utf8');
-        const emit = (s: string) => {
-          if (!s) return;
-          if (stream === 'stderr') stderrTail = (stderrTail + s).slice(-STDERR_TAIL);
-          req.output(stream, s);
-        };
-        source.on('data', (chunk: Buffer) => {
-          outBytes += chunk.length;
-          if (outBytes > req.maxOutputBytes) {
-            run.stop('failed', `output limit of ${req.maxOutputBytes} bytes exceeded`);
-            return;
-          }
-          emit(text.write(masker.push(chunk)));
-        });
-        source.on('end', () => emit(text.write(masker.end()) + text.end()));
-      };
-      pipe('stdout', child.stdout!);
-      pipe('stderr', child.stderr!);
-
-      const finish = (outcome: CodeOutcome) => {
-        clearTimeout(timer);
-        unwatch();
-        resolve(outcome);
-      };
-      child.on('error', (e) => finish(failed(`could not start ${launch.program}: ${e.message}`)));
-      child.on('close', (code, signal) => {
-        const stopped = run.stopped();
-        if (stopped) return finish({ state: stopped.state, exitCode: code, error: stopped.error });
-        if (code === 0) return finish({ state: 'succeeded', exitCode: 0, error: null });
-        // A sandbox's first process exits with 128 + the signal that killed the code.
-        const signalName =
-          signal ?? (sandboxed && code !== null && code > 128 ? nameOfSignal(code - 128) : null);
-        const how = signalName ? `killed by signal ${signalName}` : `exited with code ${code}`;
-        void diskUsage(run.dirs)
-          .catch(() => ({ largestFile: 0 }))
-          .then(({ largestFile }) => {
-            const limit = limitBehindExit(
-              { exitCode: code, signal: signalName },
-              { largestFile, stderrTail },
-              limits,
-            );
-            finish({
-              state: 'failed',
-              exitCode: code,
-              error: limit ? `${limitReached(limit, limits)} (${how})` : how,
-            });
-          });
-      });
+      group('SIGTERM');
+      setTimeout(() => group('SIGKILL'), KILL_GRACE_MS).unref();
     });
+    const timer = setTimeout(
+      () => run.stop('timed_out', `stopped after its time limit of ${Math.round(req.timeoutMs / 1000)} s`),
+      req.timeoutMs,
+    );
+    req.started?.({ host: hostname(), pid, pidStarted: processStartTime(pid) ?? null });
+    const unwatch = deps.watch.watch({
+      pid,
+      wrapperFirst: sandboxed,
+      dirs: run.dirs,
+      limits,
+      onLimit: (name) => run.stop('failed', limitReached(name, limits)),
+    });
+
+    let outBytes = 0;
+    let stderrTail = '';
+    const pipe = (stream: OutputStream, source: Readable) => {
+      const masker = createLogMasker(values, { minLength: config.maskMinLength });
+      const text = new StringDecoder('utf8');
+      const emit = (s: string) => {
+        if (!s) return;
+        if (stream === 'stderr') stderrTail = (stderrTail + s).slice(-STDERR_TAIL);
+        req.output(stream, s);
+      };
+      source.on('data', (chunk: Buffer) => {
+        outBytes += chunk.length;
+        if (outBytes > req.maxOutputBytes) {
+          run.stop('failed', `output limit of ${req.maxOutputBytes} bytes exceeded`);
+          return;
+        }
+        emit(text.write(masker.push(chunk)));
+      });
+      source.on('end', () => emit(text.write(masker.end()) + text.end()));
+    };
+    pipe('stdout', child.stdout);
+    pipe('stderr', child.stderr);
+
+    const { code, signal } = await child.closed.finally(() => {
+      clearTimeout(timer);
+      unwatch();
+    });
+    const stopped = run.stopped();
+    if (stopped) return { state: stopped.state, exitCode: code, error: stopped.error };
+    if (code === 0) return { state: 'succeeded', exitCode: 0, error: null };
+    // A sandbox's first process exits with 128 + the signal that killed the code.
+    const signalName = signal ?? (sandboxed && code !== null && code > 128 ? nameOfSignal(code - 128) : null);
+    const how = signalName ? `killed by signal ${signalName}` : `exited with code ${code}`;
+    const { largestFile } = await diskUsage(run.dirs).catch(() => ({ largestFile: 0 }));
+    const limit = limitBehindExit(
+      { exitCode: code, signal: signalName },
+      { largestFile, stderrTail },
+      limits,
+    );
+    return {
+      state: 'failed',
+      exitCode: code,
+      error: limit ? `${limitReached(limit, limits)} (${how})` : how,
+    };
   }
 
   return {
@@ -338,27 +322,6 @@ async function settledAll<T extends readonly unknown[]>(promises: {
 
 function failed(error: string): CodeOutcome {
   return { state: 'failed', exitCode: null, error };
-}
-
-/** Calls back with the pid of the sandbox's init, from bubblewrap's JSON status lines. */
-function onSandboxInit(stream: Readable | null, found: (pid: number) => void): void {
-  if (!stream) return;
-  let text = '';
-  stream.on('data', (chunk: Buffer) => {
-    text += chunk.toString('utf8');
-    let nl;
-    while ((nl = text.indexOf('\n')) >= 0) {
-      const line = text.slice(0, nl);
-      text = text.slice(nl + 1);
-      try {
-        const pid = (JSON.parse(line) as { 'child-pid'?: unknown })['child-pid'];
-        if (typeof pid === 'number' && Number.isInteger(pid) && pid > 1) found(pid);
-      } catch {
-        // not a status line
-      }
-    }
-  });
-  stream.on('error', () => undefined);
 }
 
 function nameOfSignal(n: number): string | null {

@@ -12,6 +12,7 @@ import { plainProcessBackend } from './plain-process.js';
 import { createProcessWatch } from './process-watch.js';
 import { startCofferRelay, type CofferRelay } from './relay.js';
 import { createRuntimes } from './runtimes.js';
+import { createSpawner } from './spawner.js';
 import type { NetworkMode } from './sandbox.js';
 
 /*
@@ -69,6 +70,7 @@ export function createUserCodeExecution(deps: {
           },
         });
   const watch = createProcessWatch();
+  const spawner = createSpawner();
   const code = createCodeRunner({
     backend,
     accounts,
@@ -76,6 +78,7 @@ export function createUserCodeExecution(deps: {
     secrets: deps.secrets,
     runtimes,
     watch,
+    spawner,
     config: {
       workRoot: config.jobs.workRoot,
       limits: sandbox.limits,
@@ -127,6 +130,7 @@ export function createUserCodeExecution(deps: {
 
     async stop(): Promise<void> {
       watch.stop();
+      spawner.stop();
       await relay?.close();
     },
   };

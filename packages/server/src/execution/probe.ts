@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { DEFAULT_LIMITS } from './limits.js';
-import type { Account, SandboxBackend } from './sandbox.js';
+import type { Account, Launch, SandboxBackend } from './sandbox.js';
+import type { Spawner } from './spawner.js';
 import { handOver, makeRunDirs, removeRunDirs } from './workdir.js';
 
 /*
@@ -17,6 +17,7 @@ const OFF_HINT =
 
 export async function probeSandbox(
   backend: SandboxBackend,
+  spawner: Spawner,
   opts: { workRoot: string; account: Account | undefined; serverUid: number },
 ): Promise<SandboxProblem | undefined> {
   let dirs;
@@ -39,29 +40,41 @@ export async function probeSandbox(
       account: opts.account,
       limits: DEFAULT_LIMITS,
     });
-    const result = await new Promise<{ code: number | null; error?: NodeJS.ErrnoException; stderr: string }>(
-      (resolve) => {
-        let stderr = '';
-        const child = spawn(launch.program, launch.args, {
-          cwd: launch.cwd,
-          env: launch.env,
-          uid: launch.uid,
-          gid: launch.gid,
-          // bubblewrap's status descriptor must be open (and read), as for a real run.
-          stdio: ['ignore', 'ignore', 'pipe', ...(launch.stop.kind === 'sandbox' ? (['pipe'] as const) : [])],
-          timeout: 20_000,
-        });
-        child.stderr!.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-        child.stdio[3]?.on('data', () => undefined);
-        child.on('error', (error) => resolve({ code: null, error, stderr }));
-        child.on('close', (code) => resolve({ code, stderr }));
-      },
-    );
+    const result = await runToEnd(spawner, launch);
     if (result.code === 0) return undefined;
     return explainProbeFailure(launch.program, result);
   } finally {
     removeRunDirs(dirs);
   }
+}
+
+/** Runs a launch through the spawner, as a run would be, and keeps what it said on stderr. */
+async function runToEnd(
+  spawner: Spawner,
+  launch: Launch,
+): Promise<{ code: number | null; error?: NodeJS.ErrnoException; stderr: string }> {
+  let child;
+  try {
+    child = await spawner.spawn(launch);
+  } catch (e) {
+    const message = (e as Error).message;
+    const error: NodeJS.ErrnoException = Object.assign(new Error(message), {
+      code: /ENOENT/.test(message) ? 'ENOENT' : undefined,
+    });
+    return { code: null, error, stderr: '' };
+  }
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+  child.stdout.resume();
+  const timer = setTimeout(() => {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }, 20_000);
+  const { code } = await child.closed.finally(() => clearTimeout(timer));
+  return { code, stderr };
 }
 
 /** Turns a failed probe into a cause and a fix an operator can act on. */

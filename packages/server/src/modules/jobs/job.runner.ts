@@ -8,6 +8,7 @@ import { killLeftoverGroup } from '../../execution/process-tree.js';
 import type { JobRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { TicketService } from '../tickets/ticket.service.js';
+import type { JobSlot, QueuedJob } from './job.service.js';
 import * as repo from './job.repo.js';
 import type { LogChunk } from './job.repo.js';
 
@@ -53,11 +54,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       while (active.length < config.concurrency && !stopping) {
         const job = await repo.claimNextJob(store.db, replicaId, clock.now());
         if (!job) break;
-        const p = execute(job).catch((e: unknown) =>
-          logger.error({ err: e, job: job.id }, 'job runner failed'),
-        );
-        active.push(p);
-        void p.finally(() => active.splice(active.indexOf(p), 1));
+        track(job.id, execute(job));
       }
       const cancelled = await repo.cancelRequestedAmong(store.db, [...running.keys()]);
       for (const id of cancelled) running.get(id)?.stop('cancelled', 'cancelled by its runner');
@@ -66,6 +63,13 @@ export function createJobRunner(deps: JobRunnerDeps) {
     } finally {
       polling = false;
     }
+  }
+
+  /** Counts a job among this replica's until it has ended. */
+  function track(id: string, run: Promise<void>): void {
+    const p = run.catch((e: unknown) => logger.error({ err: e, job: id }, 'job runner failed'));
+    active.push(p);
+    void p.finally(() => active.splice(active.indexOf(p), 1));
   }
 
   /** Fails jobs whose replica stopped beating (or, on SQLite, any left running by a previous process). */
@@ -98,7 +102,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     }
   }
 
-  async function execute(job: JobRow): Promise<void> {
+  async function execute(job: JobRow, queued?: QueuedJob): Promise<void> {
     const started = clock.now();
     let seq = Number(job.log_chunks);
     const pending: LogChunk[] = [];
@@ -130,7 +134,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     emit('system', `Running ${job.language} recipe ${job.recipe_name} (job ${job.id}).\n`);
     let end: CodeOutcome;
     try {
-      const who = await repo.projectAndRunnerOf(store.db, job.id);
+      const who = queued ?? (await repo.projectAndRunnerOf(store.db, job.id));
       const run = deps.code.start({
         user: { id: job.runner_id, login: who.runnerLogin },
         project: { id: job.project_id, key: who.projectKey },
@@ -182,7 +186,29 @@ export function createJobRunner(deps: JobRunnerDeps) {
       void poll();
     },
 
-    /** A job was queued here: look now rather than at the next poll. */
+    /** A place for a job this replica is queueing itself, taken now so concurrency holds. */
+    reserve(): JobSlot | undefined {
+      if (!config.enabled || !timer || stopping || active.length >= config.concurrency) return undefined;
+      let settle!: () => void;
+      const slot = new Promise<void>((resolve) => (settle = resolve));
+      active.push(slot);
+      void slot.finally(() => active.splice(active.indexOf(slot), 1));
+      let taken = false;
+      return {
+        replicaId,
+        run: (job, queued) => {
+          taken = true;
+          void execute(job, queued)
+            .catch((e: unknown) => logger.error({ err: e, job: job.id }, 'job runner failed'))
+            .finally(settle);
+        },
+        release: () => {
+          if (!taken) settle();
+        },
+      };
+    },
+
+    /** A job was queued: look now rather than at the next poll. */
     wake(): void {
       if (config.enabled && timer) void poll();
     },

@@ -41,6 +41,28 @@ export interface JobView {
   logBytes: number;
 }
 
+/** A job just queued, with what its run needs to know besides its row. */
+export interface QueuedJob {
+  id: string;
+  projectKey: string;
+  runnerLogin: string;
+}
+
+/** A free place in this replica's runner, taken before a job is queued so it is queued already claimed. */
+export interface JobSlot {
+  readonly replicaId: string;
+  run(job: JobRow, queued: QueuedJob): void;
+  release(): void;
+}
+
+/** This replica's job runner, as the service needs it. */
+export interface LocalRunner {
+  /** A slot when this replica runs jobs and has one free. */
+  reserve(): JobSlot | undefined;
+  /** A job was queued for any replica: look now rather than at the next poll. */
+  wake(): void;
+}
+
 export type JobService = ReturnType<typeof createJobService>;
 
 export function createJobService(deps: {
@@ -50,7 +72,7 @@ export function createJobService(deps: {
   projects: Pick<ProjectService, 'membership' | 'recipeToRun' | 'recipeChanges'>;
   limits: JobLimits;
   /** Tells the local runner that a job is waiting (others find it by polling). */
-  onQueued?: () => void;
+  runner?: LocalRunner;
 }) {
   const { store, clock, audit, projects, limits } = deps;
   const db = store.db;
@@ -136,43 +158,52 @@ export function createJobService(deps: {
         });
       const now = clock.now();
       const id = newId();
-      const row = await store.transaction(async (trx) => {
-        await trx
-          .insertInto('jobs')
-          .values({
-            id,
-            project_id: project.id,
-            recipe_id: recipe.id,
-            recipe_name: recipe.name,
-            recipe_revision: recipe.revision,
-            runner_id: me.user.id,
-            language: recipe.language,
-            code: recipe.code,
-            state: 'queued',
-            exit_code: null,
-            error: null,
-            timeout_ms: timeoutSeconds * 1000,
-            created_at: now,
-            started_at: null,
-            finished_at: null,
-            cancel_requested_at: null,
-            claimed_by: null,
-            heartbeat_at: null,
-            log_bytes: 0,
-            log_chunks: 0,
-          })
-          .execute();
-        const detail = {
-          job: id,
-          project: projectKey,
-          recipe: recipe.name,
-          revision: recipe.revision,
-          ...(approved === undefined ? {} : { approvedRevision: approved }),
-        };
-        await audit.record(trx, caller, [{ action: 'job.started', detail }]);
-        return (await repo.findJob(trx, id))!;
-      });
-      deps.onQueued?.();
+      // With a slot free here, the job is queued claimed by this replica: it starts at once.
+      const slot = deps.runner?.reserve();
+      const row = await store
+        .transaction(async (trx) => {
+          await trx
+            .insertInto('jobs')
+            .values({
+              id,
+              project_id: project.id,
+              recipe_id: recipe.id,
+              recipe_name: recipe.name,
+              recipe_revision: recipe.revision,
+              runner_id: me.user.id,
+              language: recipe.language,
+              code: recipe.code,
+              state: slot ? 'running' : 'queued',
+              exit_code: null,
+              error: null,
+              timeout_ms: timeoutSeconds * 1000,
+              created_at: now,
+              started_at: slot ? now : null,
+              finished_at: null,
+              cancel_requested_at: null,
+              claimed_by: slot?.replicaId ?? null,
+              heartbeat_at: slot ? now : null,
+              log_bytes: 0,
+              log_chunks: 0,
+            })
+            .execute();
+          const detail = {
+            job: id,
+            project: projectKey,
+            recipe: recipe.name,
+            revision: recipe.revision,
+            ...(approved === undefined ? {} : { approvedRevision: approved }),
+          };
+          await audit.record(trx, caller, [{ action: 'job.started', detail }]);
+          return (await repo.findJob(trx, id))!;
+        })
+        .catch((e: unknown) => {
+          slot?.release();
+          throw e;
+        });
+      const queued = { id, projectKey, runnerLogin: me.user.login };
+      if (slot) slot.run(row, queued);
+      else deps.runner?.wake();
       return view(row, projectKey, me.user.login);
     },
 
