@@ -111,6 +111,8 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
       stopped = { state: s, error };
       kill?.();
     };
+    // Read through a function: a stop can come at any await, which flow analysis does not see.
+    const currentStop = () => stopped;
 
     const done = (async (): Promise<CodeOutcome> => {
       let ticketId: string | undefined;
@@ -134,12 +136,15 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
           issued,
           deps.secrets.valuesForMasking(req.user.id),
         ] as const);
-        if (stopped) return { ...stopped, exitCode: null };
+        const stoppedEarly = currentStop();
+        if (stoppedEarly) return { ...stoppedEarly, exitCode: null };
 
         dirs = makeRunDirs(config.workRoot, account, deps.serverUid);
         writeFileSync(path.join(dirs.home, recipeFile(req.language)), req.code, { mode: 0o644 });
         const view = backend.view(dirs);
         const command = await deps.runtimes.prepare(req.language, dirs.home, view);
+        const stoppedMeanwhile = currentStop(); // while R's package was being installed, say
+        if (stoppedMeanwhile) return { ...stoppedMeanwhile, exitCode: null };
         handOver(dirs, account);
         const at = deps.listening();
         const launch = backend.launch({
@@ -168,7 +173,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
             kill = k;
             if (stopped) k();
           },
-          stopped: () => stopped,
+          stopped: currentStop,
           stop,
           dirs: runDirs,
         });
