@@ -5,8 +5,6 @@
  * master key refuses to start and changes nothing. Real `coffer serve` processes.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,22 +16,19 @@ import {
   startServe,
   type ServeHandle,
 } from './helpers/coffer-process.js';
+import { hostPidsRunning } from './support/host-processes.js';
 import { createTestDatabase, dropTestDatabase } from './support/test-store.js';
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** The job's log so far, as any replica shows it. */
+async function logOf(s: ServeHandle, key: string, id: string): Promise<string> {
+  const r = await request(s.url, 'GET', `/api/v1/jobs/${id}/log`, { key });
+  return (r.json.chunks as { text: string }[]).map((c) => c.text).join('');
 }
 
 // In the postgres project only (vitest.config.ts): it needs PostgreSQL, which CI always has.
 describe('replicas on one PostgreSQL', () => {
   let url: string;
   const masterKey = randomBytes(32).toString('base64');
-  const dropbox = makeTempDir('coffer-replicas-dropbox-');
   let shared: Record<string, string>;
   let a: ServeHandle;
   let b: ServeHandle;
@@ -44,7 +39,6 @@ describe('replicas on one PostgreSQL', () => {
     startServe({ ...shared, COFFER_DATA_DIR: makeTempDir('coffer-replica-'), ...extra });
 
   beforeAll(async () => {
-    chmodSync(dropbox, 0o777);
     url = await createTestDatabase();
     shared = {
       COFFER_DATABASE_URL: url,
@@ -123,10 +117,9 @@ describe('replicas on one PostgreSQL', () => {
       const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
         request(s.url, method, p, { key: keys.alice, body });
       expect((await call(a, 'POST', '/api/v1/projects', { key: 'REPL', name: 'Replicas' })).status).toBe(201);
-      const evidence = path.join(dropbox, 'ticket');
+      // Recipes run in a sandbox: what the test needs of them, they print.
       const code = `import os, time
-open(${JSON.stringify(evidence + '.tmp')}, "w").write(os.environ["DKU_API_TICKET"])
-os.rename(${JSON.stringify(evidence + '.tmp')}, ${JSON.stringify(evidence)})
+print("TICKET", os.environ["DKU_API_TICKET"], flush=True)
 print("running", flush=True)
 time.sleep(300)
 `;
@@ -136,8 +129,12 @@ time.sleep(300)
       const run = await call(a, 'POST', '/api/v1/projects/REPL/recipes/wait/run', {});
       expect(run.status, run.text).toBe(202);
       const id = run.json.id as string;
-      await expect.poll(() => existsSync(evidence), { timeout: 20_000 }).toBe(true);
-      const ticket = readFileSync(evidence, 'utf8');
+      let ticket = '';
+      await expect
+        .poll(async () => (ticket = /^TICKET (\S+)$/m.exec(await logOf(b, keys.alice!, id))?.[1] ?? ''), {
+          timeout: 20_000,
+        })
+        .not.toBe('');
       for (const s of [a, b, runner]) {
         const info = await request(s.url, 'GET', '/dip/publicapi/auth/info', { ticket });
         expect(info.json.authIdentifier).toBe('alice');
@@ -156,13 +153,12 @@ time.sleep(300)
     }
   });
 
-  it('a replica killed with kill -9 while running a job: another replica fails the job within seconds and stops its processes', async () => {
+  it('a replica killed with kill -9 while running a job: its sandbox dies with it, and another replica fails the job within seconds', async () => {
     const runner = await replica();
-    const pidFile = path.join(dropbox, 'pid');
-    const code = `import os, time
-open(${JSON.stringify(pidFile + '.tmp')}, "w").write(str(os.getpid()))
-os.rename(${JSON.stringify(pidFile + '.tmp')}, ${JSON.stringify(pidFile)})
-time.sleep(300)
+    const marker = ['sleep', '3021'];
+    const code = `import os
+print("started", flush=True)
+os.execvp("sleep", ${JSON.stringify(marker)})
 `;
     const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
       request(s.url, method, p, { key: keys.bob, body });
@@ -171,11 +167,10 @@ time.sleep(300)
       (await call(a, 'PUT', '/api/v1/projects/DIES/recipes/wait', { language: 'python', code })).status,
     ).toBe(201);
     const id = (await call(a, 'POST', '/api/v1/projects/DIES/recipes/wait/run', {})).json.id as string;
-    await expect.poll(() => existsSync(pidFile), { timeout: 20_000 }).toBe(true);
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    await new Promise((r) => setTimeout(r, 500)); // the runner records the process group
+    await expect.poll(() => hostPidsRunning(marker).length, { timeout: 20_000 }).toBe(1);
     await runner.kill9();
-    expect(isAlive(pid)).toBe(true);
+    // Nothing the job started outlives its server: the sandbox dies with it.
+    await expect.poll(() => hostPidsRunning(marker), { timeout: 5000 }).toEqual([]);
     await expect
       .poll(async () => (await call(b, 'GET', `/api/v1/jobs/${id}`)).json.state, {
         timeout: 20_000,
@@ -185,7 +180,6 @@ time.sleep(300)
     expect((await call(b, 'GET', `/api/v1/jobs/${id}`)).json.error).toBe(
       'the server running this job stopped before it finished',
     );
-    await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
   });
 
   it('of two replicas that run jobs, exactly one runs each job', async () => {
@@ -194,12 +188,15 @@ time.sleep(300)
       const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
         request(s.url, method, p, { key: keys.alice, body });
       expect((await call(a, 'POST', '/api/v1/projects', { key: 'ONCE', name: 'Once' })).status).toBe(201);
-      const marks = path.join(dropbox, 'once');
-      mkdirSync(marks, { mode: 0o777 });
-      chmodSync(marks, 0o777);
-      // Each run leaves a file named after its job and its process: two runs of one job leave two.
-      const code = `import os
-open(os.path.join(${JSON.stringify(marks)}, os.environ["COFFER_JOB_ID"] + "-" + str(os.getpid())), "w").close()
+      // Each run records itself as a secret of its runner, through its own ticket (which may update the
+      // runner's secrets), named after its job and a random token: two runs of one job leave two.
+      const code = `import json, os, secrets, urllib.request
+base = "%s://%s:%s" % (os.environ["DKU_BACKEND_PROTOCOL"], os.environ["DKU_BACKEND_HOST"], os.environ["DKU_BACKEND_PORT"])
+name = "ran-%s-%s" % (os.environ["COFFER_JOB_ID"], secrets.token_hex(4))
+req = urllib.request.Request(base + "/api/v1/me/secrets/" + name, data=json.dumps({"value": "x"}).encode(),
+                             method="PUT", headers={"X-DKU-APITicket": os.environ["DKU_API_TICKET"],
+                                                    "Content-Type": "application/json"})
+urllib.request.urlopen(req, timeout=20).read()
 `;
       expect(
         (await call(a, 'PUT', '/api/v1/projects/ONCE/recipes/mark', { language: 'python', code })).status,
@@ -214,7 +211,8 @@ open(os.path.join(${JSON.stringify(marks)}, os.environ["COFFER_JOB_ID"] + "-" + 
         await expect
           .poll(async () => (await call(a, 'GET', `/api/v1/jobs/${id}`)).json.state, { timeout: 30_000 })
           .toBe('succeeded');
-      const runs = readdirSync(marks).map((f) => f.split('-')[0]!);
+      const secrets = (await call(a, 'GET', '/api/v1/me/secrets')).json.secrets as { name: string }[];
+      const runs = secrets.filter((x) => x.name.startsWith('ran-')).map((x) => x.name.split('-')[1]!);
       expect(runs.sort()).toEqual([...ids].sort());
     } finally {
       await Promise.all(runners.map((r) => r.stop()));
