@@ -54,7 +54,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       while (active.length < config.concurrency && !stopping) {
         const job = await repo.claimNextJob(store.db, replicaId, clock.now());
         if (!job) break;
-        track(job.id, execute(job));
+        track(() => job.id, execute(job));
       }
       const cancelled = await repo.cancelRequestedAmong(store.db, [...running.keys()]);
       for (const id of cancelled) running.get(id)?.stop('cancelled', 'cancelled by its runner');
@@ -66,8 +66,8 @@ export function createJobRunner(deps: JobRunnerDeps) {
   }
 
   /** Counts a job among this replica's until it has ended. */
-  function track(id: string, run: Promise<void>): void {
-    const p = run.catch((e: unknown) => logger.error({ err: e, job: id }, 'job runner failed'));
+  function track(id: () => string | undefined, run: Promise<void>): void {
+    const p = run.catch((e: unknown) => logger.error({ err: e, job: id() }, 'job runner failed'));
     active.push(p);
     void p.finally(() => active.splice(active.indexOf(p), 1));
   }
@@ -189,22 +189,18 @@ export function createJobRunner(deps: JobRunnerDeps) {
     /** A place for a job this replica is queueing itself, taken now so concurrency holds. */
     reserve(): JobSlot | undefined {
       if (!config.enabled || !timer || stopping || active.length >= config.concurrency) return undefined;
-      let settle!: () => void;
-      const slot = new Promise<void>((resolve) => (settle = resolve));
-      active.push(slot);
-      void slot.finally(() => active.splice(active.indexOf(slot), 1));
-      let taken = false;
+      // The slot counts from now; it ends with the job run in it, or at once if released unused.
+      let fill!: (run: Promise<void>) => void;
+      const slot = new Promise<void>((resolve) => (fill = resolve));
+      let jobId: string | undefined;
+      track(() => jobId, slot);
       return {
         replicaId,
         run: (job, queued) => {
-          taken = true;
-          void execute(job, queued)
-            .catch((e: unknown) => logger.error({ err: e, job: job.id }, 'job runner failed'))
-            .finally(settle);
+          jobId = job.id;
+          fill(execute(job, queued));
         },
-        release: () => {
-          if (!taken) settle();
-        },
+        release: () => fill(Promise.resolve()),
       };
     },
 
