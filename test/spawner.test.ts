@@ -25,6 +25,7 @@ describe('the launcher of user code', () => {
     const script =
       'import sys\nfor i in range(1 << 15):\n    sys.stdout.write(("%07d" % i) * 146 + "\\n")\nsys.exit(3)\n';
     const child = await spawner.spawn(plain('/usr/bin/python3', ['-c', script]));
+    child.stderr.resume();
     const got = createHash('sha256');
     let bytes = 0;
     child.stdout.on('data', (d: Buffer) => {
@@ -39,11 +40,25 @@ describe('the launcher of user code', () => {
     expect(await child.init).toBeUndefined();
   });
 
+  it('the last output has reached its reader when the end is reported', async () => {
+    spawner = createSpawner();
+    for (let i = 0; i < 40; i++) {
+      const child = await spawner.spawn(plain('/bin/sh', ['-c', `echo out-${i}; echo err-${i} >&2`]));
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      await child.closed;
+      expect([out, err]).toEqual([`out-${i}\n`, `err-${i}\n`]);
+    }
+  });
+
   it('holds nothing of the server’s environment', async () => {
     process.env.COFFER_TEST_LAUNCHER_CANARY = 'must-not-reach-the-launcher';
     try {
       spawner = createSpawner();
       const child = await spawner.spawn(plain('/bin/sh', ['-c', 'echo $PPID']));
+      child.stderr.resume();
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       await child.closed;
@@ -58,6 +73,7 @@ describe('the launcher of user code', () => {
   it('a run whose launcher dies ends with it, killed', async () => {
     spawner = createSpawner();
     const child = await spawner.spawn(plain('/bin/sh', ['-c', 'echo $PPID; exec sleep 300']));
+    child.stderr.resume();
     const launcher = await new Promise<number>((resolve) =>
       child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
     );

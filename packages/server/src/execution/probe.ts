@@ -56,23 +56,24 @@ async function runToEnd(
   let child;
   try {
     child = await spawner.spawn(launch);
-  } catch (e) {
-    const message = (e as Error).message;
-    const error: NodeJS.ErrnoException = Object.assign(new Error(message), {
-      code: /ENOENT/.test(message) ? 'ENOENT' : undefined,
-    });
-    return { code: null, error, stderr: '' };
+  } catch (error) {
+    return { code: null, error: error as NodeJS.ErrnoException, stderr: '' };
   }
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
   child.stdout.resume();
-  const timer = setTimeout(() => {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }, 20_000);
+  // As for a run, a sandbox is ended through its init: killing bubblewrap alone could orphan it.
+  const timer = setTimeout(
+    () =>
+      void child.init.then((init) => {
+        try {
+          process.kill(init ?? child.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }),
+    20_000,
+  );
   const { code } = await child.closed.finally(() => clearTimeout(timer));
   return { code, stderr };
 }

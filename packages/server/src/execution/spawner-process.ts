@@ -37,7 +37,7 @@ process.on('message', (m: Request) => {
     detached: true, // its own process group, apart from ours and the server's signals
     stdio: m.statusPipe ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
   });
-  child.once('error', (e) => send({ id: m.id, error: e.message }));
+  child.once('error', (e: NodeJS.ErrnoException) => send({ id: m.id, error: e.message, code: e.code }));
   if (child.pid === undefined) return;
   send({ id: m.id, pid: child.pid });
   let inFlight = 0;

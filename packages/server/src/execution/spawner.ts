@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Launch } from './sandbox.js';
 
@@ -19,7 +20,10 @@ export interface Spawned {
    * ends the sandbox. Undefined for a plain process, or a sandbox that ended before it had one.
    */
   readonly init: Promise<number | undefined>;
-  /** Once the process has exited and all its output has come through. */
+  /**
+   * Once the process has exited and its output has been read to the end (stdout and stderr must be
+   * read for this to come): the last line of output is never behind the end of the run.
+   */
   readonly closed: Promise<Exit>;
 }
 
@@ -37,14 +41,14 @@ interface Run {
   found(init: number | undefined): void;
   exit(e: Exit): void;
   started(pid: number): void;
-  failed(e: Error): void;
+  failed(e: NodeJS.ErrnoException): void;
 }
 
 /** What a run that lost its launcher reports: it was killed with it. */
 const LAUNCHER_GONE: Exit = { code: null, signal: 'SIGKILL' };
 
 type Message = { id: number } & (
-  | { error: string }
+  | { error: string; code?: string }
   | { pid: number }
   | { init: number }
   | { stream: 'stdout' | 'stderr'; data: Uint8Array }
@@ -82,7 +86,7 @@ export function createSpawner(): Spawner {
       else if ('exit' in m) end(m.id, run, m.exit);
       else {
         runs.delete(m.id);
-        run.failed(new Error(m.error));
+        run.failed(Object.assign(new Error(m.error), { code: m.code }));
       }
     });
     child.once('exit', () => {
@@ -105,11 +109,14 @@ export function createSpawner(): Spawner {
       const statusPipe = launch.stop.kind === 'sandbox';
       return new Promise<Spawned>((resolve, reject) => {
         let exit!: (e: Exit) => void;
-        const closed = new Promise<Exit>((r) => (exit = r));
+        const exited = new Promise<Exit>((r) => (exit = r));
         let found!: (init: number | undefined) => void;
         const init = new Promise<number | undefined>((r) => (found = r));
         const stdout = new PassThrough();
         const stderr = new PassThrough();
+        // The exit can be known before the last chunks written to the streams have reached their reader.
+        const drained = (s: PassThrough) => finished(s).catch(() => undefined);
+        const closed = Promise.all([exited, drained(stdout), drained(stderr)]).then(([e]) => e);
         runs.set(id, {
           stdout,
           stderr,
