@@ -489,6 +489,23 @@ class CofferAnswersDataikuapi(unittest.TestCase):
         settings.save()
         self.assertNotIn(keep, self.values(self.user))
 
+    def test_save_keeps_a_secret_created_elsewhere_after_the_settings_were_read(self):
+        mine, theirs = unique("py-mine"), unique("py-by-admin-meanwhile")
+        settings = self.user.get_own_user().get_settings()
+        meanwhile = self.admin.get_user(self.user_login).get_settings()
+        meanwhile.add_secret(theirs, "set-meanwhile")
+        meanwhile.save()
+        settings.add_secret(mine, "mine-1")
+        settings.save()
+        values = self.values(self.user)
+        self.assertEqual(values[mine], "mine-1")
+        self.assertEqual(values[theirs], "set-meanwhile")
+        self.assertEqual(values["credential-for-my-api"], self.secret_value)
+        cleanup = self.user.get_own_user().get_settings()
+        cleanup.remove_secret(mine)
+        cleanup.remove_secret(theirs)
+        cleanup.save()
+
     def test_marker_copied_from_another_user_is_refused_and_nothing_changes(self):
         name = unique("py-theirs")
         theirs = self.other.get_own_user().get_settings()

@@ -41,6 +41,11 @@ export interface SecretsTable {
   ciphertext: Blob;
   key_version: number;
   tag: string;
+  /** The user's secrets revision that created this row, and the one that last wrote its value. */
+  created_revision: ColumnType<number, number | undefined, number>;
+  revision: ColumnType<number, number | undefined, number>;
+  /** The session, API key or ticket id that last wrote the value; null for the operator's CLI. */
+  written_by: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: Millis;
   updated_at: Millis;
   last_used_at: Millis | null;

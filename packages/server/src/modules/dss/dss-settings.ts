@@ -1,6 +1,7 @@
 import { Invalid } from '../../errors.js';
 import type { UserPatchInput } from '../users/user.service.js';
 import type { User } from '../users/user.model.js';
+import { parseReadVersion, READ_VERSION_FIELD, type ReadVersion } from './read-version.js';
 
 /** Fields a DSS settings object may carry; unknown fields are refused so nothing is silently dropped. */
 const KNOWN_FIELDS = new Set([
@@ -17,11 +18,14 @@ const KNOWN_FIELDS = new Set([
   'secrets',
   'credentials',
   'creationDate',
+  READ_VERSION_FIELD,
 ]);
 
 export interface DssSettingsInput {
   patch: UserPatchInput;
   secrets: { name: unknown; value: unknown }[] | undefined;
+  /** What the client's GET saw; absent when the body was not read from Coffer. */
+  readVersion: ReadVersion | undefined;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -90,5 +94,6 @@ export function parseDssSettings(body: unknown, target: User): DssSettingsInput 
       preferences: obj('preferences'),
     },
     secrets,
+    readVersion: parseReadVersion(body[READ_VERSION_FIELD]),
   };
 }

@@ -26,6 +26,8 @@ export const DssSettings = Type.Object({
   secrets: Type.Array(DssSecretEntry),
   credentials: Type.Record(Type.String(), Type.Unknown()),
   adminProperties: Type.Optional(StringMap),
+  /** What this read saw; the DSS clients send it back with the rest, and a save is judged against it. */
+  cofferReadVersion: Type.String(),
 });
 
 export const DssApiKey = Type.Object({

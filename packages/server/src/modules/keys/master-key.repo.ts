@@ -150,15 +150,6 @@ export async function countUsersToReseal(db: Db, since: number): Promise<number>
   return Number(r.n);
 }
 
-/** Takes the user's row for the rest of the transaction, as every save of their secrets does. */
-export async function lockUser(db: Db, userId: string): Promise<void> {
-  await db
-    .updateTable('users')
-    .set((eb) => ({ secrets_revision: eb.ref('secrets_revision') }))
-    .where('id', '=', userId)
-    .execute();
-}
-
 export async function dataKeysOf(db: Db, userId: string) {
   return db.selectFrom('data_keys').selectAll().where('user_id', '=', userId).orderBy('version').execute();
 }

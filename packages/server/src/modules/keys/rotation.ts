@@ -1,5 +1,6 @@
 import type { Keyring } from '../../crypto/index.js';
 import type { Store } from '../../store/store.js';
+import { lockUser } from '../users/user.repo.js';
 import * as repo from './master-key.repo.js';
 
 /*
@@ -82,7 +83,7 @@ async function resealUser(
   now: number,
 ): Promise<number> {
   const count = await store.transaction(async (trx) => {
-    await repo.lockUser(trx, userId);
+    await lockUser(trx, userId);
     const keys = await repo.dataKeysOf(trx, userId);
     const newest = keys[keys.length - 1];
     // Done meanwhile (a password reset makes a new key too), or the user is gone.

@@ -3,12 +3,31 @@ import { prepared } from '../../store/prepared.js';
 import type { Db } from '../../store/store.js';
 import type { Database, SecretRow } from '../../store/schema.js';
 
-export type SecretMeta = Pick<SecretRow, 'name' | 'tag' | 'created_at' | 'updated_at' | 'last_used_at'>;
+export type SecretMeta = Pick<
+  SecretRow,
+  | 'name'
+  | 'tag'
+  | 'created_revision'
+  | 'revision'
+  | 'written_by'
+  | 'created_at'
+  | 'updated_at'
+  | 'last_used_at'
+>;
 
 export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta[]> {
   return db
     .selectFrom('secrets')
-    .select(['name', 'tag', 'created_at', 'updated_at', 'last_used_at'])
+    .select([
+      'name',
+      'tag',
+      'created_revision',
+      'revision',
+      'written_by',
+      'created_at',
+      'updated_at',
+      'last_used_at',
+    ])
     .where('user_id', '=', userId)
     .orderBy('name')
     .execute();
@@ -16,17 +35,19 @@ export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta
 
 export async function upsertSecret(
   db: Db,
-  row: Pick<SecretRow, 'user_id' | 'name' | 'ciphertext' | 'key_version' | 'tag'>,
+  row: Pick<SecretRow, 'user_id' | 'name' | 'ciphertext' | 'key_version' | 'tag' | 'revision' | 'written_by'>,
   now: number,
 ): Promise<void> {
   await db
     .insertInto('secrets')
-    .values({ ...row, created_at: now, updated_at: now, last_used_at: null })
+    .values({ ...row, created_revision: row.revision, created_at: now, updated_at: now, last_used_at: null })
     .onConflict((oc) =>
       oc.columns(['user_id', 'name']).doUpdateSet({
         ciphertext: row.ciphertext,
         key_version: row.key_version,
         tag: row.tag,
+        revision: row.revision,
+        written_by: row.written_by,
         updated_at: now,
       }),
     )

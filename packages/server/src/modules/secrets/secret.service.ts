@@ -182,7 +182,15 @@ export function createSecretService(deps: {
       const ciphertext = keyring.seal(dataKey, c.name, c.value);
       await repo.upsertSecret(
         trx,
-        { user_id: target.id, name: c.name, ciphertext, key_version: dataKey.version, tag: newTag() },
+        {
+          user_id: target.id,
+          name: c.name,
+          ciphertext,
+          key_version: dataKey.version,
+          tag: newTag(),
+          revision: next,
+          written_by: caller.kind === 'user' ? caller.credentialId : null,
+        },
         now,
       );
       events.push({
@@ -259,12 +267,21 @@ export function createSecretService(deps: {
     },
 
     /** DSS read view: one marker per secret, for the owner or an administrator. Never a value. */
-    async markers(caller: Caller, target: User): Promise<{ name: string; value: string; secret: true }[]> {
+    async markers(
+      caller: Caller,
+      target: User,
+    ): Promise<{ revision: number; entries: { name: string; value: string; secret: true }[] }> {
       const self = caller.kind === 'user' && caller.user.id === target.id;
       if (!self && !isAdminCaller(caller))
         throw new NotFound(`user ${JSON.stringify(target.login)} does not exist`);
+      // The revision first: a secret written between the two reads then counts as unseen (kept by a
+      // save), never as seen (which a save that leaves it out would delete).
+      const revision = await revisionOf(store.db, target.id);
       const metas = await repo.listSecretMeta(store.db, target.id);
-      return metas.map((m) => ({ name: m.name, value: markerOf(m.tag), secret: true as const }));
+      return {
+        revision,
+        entries: metas.map((m) => ({ name: m.name, value: markerOf(m.tag), secret: true as const })),
+      };
     },
 
     /** Checks a DSS secrets list before any transaction: names, values, duplicates. */
@@ -284,34 +301,71 @@ export function createSecretService(deps: {
     },
 
     /**
-     * Applies a DSS secrets list inside the caller's transaction: an entry carrying the current marker
-     * keeps its stored value, any other value is new plaintext, and stored secrets missing from the list
-     * are deleted. Administrators may write another user's secrets; they never read them.
+     * Applies a DSS secrets list inside the caller's transaction, which already holds the user's row.
+     * `readRevision` is the secrets revision the client's GET saw (docs/adr/0016). A secret written
+     * since then by another credential is one this client never saw; one it wrote itself (a settings
+     * object saved more than once) it knows. So:
+     * - a current marker keeps the stored value; an older marker of a secret written or deleted since
+     *   keeps what that later write left; any other marker is refused;
+     * - a plain value is new plaintext, unless another credential wrote the secret since: a conflict;
+     * - a stored secret left out is deleted if the client saw it as it is. One another credential
+     *   created since is kept (the client never saw it); one replaced since, or one this client created
+     *   since and now leaves out, is a conflict: what it meant cannot be told apart from a lost update.
+     * Without a read revision the client saw nothing it could have left out, so leaving a stored secret
+     * out is refused rather than taken as a deletion.
      */
     async applyDssEntries(
       trx: Db,
       caller: Caller,
       target: User,
       entries: { name: string; value: string }[],
+      readRevision: number | undefined,
     ): Promise<void> {
       const self = caller.kind === 'user' && caller.user.id === target.id;
       if (!self && !isAdminCaller(caller)) throw new Forbidden("you cannot change another user's secrets");
-      const current = new Map(
-        (await repo.listSecretMeta(trx, target.id)).map((m) => [m.name, markerOf(m.tag)]),
-      );
+      const revision = await revisionOf(trx, target.id);
+      const read = readRevision ?? revision;
+      if (read > revision)
+        throw new Invalid('cofferReadVersion is newer than the stored settings; send back what GET returned');
+      const credential = caller.kind === 'user' ? caller.credentialId : undefined;
+      const current = new Map((await repo.listSecretMeta(trx, target.id)).map((m) => [m.name, m]));
       const changes: SecretChange[] = [];
+      const conflicts: string[] = [];
       const listed = new Set<string>();
       for (const e of entries) {
         listed.add(e.name);
-        if (current.get(e.name) === e.value) continue;
+        const stored = current.get(e.name);
+        const writtenSince = stored ? stored.revision > read : revision > read;
         if (e.value.startsWith(MARKER_PREFIX)) {
+          if (stored && markerOf(stored.tag) === e.value) continue;
+          if (writtenSince) continue;
           throw new Invalid(
             `secret ${JSON.stringify(e.name)} carries a stored-value marker that is not its current one; send the plain value to change it`,
           );
         }
-        changes.push({ op: 'put', name: e.name, value: checkSecretValue(e.name, e.value) });
+        if (stored && writtenSince && stored.written_by !== credential) conflicts.push(e.name);
+        else changes.push({ op: 'put', name: e.name, value: checkSecretValue(e.name, e.value) });
       }
-      for (const name of current.keys()) if (!listed.has(name)) changes.push({ op: 'delete', name });
+      const leftOut: string[] = [];
+      for (const [name, m] of current) {
+        if (listed.has(name)) continue;
+        const mine = m.written_by === credential;
+        if (m.created_revision > read && !mine) continue;
+        if (m.revision > read) conflicts.push(name);
+        else if (readRevision === undefined) leftOut.push(name);
+        else changes.push({ op: 'delete', name });
+      }
+      if (conflicts.length > 0) {
+        throw new Conflict(
+          `${conflicts.length === 1 ? 'secret' : 'secrets'} ${conflicts.map((n) => JSON.stringify(n)).join(', ')} changed after these settings were read; nothing was saved. Read the settings again and repeat your change.`,
+          { secrets: conflicts, currentRevision: revision },
+        );
+      }
+      if (leftOut.length > 0) {
+        throw new Invalid(
+          `this save leaves out stored ${leftOut.length === 1 ? 'secret' : 'secrets'} ${leftOut.map((n) => JSON.stringify(n)).join(', ')} but does not say which settings it read (cofferReadVersion); nothing was saved. Send back the object GET returned, with cofferReadVersion as it was.`,
+        );
+      }
       await applyChanges(trx, caller, target, changes);
     },
 

@@ -74,6 +74,18 @@ export async function claimSecretsRevision(
   return r === undefined ? undefined : Number(r.secrets_revision);
 }
 
+/**
+ * Takes the user's row for the rest of the transaction without changing it, as every save of their
+ * secrets does: what the transaction reads of the user after this cannot change until it ends.
+ */
+export async function lockUser(db: Db, userId: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set((eb) => ({ secrets_revision: eb.ref('secrets_revision') }))
+    .where('id', '=', userId)
+    .execute();
+}
+
 export async function listGroups(db: Db): Promise<string[]> {
   const rows = await db.selectFrom('users').select('groups').execute();
   const set = new Set<string>();

@@ -1,0 +1,84 @@
+import { sha256Digest } from '../../crypto/digest.js';
+import { Invalid } from '../../errors.js';
+import type { UserPatchInput } from '../users/user.service.js';
+import type { User } from '../users/user.model.js';
+
+/*
+ * The DSS clients save settings by read-modify-write: GET the whole object, edit it, PUT it back. What
+ * the PUT leaves out or sends unchanged only means something relative to what its GET saw, so the GET
+ * carries `cofferReadVersion` and the unmodified clients send it back with the rest (docs/adr/0016).
+ * It holds the user's secrets revision and a digest of the profile as the caller was shown it.
+ */
+
+export const READ_VERSION_FIELD = 'cofferReadVersion';
+
+export interface ReadVersion {
+  /** The user's secrets revision, read before the list of secrets was. */
+  readonly secretsRevision: number;
+  /** A digest of the profile fields the caller was shown. */
+  readonly profile: string;
+}
+
+const FORMAT = /^(\d{1,15})\.([0-9a-f]{16})$/;
+
+export function formatReadVersion(v: ReadVersion): string {
+  return `${v.secretsRevision}.${v.profile}`;
+}
+
+export function parseReadVersion(raw: unknown): ReadVersion | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const m = typeof raw === 'string' ? FORMAT.exec(raw) : null;
+  if (!m)
+    throw new Invalid(
+      `${READ_VERSION_FIELD} must be sent back exactly as the settings were read (GET current-user or admin/users/{login})`,
+    );
+  return { secretsRevision: Number(m[1]), profile: m[2]! };
+}
+
+/** JSON with object keys in order, so that two equal values always give the same text. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .filter((k) => o[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** The editable profile fields as a caller sees them: administrators also see adminProperties. */
+function profileOf(user: User, admin: boolean): Required<UserPatchInput> {
+  return {
+    displayName: user.displayName,
+    email: user.email,
+    groups: [...user.groups].sort(),
+    userProfile: user.userProfile,
+    enabled: user.enabled,
+    userProperties: user.userProperties,
+    // Left out of a user's digest: they are not shown these, and a digest would let them test guesses.
+    adminProperties: admin ? user.adminProperties : {},
+    preferences: user.preferences,
+  };
+}
+
+export function profileDigest(user: User, admin: boolean): string {
+  const d = sha256Digest();
+  d.update(canonical(profileOf(user, admin)));
+  return d.hex().slice(0, 16);
+}
+
+/**
+ * The fields a save would change whose stored value is no longer the one its GET showed. Only asked
+ * when the profile changed since that GET: a field sent unchanged then may be an older value that
+ * would undo someone else's change, and a field sent changed may overwrite it.
+ */
+export function profileFieldsInConflict(current: User, patch: UserPatchInput, admin: boolean): string[] {
+  const now = profileOf(current, admin);
+  const sent: UserPatchInput = { ...patch, groups: patch.groups && [...patch.groups].sort() };
+  return (Object.keys(now) as (keyof UserPatchInput)[]).filter(
+    (k) => sent[k] !== undefined && canonical(sent[k]) !== canonical(now[k]),
+  );
+}
