@@ -134,4 +134,30 @@ describe.skipIf(skipBrowser)('recipes and jobs, in the browser', () => {
     expect(jobs[0].revision).toBe(2);
     expect(problems).toEqual([]);
   });
+
+  it('Save of a recipe someone else saved since it was opened is refused, naming them, and the edit stays on screen', async (ctx) => {
+    const as = (user: TestUser, method: string, p: string, body?: unknown) =>
+      server.request(method, p, { key: user.key, body });
+    expect((await as(alice, 'POST', '/api/v1/projects', { key: 'EDITS', name: 'Edits' })).status).toBe(201);
+    await as(alice, 'PUT', `/api/v1/projects/EDITS/members/${bob.login}`, { role: 'contributor' });
+    await as(alice, 'PUT', '/api/v1/projects/EDITS/recipes/both', { language: 'python', code: 'x = 1\n' });
+
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, alice.login, alice.password);
+    await page.goto('/projects/EDITS/recipes/both');
+    await page.getByRole('heading', { name: 'both' }).waitFor();
+    // Bob saves while Alice has the recipe open.
+    await as(bob, 'PUT', '/api/v1/projects/EDITS/recipes/both', { language: 'python', code: 'x = "bob"\n' });
+
+    const editor = page.getByLabel('Recipe code');
+    await editor.fill('x = "alice"\n');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const alert = page.getByRole('alert').filter({ hasText: 'changed by bob' });
+    await alert.waitFor();
+    await screenshot(page, 'recipe-save-conflict');
+    await expect(alert.textContent()).resolves.toContain('nothing was saved');
+    await expect(editor.inputValue()).resolves.toBe('x = "alice"\n');
+    expect((await as(alice, 'GET', '/api/v1/projects/EDITS/recipes/both')).json.code).toBe('x = "bob"\n');
+    expect(problems.filter((p) => !p.includes('409'))).toEqual([]);
+  });
 });

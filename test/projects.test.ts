@@ -136,4 +136,75 @@ describe('projects and recipes', () => {
     expect(ghost.status).toBe(404);
     expect(ghost.json.error.message).toMatch(/ghost/);
   });
+
+  describe('saves based on a revision', () => {
+    beforeAll(async () => {
+      expect((await as(owner, 'POST', '/api/v1/projects', { key: 'EDITS', name: 'Edits' })).status).toBe(201);
+      expect(
+        (await as(owner, 'PUT', '/api/v1/projects/EDITS/members/carl', { role: 'contributor' })).status,
+      ).toBe(204);
+    });
+
+    it('a recipe save based on an older revision is refused with 409 naming who changed it, and saves nothing', async () => {
+      const path = '/api/v1/projects/EDITS/recipes/edited-twice';
+      const made = await as(owner, 'PUT', path, { language: 'python', code: 'a = 1\n', baseRevision: 0 });
+      expect(made.status).toBe(201);
+      const opened = made.json.revision as number;
+      // Carl and Olga both opened revision `opened`; Carl saves first.
+      const carl = await as(contributor, 'PUT', path, {
+        language: 'python',
+        code: 'a = 2\n',
+        baseRevision: opened,
+      });
+      expect(carl.status).toBe(200);
+      const olga = await as(owner, 'PUT', path, {
+        language: 'python',
+        code: 'a = 3\n',
+        baseRevision: opened,
+      });
+      expect(olga.status).toBe(409);
+      expect(olga.json.error.message).toContain('changed by carl');
+      expect(olga.json.error.message).toContain('nothing was saved');
+      expect((await as(owner, 'GET', path)).json.code).toBe('a = 2\n');
+      // Based on the current revision, her save goes through.
+      const again = await as(owner, 'PUT', path, {
+        language: 'python',
+        code: 'a = 3\n',
+        baseRevision: carl.json.revision,
+      });
+      expect(again.status).toBe(200);
+      expect(again.json.revision).toBe(carl.json.revision + 1);
+    });
+
+    it('creating a recipe under a name already taken is refused instead of replacing its code', async () => {
+      const r = await as(contributor, 'PUT', '/api/v1/projects/SALES/recipes/load', {
+        language: 'python',
+        code: '# starter\n',
+        baseRevision: 0,
+      });
+      expect(r.status).toBe(409);
+      expect((await as(owner, 'GET', '/api/v1/projects/SALES/recipes/load')).json.code).not.toBe(
+        '# starter\n',
+      );
+    });
+
+    it('of many saves based on one revision sent at once, exactly one applies', async () => {
+      const path = '/api/v1/projects/EDITS/recipes/raced';
+      const base = (await as(owner, 'PUT', path, { language: 'python', code: 'x = 0\n', baseRevision: 0 }))
+        .json.revision as number;
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          as(i % 2 ? owner : contributor, 'PUT', path, {
+            language: 'python',
+            code: `x = ${i + 1}\n`,
+            baseRevision: base,
+          }),
+        ),
+      );
+      const ok = answers.filter((a) => a.status === 200);
+      expect(ok).toHaveLength(1);
+      expect(answers.filter((a) => a.status === 409)).toHaveLength(9);
+      expect((await as(owner, 'GET', path)).json.code).toBe(ok[0]!.json.code);
+    });
+  });
 });

@@ -181,7 +181,15 @@ export class CofferClient {
     return this.#call('GET', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`);
   }
 
-  putRecipe(key: string, name: string, recipe: { language: RecipeLanguage; code: string }): Promise<Recipe> {
+  /**
+   * Creates or replaces a recipe. Pass `baseRevision`, the revision you edited (0 for a new recipe), to
+   * be refused with a 409 CofferApiError, nothing saved, when someone else saved it since.
+   */
+  putRecipe(
+    key: string,
+    name: string,
+    recipe: { language: RecipeLanguage; code: string; baseRevision?: number },
+  ): Promise<Recipe> {
     return this.#call('PUT', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`, recipe);
   }
 

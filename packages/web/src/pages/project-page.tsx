@@ -257,7 +257,10 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
   async function submit(e: Event) {
     e.preventDefault();
     try {
-      const r = await call(() => api.putRecipe(project, name.trim(), { language, code: STARTERS[language] }));
+      // baseRevision 0: a name already taken is refused instead of replacing that recipe's code.
+      const r = await call(() =>
+        api.putRecipe(project, name.trim(), { language, code: STARTERS[language], baseRevision: 0 }),
+      );
       route(`/projects/${project}/recipes/${encodeURIComponent(r.name)}`);
     } catch (err) {
       setError(messageOf(err));

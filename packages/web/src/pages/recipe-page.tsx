@@ -53,7 +53,10 @@ export function RecipePage() {
   async function save(): Promise<boolean> {
     setError(null);
     try {
-      const r = await call(() => api.putRecipe(key, name, { language, code }));
+      // Based on the revision on screen: a save by someone else since is refused, not overwritten.
+      const r = await call(() =>
+        api.putRecipe(key, name, { language, code, baseRevision: recipe?.revision ?? 0 }),
+      );
       setRecipe(r);
       setStatus(`Saved at ${formatTime(r.updatedAt)}.`);
       return true;

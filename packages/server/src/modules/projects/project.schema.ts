@@ -46,6 +46,16 @@ export const NewProjectBody = Type.Object(
 );
 export const MemberBody = Type.Object({ role: Role }, { additionalProperties: false });
 export const RecipeBody = Type.Object(
-  { language: Language, code: Type.String() },
+  {
+    language: Language,
+    code: Type.String(),
+    baseRevision: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          'The revision this save edits (0: a new recipe). A save based on a revision that is no longer the current one gets 409 and changes nothing; without it, the save replaces whatever is there.',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );

@@ -217,53 +217,73 @@ export function createProjectService(deps: {
      * someone else changed (ADR 0015). A save that changes neither is no revision: it would ask runners
      * to approve nothing.
      */
+    /**
+     * Creates or replaces a recipe. With `baseRevision` (what an editor loaded; 0 for a new recipe) a
+     * save is refused with 409 unless that is still the current revision, so one member's save never
+     * silently replaces another's that it did not see.
+     */
     async putRecipe(
       caller: Caller,
       key: string,
       name: string,
-      input: { language: RecipeLanguage; code: string },
+      input: { language: RecipeLanguage; code: string; baseRevision?: number | undefined },
     ): Promise<{ created: boolean; recipe: RecipeView }> {
       const { me, project } = await membership(caller, key, 'contributor');
       checkRecipeName(name);
       checkCode(input.code);
+      const base = input.baseRevision;
       const now = clock.now();
       return store.transaction(async (trx) => {
+        const stale = async () => {
+          const current = await repo.findRecipe(trx, project.id, name);
+          return new Conflict(
+            current
+              ? `recipe ${JSON.stringify(name)} was changed by ${current.updated_by} (revision ${current.revision}) after ${base === 0 ? 'you started creating it' : `you opened revision ${base}`}; nothing was saved. Reload it to see that change, then apply yours again.`
+              : `recipe ${JSON.stringify(name)} was deleted after you opened it; nothing was saved.`,
+            { revision: current?.revision ?? null },
+          );
+        };
         // Insert unless the name is taken, then replace: two writers racing to create one recipe
         // (PostgreSQL) both succeed, one creating it, the other replacing it, instead of one failing.
-        const inserted = await trx
-          .insertInto('recipes')
-          .values({
-            id: newId(),
-            project_id: project.id,
-            name,
+        const inserted =
+          base === undefined || base === 0
+            ? await trx
+                .insertInto('recipes')
+                .values({
+                  id: newId(),
+                  project_id: project.id,
+                  name,
+                  language: input.language,
+                  code: input.code,
+                  created_by: me.user.login,
+                  updated_by: me.user.login,
+                  created_at: now,
+                  updated_at: now,
+                  revision: 1,
+                })
+                .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
+                .executeTakeFirst()
+            : undefined;
+        const created = Number(inserted?.numInsertedOrUpdatedRows ?? 0) > 0;
+        if (!created && base === 0) throw await stale();
+        // The increment happens in the update itself, so two saves racing get two numbers; a save based
+        // on a revision matches only while that revision is current.
+        let update = trx
+          .updateTable('recipes')
+          .set((eb) => ({
             language: input.language,
             code: input.code,
-            created_by: me.user.login,
             updated_by: me.user.login,
-            created_at: now,
             updated_at: now,
-            revision: 1,
-          })
-          .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
-          .executeTakeFirst();
-        const created = Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0;
-        // The increment happens in the update itself, so two saves racing get two numbers.
+            revision: eb('revision', '+', 1),
+          }))
+          .where('project_id', '=', project.id)
+          .where('name', '=', name)
+          .where((eb) => eb.or([eb('code', '!=', input.code), eb('language', '!=', input.language)]));
+        if (base !== undefined) update = update.where('revision', '=', base);
         const changed = created
           ? await repo.findRecipe(trx, project.id, name)
-          : await trx
-              .updateTable('recipes')
-              .set((eb) => ({
-                language: input.language,
-                code: input.code,
-                updated_by: me.user.login,
-                updated_at: now,
-                revision: eb('revision', '+', 1),
-              }))
-              .where('project_id', '=', project.id)
-              .where('name', '=', name)
-              .where((eb) => eb.or([eb('code', '!=', input.code), eb('language', '!=', input.language)]))
-              .returningAll()
-              .executeTakeFirst();
+          : await update.returningAll().executeTakeFirst();
         if (changed)
           await repo.insertRevision(trx, {
             recipe_id: changed.id,
@@ -275,7 +295,9 @@ export function createProjectService(deps: {
             author_via: borrowedCredential(me),
             created_at: now,
           });
-        const saved = changed ?? (await repo.findRecipe(trx, project.id, name))!;
+        const saved = changed ?? (await repo.findRecipe(trx, project.id, name));
+        // Nothing changed: either the code was already this (fine), or the base is not current.
+        if (!saved || (base !== undefined && !changed && saved.revision !== base)) throw await stale();
         await audit.record(trx, caller, [
           {
             action: created ? 'recipe.created' : 'recipe.updated',
