@@ -69,7 +69,15 @@ export class TestServer {
   /** The PostgreSQL database made for this server's data directory, dropped with it. */
   private ownDatabase: string | undefined;
 
-  static async start(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
+  /**
+   * `hooks.store` may wrap the store the app is built on (say, to count what queries return); the
+   * server's `store` stays the unwrapped one.
+   */
+  static async start(
+    env: Record<string, string> = {},
+    overrides: Partial<Config> = {},
+    hooks: { store?: (s: Store) => Store } = {},
+  ): Promise<TestServer> {
     const dataDir = env.COFFER_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     // On the PostgreSQL run each data directory gets a database of its own (the same one on a restart).
@@ -97,7 +105,13 @@ export class TestServer {
     );
     const clock = new TestClock();
     const { store, keyring } = await openRuntime(config, clock);
-    const { app, services, routes } = await buildApp({ config, store, keyring, clock, logger });
+    const { app, services, routes } = await buildApp({
+      config,
+      store: hooks.store ? hooks.store(store) : store,
+      keyring,
+      clock,
+      logger,
+    });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const server = new TestServer(
       address,

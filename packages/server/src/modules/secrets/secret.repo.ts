@@ -33,6 +33,30 @@ export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta
     .execute();
 }
 
+/** The named secrets of a user that exist: one index lookup per name, however many the user has. */
+export async function findSecretMeta(
+  db: Db,
+  userId: string,
+  names: readonly string[],
+): Promise<SecretMeta[]> {
+  if (names.length === 0) return [];
+  return db
+    .selectFrom('secrets')
+    .select([
+      'name',
+      'tag',
+      'created_revision',
+      'revision',
+      'written_by',
+      'created_at',
+      'updated_at',
+      'last_used_at',
+    ])
+    .where('user_id', '=', userId)
+    .where('name', 'in', names)
+    .execute();
+}
+
 export async function upsertSecret(
   db: Db,
   row: Pick<SecretRow, 'user_id' | 'name' | 'ciphertext' | 'key_version' | 'tag' | 'revision' | 'written_by'>,

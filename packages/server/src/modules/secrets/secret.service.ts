@@ -130,7 +130,8 @@ export function createSecretService(deps: {
 
   /**
    * Applies validated changes to one user's secrets inside the caller's transaction: revision check,
-   * limit check, sealing under the user's current data key, audit records. Returns the new revision.
+   * limit check, sealing under the user's current data key, audit records. Returns the new revision
+   * and which of the names existed before (read under the user's row lock, so it is exact).
    */
   async function applyChanges(
     trx: Db,
@@ -138,7 +139,7 @@ export function createSecretService(deps: {
     target: Pick<User, 'id' | 'login'>,
     changes: readonly SecretChange[],
     expectedRevision?: number,
-  ): Promise<number> {
+  ): Promise<{ revision: number; existed: ReadonlySet<string> }> {
     const stale = async () =>
       new Conflict(
         'your secrets were changed elsewhere since this page was loaded; reload and apply your changes again',
@@ -146,25 +147,31 @@ export function createSecretService(deps: {
       );
     const revision = await revisionOf(trx, target.id);
     if (expectedRevision !== undefined && expectedRevision !== revision) throw await stale();
-    if (changes.length === 0) return revision;
+    if (changes.length === 0) return { revision, existed: new Set() };
     const now = clock.now();
     // First, before reading anything the changes depend on: this takes the user's row and re-checks the
     // revision in one statement, so of two saves based on one revision only one passes, and the count
     // and data key read below cannot change until this transaction ends.
     const next = await claimSecretsRevision(trx, target.id, now, expectedRevision);
     if (next === undefined) throw await stale();
-    const existing = new Set((await repo.listSecretMeta(trx, target.id)).map((m) => m.name));
-    let count = existing.size;
+    // Only the names this save touches are looked up, and the user's secrets counted only when it adds
+    // some: a write costs the same whether the user has three secrets or a thousand.
+    const names = changes.map((c) => c.name);
+    const existing = new Set((await repo.findSecretMeta(trx, target.id, names)).map((m) => m.name));
+    let added = 0;
     for (const c of changes) {
       if (c.op === 'delete' && !existing.has(c.name))
         throw new NotFound(`secret ${JSON.stringify(c.name)} does not exist`);
-      if (c.op === 'put' && !existing.has(c.name)) count += 1;
-      if (c.op === 'delete') count -= 1;
+      if (c.op === 'put' && !existing.has(c.name)) added += 1;
+      if (c.op === 'delete') added -= 1;
     }
-    if (count > limits.secretsPerUser) {
-      throw new Invalid(
-        `this save would leave ${count} secrets; a user may have at most ${limits.secretsPerUser}`,
-      );
+    if (added > 0) {
+      const count = (await repo.countSecrets(trx, target.id)) + added;
+      if (count > limits.secretsPerUser) {
+        throw new Invalid(
+          `this save would leave ${count} secrets; a user may have at most ${limits.secretsPerUser}`,
+        );
+      }
     }
     let dataKey: DataKey | undefined;
     const events: AuditEvent[] = [];
@@ -200,7 +207,7 @@ export function createSecretService(deps: {
       });
     }
     await audit.record(trx, caller, events);
-    return next;
+    return { revision: next, existed: existing };
   }
 
   return {
@@ -219,17 +226,16 @@ export function createSecretService(deps: {
       const me = requireUser(caller);
       const [change] = validateChanges([{ op: 'put', name, value }]);
       return store.transaction(async (trx) => {
-        const before = await repo.listSecretMeta(trx, me.user.id);
-        const revision = await applyChanges(trx, caller, me.user, [change!]);
-        const meta = (await repo.listSecretMeta(trx, me.user.id)).find((m) => m.name === name)!;
-        return { revision, secret: info(meta), created: !before.some((m) => m.name === name) };
+        const { revision, existed } = await applyChanges(trx, caller, me.user, [change!]);
+        const [meta] = await repo.findSecretMeta(trx, me.user.id, [name]);
+        return { revision, secret: info(meta!), created: !existed.has(name) };
       });
     },
 
     async remove(caller: Caller, name: string): Promise<{ revision: number }> {
       const me = requireUser(caller);
       checkSecretName(name);
-      const revision = await store.transaction((trx) =>
+      const { revision } = await store.transaction((trx) =>
         applyChanges(trx, caller, me.user, [{ op: 'delete', name }]),
       );
       return { revision };
