@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { SecretService } from '../modules/secrets/secret.service.js';
-import type { TicketService } from '../modules/tickets/ticket.service.js';
+import type { IssuedTicket, TicketService } from '../modules/tickets/ticket.service.js';
 import type { RecipeLanguage } from '../store/schema.js';
 import type { AccountPolicy } from './accounts.js';
 import { limitBehindExit, limitReached, type Limits } from './limits.js';
@@ -48,6 +48,12 @@ export interface CodeRequest {
   readonly jobId?: string | undefined;
   readonly language: RecipeLanguage;
   readonly code: string;
+  /**
+   * The run's ticket when it was issued in the transaction that recorded the run (a job started at
+   * once), sparing the run a commit before it starts; revoked at the end like one issued here. Issued
+   * with `ticketLifetimeMs` of the run's time limit, for its user, job and project.
+   */
+  readonly ticket?: IssuedTicket | undefined;
   /** More environment for the code (COFFER_JOB_ID, DKU_CALL_ORIGIN, …). */
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
@@ -84,6 +90,7 @@ export interface CodeRunnerDeps {
 
 /** The ticket outlives the time limit a little, so the final calls of a run at its limit still work. */
 const TICKET_MARGIN_MS = 60_000;
+export const ticketLifetimeMs = (timeoutMs: number) => timeoutMs + TICKET_MARGIN_MS;
 const KILL_GRACE_MS = 2_000;
 const STDERR_TAIL = 4096;
 
@@ -115,7 +122,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     const currentStop = () => stopped;
 
     const done = (async (): Promise<CodeOutcome> => {
-      let ticketId: string | undefined;
+      let ticketId: string | undefined = req.ticket?.id;
       let dirs: RunDirs | undefined;
       try {
         const sandbox = state?.mode === 'bubblewrap' || state?.mode === 'off' ? state : await check();
@@ -124,13 +131,15 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
             `no sandbox can be made on this machine, and user code never runs without one: ${sandbox.problem.cause}. Fix: ${sandbox.problem.fix}`,
           );
         // Independent lookups, at once: they are most of a run's start-up before its process.
-        const issued = deps.tickets
-          .issue(req.user.id, {
-            jobId: req.jobId,
-            projectId: req.project.id,
-            ttlMs: req.timeoutMs + TICKET_MARGIN_MS,
-          })
-          .then((t) => ((ticketId = t.id), t));
+        const issued = req.ticket
+          ? Promise.resolve(req.ticket)
+          : deps.tickets
+              .issue(req.user.id, {
+                jobId: req.jobId,
+                projectId: req.project.id,
+                ttlMs: ticketLifetimeMs(req.timeoutMs),
+              })
+              .then((t) => ((ticketId = t.id), t));
         const [account, ticket, values] = await settledAll([
           deps.accounts.accountFor(req.user),
           issued,

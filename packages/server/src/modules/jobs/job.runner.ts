@@ -3,11 +3,16 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { JobsConfig } from '../../config.js';
 import { newId } from '../../crypto/index.js';
-import type { CodeOutcome, CodeRunner, RunningCode } from '../../execution/code-runner.js';
+import {
+  ticketLifetimeMs,
+  type CodeOutcome,
+  type CodeRunner,
+  type RunningCode,
+} from '../../execution/code-runner.js';
 import { killLeftoverGroup } from '../../execution/process-tree.js';
 import type { JobRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
-import type { TicketService } from '../tickets/ticket.service.js';
+import type { IssuedTicket, TicketService } from '../tickets/ticket.service.js';
 import type { JobSlot, QueuedJob } from './job.service.js';
 import * as repo from './job.repo.js';
 import type { LogChunk } from './job.repo.js';
@@ -31,7 +36,7 @@ export interface JobRunnerDeps {
   clock: Clock;
   logger: Logger;
   config: JobsConfig;
-  tickets: Pick<TicketService, 'revokeForJob'>;
+  tickets: Pick<TicketService, 'issue' | 'revokeForJob'>;
   code: Pick<CodeRunner, 'start'>;
 }
 
@@ -102,7 +107,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
     }
   }
 
-  async function execute(job: JobRow, queued?: QueuedJob): Promise<void> {
+  async function execute(job: JobRow, queued?: QueuedJob, ticket?: IssuedTicket): Promise<void> {
     const started = clock.now();
     let seq = Number(job.log_chunks);
     const pending: LogChunk[] = [];
@@ -139,6 +144,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         user: { id: job.runner_id, login: who.runnerLogin },
         project: { id: job.project_id, key: who.projectKey },
         jobId: job.id,
+        ticket,
         language: job.language,
         code: job.code,
         env: { COFFER_JOB_ID: job.id },
@@ -193,12 +199,20 @@ export function createJobRunner(deps: JobRunnerDeps) {
       let fill!: (run: Promise<void>) => void;
       const slot = new Promise<void>((resolve) => (fill = resolve));
       let jobId: string | undefined;
+      let ticket: IssuedTicket | undefined;
       track(() => jobId, slot);
       return {
         replicaId,
+        prepareIn: async (trx, job) => {
+          ticket = await deps.tickets.issue(
+            job.runnerId,
+            { jobId: job.id, projectId: job.projectId, ttlMs: ticketLifetimeMs(job.timeoutMs) },
+            trx,
+          );
+        },
         run: (job, queued) => {
           jobId = job.id;
-          fill(execute(job, queued));
+          fill(execute(job, queued, ticket));
         },
         release: () => fill(Promise.resolve()),
       };

@@ -2,7 +2,7 @@ import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
 import { ApprovalRequired, Invalid, NotFound } from '../../errors.js';
 import type { JobRow } from '../../store/schema.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { beyondTicket, requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { ProjectService } from '../projects/project.service.js';
@@ -51,6 +51,14 @@ export interface QueuedJob {
 /** A free place in this replica's runner, taken before a job is queued so it is queued already claimed. */
 export interface JobSlot {
   readonly replicaId: string;
+  /**
+   * Writes what the run needs with the job, in the transaction that queues it (its ticket), so the
+   * run starts without another commit.
+   */
+  prepareIn(
+    trx: Db,
+    job: { id: string; runnerId: string; projectId: string; timeoutMs: number },
+  ): Promise<void>;
   run(job: JobRow, queued: QueuedJob): void;
   release(): void;
 }
@@ -195,6 +203,12 @@ export function createJobService(deps: {
             ...(approved === undefined ? {} : { approvedRevision: approved }),
           };
           await audit.record(trx, caller, [{ action: 'job.started', detail }]);
+          await slot?.prepareIn(trx, {
+            id,
+            runnerId: me.user.id,
+            projectId: project.id,
+            timeoutMs: timeoutSeconds * 1000,
+          });
           return (await repo.findJob(trx, id))!;
         })
         .catch((e: unknown) => {

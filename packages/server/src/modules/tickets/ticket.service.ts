@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js';
 import { newToken } from '../../crypto/index.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
 
 /*
  * Tickets authenticate code that the platform runs for a user (header X-DKU-APITicket). Each is bound to
@@ -12,17 +12,26 @@ import type { Store } from '../../store/store.js';
 
 export type TicketService = ReturnType<typeof createTicketService>;
 
+/** A ticket as issued: the token itself exists only here, in memory, until it is handed to the code. */
+export interface IssuedTicket {
+  readonly id: string;
+  readonly ticket: string;
+  readonly expiresAt: number;
+}
+
 export function createTicketService(deps: { store: Store; clock: Clock }) {
   const { store, clock } = deps;
   return {
+    /** Issues a ticket; in `db`'s transaction when given one, so it commits with what it is for. */
     async issue(
       userId: string,
       opts: { jobId?: string | undefined; projectId?: string | undefined; ttlMs: number },
-    ): Promise<{ id: string; ticket: string; expiresAt: number }> {
+      db: Db = store.db,
+    ): Promise<IssuedTicket> {
       const t = newToken('coft');
       const now = clock.now();
       const expiresAt = now + opts.ttlMs;
-      await store.db
+      await db
         .insertInto('tickets')
         .values({
           id: t.id,
