@@ -283,6 +283,23 @@ const actorValue = (p: Principal) => `actor-own-value-${p.login}`;
 type Access = 'user' | 'admin';
 type Maybe<T> = T | Promise<T>;
 
+/**
+ * The caller's own DSS settings as dataikuapi saves them (read, then sent back with a secret added),
+ * adding a secret named like one of the owner's.
+ */
+async function ownSettingsNaming(f: Fixture, actor: Principal, prefix: string, name: string): Promise<Call> {
+  const read = (await f.send('GET', `${prefix}/current-user`, { key: actor.key })).json as {
+    secrets: unknown[];
+  };
+  return {
+    path: '/current-user',
+    body: {
+      ...read,
+      secrets: [...read.secrets, { name, value: 'overwritten-by-someone-else', secret: true }],
+    },
+  };
+}
+
 interface Column {
   status: number;
   /** The request this caller makes against the owner's data; default: the entry's own call as them. */
@@ -1091,21 +1108,15 @@ const DSS: Entry[] = [
     call: () => ({ path: '/current-user', body: { displayName: 'Renamed through DSS' } }),
     ok: 200,
     check: (r, as) => expect(r.json.login).toBe(as.login),
-    // A full save naming the owner's secret writes the caller's own settings only.
+    // A full round trip of the caller's own settings naming the owner's secret writes the caller's only.
     other: {
       status: 200,
-      call: () => ({
-        path: '/current-user',
-        body: { secrets: [{ name: OWNER_NAMES[0], value: 'overwritten-by-someone-else', secret: true }] },
-      }),
+      call: (f, actor, _owner, prefix) => ownSettingsNaming(f, actor, prefix, OWNER_SECRETS[0].name),
       check: (r, actor) => expect(r.json.login).toBe(actor.login),
     },
     admin: {
       status: 200,
-      call: () => ({
-        path: '/current-user',
-        body: { secrets: [{ name: OWNER_NAMES[0], value: 'overwritten-by-someone-else', secret: true }] },
-      }),
+      call: (f, actor, _owner, prefix) => ownSettingsNaming(f, actor, prefix, OWNER_SECRETS[0].name),
       check: (r, actor) => expect(r.json.login).toBe(actor.login),
     },
   },
