@@ -1,5 +1,6 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
   Kysely,
@@ -27,14 +28,30 @@ import { SqliteWriter } from './sqlite-writer.js';
  * deferred, so they never hold the write lock.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
+  constructor(private readonly settings: SqliteStoreDialectConfig) {
+    super(settings);
+  }
+
   override async beginTransaction(connection: DatabaseConnection, settings?: TransactionSettings) {
     const begin = settings?.accessMode === 'read only' ? 'begin' : 'begin immediate';
     await connection.executeQuery(CompiledQuery.raw(begin));
   }
+
+  /**
+   * SQLite rolls a transaction back by itself when a statement in it fails for want of space or I/O
+   * (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, some SQLITE_BUSY). A ROLLBACK after that fails with
+   * "cannot rollback - no transaction is active", and Kysely would throw that error in place of the
+   * one that says what happened. So only a transaction still open is rolled back.
+   */
+  override async rollbackTransaction(connection: DatabaseConnection) {
+    if (this.settings.database.inTransaction) await super.rollbackTransaction(connection);
+  }
 }
 
+type SqliteStoreDialectConfig = SqliteDialectConfig & { database: SQLite.Database };
+
 class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly settings: SqliteDialectConfig) {
+  constructor(private readonly settings: SqliteStoreDialectConfig) {
     super(settings);
   }
   override createDriver(): Driver {
