@@ -64,6 +64,9 @@ export class SqliteWriter {
     const worker = this.#worker;
     if (!worker) return;
     const exited = once(worker, 'exit');
+    // An idle thread is unref'd; waiting for its exit must keep the process alive, or a process with
+    // nothing else left to do ends here, before the store is closed (and its WAL checkpointed).
+    worker.ref();
     worker.postMessage('close');
     await exited;
   }
