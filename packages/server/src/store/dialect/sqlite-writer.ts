@@ -42,7 +42,11 @@ export class SqliteWriter {
   #closed = false;
   #onIdle: (() => void) | undefined;
 
-  constructor(private readonly file: string) {}
+  /** onCommitted: called after each commit that succeeded (it ends an outage of writes). */
+  constructor(
+    private readonly file: string,
+    private readonly onCommitted: () => void = () => {},
+  ) {}
 
   /** Runs the statements as one transaction on the writer thread; resolves once it is durable. */
   commit(statements: readonly WriteStatement[]): Promise<void> {
@@ -77,6 +81,7 @@ export class SqliteWriter {
     });
     worker.unref();
     worker.on('message', ({ ids, error }: WriteResult) => {
+      if (!error) this.onCommitted();
       for (const id of ids) {
         const waiter = this.#waiting.get(id);
         if (!waiter) continue;
