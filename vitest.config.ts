@@ -7,8 +7,8 @@ import { defineConfig } from 'vitest/config';
  * - test/ (the integration suite: real servers, CLI children, clients) runs on both, each server on a
  *   fresh store (test/support/test-store.ts): the postgres project gets a database per data directory.
  *   Left out of the postgres project by configuration, never skipped at run time, is only what is about
- *   SQLite's own files: at-rest (scans coffer.db and its WAL for plaintext, file modes) and
- *   read-snapshot (the SQLite-only kept read rows). Their PostgreSQL counterparts are at-rest-postgres
+ *   SQLite's own files: at-rest (scans coffer.db and its WAL for plaintext, file modes),
+ *   read-snapshot (the SQLite-only kept read rows) and disk-full (SQLite on a full tmpfs). Their PostgreSQL counterparts are at-rest-postgres
  *   (no value crosses the wire or sits in any table readable) and the crash, cli and replicas tests,
  *   which run on PostgreSQL as well.
  * - Tests about PostgreSQL itself (at-rest-postgres, replicas, store-outage) run in the postgres project
@@ -53,7 +53,7 @@ const runId = (process.env.COFFER_TEST_RUN ??= randomBytes(4).toString('hex'));
 const env = { COFFER_TEST_RUN: runId, COFFER_TEST_PG: pgProblem ? '' : PG_URL };
 process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in this process
 
-const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts'];
+const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts', 'test/disk-full.test.ts'];
 const ONCE = ['test/backup.test.ts', 'test/spawner.test.ts'];
 const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];
 

@@ -6,6 +6,7 @@
  * nothing gets through: a partition or a frozen host), and restores.
  */
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllChildren, runCli } from './helpers/coffer-process.js';
@@ -122,6 +123,43 @@ describe('a PostgreSQL outage', () => {
     const back = await server.request('GET', '/dip/publicapi/auth/info?withSecrets=true', { key: alice.key });
     expect(back.status, back.text).toBe(200);
     expect(back.json.secrets).toEqual([{ key: 's', value: 'v' }]);
+  });
+
+  it('an outage is logged twice, not once per refused request: when it begins (the cause, no stack) and when it ends, with the exact count of requests refused meanwhile', async () => {
+    const logged = readFileSync(server.logFile, 'utf8').length;
+    await proxy.cut();
+    // Twelve at once, of three kinds: reads, writes, and DSS reads of values.
+    const refused = await Promise.all([
+      ...Array.from({ length: 4 }, () => server.request('GET', '/api/v1/me/secrets', { key: alice.key })),
+      ...Array.from({ length: 4 }, (_, i) =>
+        server.request('PUT', `/api/v1/me/secrets/cut-${i}`, { key: alice.key, body: { value: 'w' } }),
+      ),
+      ...Array.from({ length: 4 }, () =>
+        server.request('GET', '/dip/publicapi/auth/info?withSecrets=true', { key: alice.key }),
+      ),
+    ]);
+    for (const r of refused) expect(r.status, r.text).toBe(503);
+
+    await proxy.open();
+    await expect
+      .poll(async () => (await server.request('GET', '/readyz')).status, { timeout: 15_000, interval: 250 })
+      .toBe(200);
+    const lines = readFileSync(server.logFile, 'utf8')
+      .slice(logged)
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const began = lines.filter((l) => l.storeOutage === 'began');
+    expect(began).toHaveLength(1);
+    expect(began[0]).toMatchObject({ level: 50, problem: 'unreachable' });
+    // The driver's own words: the first request met a pooled connection the cut closed, or a refusal.
+    expect(began[0]!.cause).toMatch(/Connection terminated unexpectedly|ECONNREFUSED/);
+    const ended = lines.filter((l) => l.storeOutage === 'ended');
+    expect(ended).toHaveLength(1);
+    expect(ended[0]).toMatchObject({ level: 40, problem: 'unreachable', refused: 12 });
+    expect(ended[0]!.msg).toMatch(/: 12 requests were refused meanwhile$/);
+    // No request's failure was logged with a stack.
+    expect(lines.filter((l) => l.err !== undefined || JSON.stringify(l).includes('"stack"'))).toEqual([]);
   });
 
   it('a frozen network: 503 once the connection has been silent too long, not a hang; then serves again', async () => {

@@ -12,6 +12,7 @@ import {
   restoreBackup,
   rotate,
   RestoreRefused,
+  StoreCannotWrite,
   StoreUnreachable,
   ConfigError,
   createServices,
@@ -308,6 +309,9 @@ try {
     process.stderr.write(`coffer: ${err.message}\n`);
     // Refused (credentials, no such database) is configuration; unreachable may pass by itself.
     process.exit(err.refused ? 78 : 69);
+  } else if (err instanceof StoreCannotWrite) {
+    process.stderr.write(`coffer: ${err.message}\n`);
+    process.exit(74); // EX_IOERR
   } else if (err instanceof RestoreRefused || err instanceof BackupFileError || err instanceof NotApproved) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(1);

@@ -8,7 +8,7 @@ import type { Keyring } from './crypto/index.js';
 import { registerAuthHook } from './http/auth.hook.js';
 import { registerJsonBodyParser } from './http/body-parser.js';
 import { DSS_PREFIXES } from './http/dss-wire.js';
-import { registerErrorHandler, sendError } from './http/error-handler.js';
+import { errorSender, registerErrorHandler } from './http/error-handler.js';
 import { healthRoutes } from './http/health.routes.js';
 import { createMetrics, type Metrics } from './http/metrics.js';
 import { requestIdOf } from './http/request-id.js';
@@ -28,7 +28,8 @@ import { createSecretService } from './modules/secrets/secret.service.js';
 import { createTicketService } from './modules/tickets/ticket.service.js';
 import { userRoutes } from './modules/users/user.routes.js';
 import { createUserService } from './modules/users/user.service.js';
-import type { Store } from './store/store.js';
+import { logStoreOutages } from './store/outage-log.js';
+import { storeProblem, type Store } from './store/store.js';
 import type { Listening } from './execution/code-runner.js';
 import { createUserCodeExecution } from './execution/index.js';
 import { createJobRunner } from './modules/jobs/job.runner.js';
@@ -86,6 +87,8 @@ export async function buildApp(deps: AppDeps): Promise<{
     metrics,
     runner: { reserve: () => local.runner?.reserve(), wake: () => local.runner?.wake() },
   });
+  const sendError = errorSender(store);
+  const stopLoggingOutages = logStoreOutages(store.health, deps.logger);
   const app = Fastify({
     loggerInstance: deps.logger as unknown as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
@@ -113,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     }
   });
   registerJsonBodyParser(app);
-  registerErrorHandler(app);
+  registerErrorHandler(app, sendError);
   registerResponseHeaders(app);
   await app.register(swagger, {
     openapi: {
@@ -143,7 +146,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     tickets: services.tickets,
     secrets: services.secrets,
   });
-  await app.register(healthRoutes, { ping: () => store.ping(), sandbox: execution.state });
+  await app.register(healthRoutes, { storeProblem: () => storeProblem(store), sandbox: execution.state });
   await app.register(sandboxRoutes, { sandbox: execution.state });
   if (config.metricsToken) {
     app.get('/metrics', { config: { access: 'metrics' }, schema: { hide: true } }, async (_req, reply) =>
@@ -185,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     await runner.stop();
     await execution.stop();
     await services.audit.drain();
+    stopLoggingOutages();
   });
   return { app: app as unknown as FastifyInstance, services, routes };
 }

@@ -12,5 +12,5 @@ export { createBackup } from './store/backup/backup.js';
 export { restoreBackup, RestoreRefused } from './store/backup/restore.js';
 export { BackupFileError } from './store/backup/backup-file.js';
 export { Keyring, loadMasterKey } from './crypto/index.js';
-export { StoreUnreachable } from './store/unavailable.js';
+export { StoreCannotWrite, StoreUnreachable } from './store/unavailable.js';
 export { rotate } from './modules/keys/rotation.js';

@@ -5,7 +5,8 @@ import type { Config } from './config.js';
 import { loadMasterKey, parseMasterKey, type Keyring } from './crypto/index.js';
 import { openKeyring } from './modules/keys/key-versions.js';
 import { createLogger } from './logger.js';
-import { openStore, storeOptionsOf, type Store } from './store/store.js';
+import { openStore, storeOptionsOf, type Store, type StoreLog } from './store/store.js';
+import { StoreCannotWrite } from './store/unavailable.js';
 
 /**
  * Opens the store and the keyring together, and refuses to go on if the master keys are not the ones
@@ -15,8 +16,9 @@ import { openStore, storeOptionsOf, type Store } from './store/store.js';
 export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
+  log?: StoreLog,
 ): Promise<{ store: Store; keyring: Keyring }> {
-  const store = await openStore(storeOptionsOf(config));
+  const store = await openStore({ ...storeOptionsOf(config), log });
   try {
     const versions = await store.db
       .selectFrom('master_keys')
@@ -35,14 +37,16 @@ export async function openRuntime(
     return { store, keyring };
   } catch (err) {
     await store.close();
-    throw err;
+    throw store.kind === 'sqlite' && StoreCannotWrite.matches(err)
+      ? new StoreCannotWrite(config.dataDir, err)
+      : err;
   }
 }
 
 export async function startServer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}) {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? systemClock;
-  const { store, keyring } = await openRuntime(config, clock);
+  const { store, keyring } = await openRuntime(config, clock, logger);
   const { app } = await buildApp({ config, store, keyring, clock, logger });
   const address = await app.listen({ host: config.host, port: config.port });
   const users = await createServices({ config, store, keyring, clock }).users.count();

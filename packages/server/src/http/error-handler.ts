@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, Conflict, RateLimited, StoreUnavailable } from '../errors.js';
-import { isStoreUnreachable, isUniqueViolation } from '../store/unavailable.js';
+import type { StoreHealth } from '../store/health.js';
+import { isUniqueViolation } from '../store/unavailable.js';
 import { isDssUrl } from './dss-wire.js';
 
 /** DSS clients show `errorType: detailedMessage`; these names read well there. */
@@ -49,7 +50,6 @@ function describeValidation(fe: FastifyError): string {
 }
 
 function render(err: FastifyError | AppError | Error): Rendered {
-  if (isStoreUnreachable(err)) err = new StoreUnavailable();
   // Services answer the races they know of; any other lost race on a unique name is still a conflict.
   if (isUniqueViolation(err)) err = new Conflict('changed by another request at the same time; try again');
   if (err instanceof AppError)
@@ -76,12 +76,28 @@ function render(err: FastifyError | AppError | Error): Rendered {
   return { status: 500, code: 'internal_error', message: 'internal error; the server log has the details' };
 }
 
-/** Renders an error as the response; also given to Fastify for the errors it raises before routing. */
-export function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) {
-  const r = render(err);
+export type SendError = (err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply) => unknown;
 
-  if (r.status >= 500) req.log.error({ err }, 'request failed');
-  else req.log.info({ code: r.code, status: r.status }, r.message);
+/**
+ * Renders an error as the response; also given to Fastify for the errors it raises before routing.
+ * A store failure is answered 503 with what is wrong, and counted in the store's outage: the outage
+ * is logged when it begins and ends (store/outage-log.ts), so each refused request is not.
+ */
+export function errorSender(store: { health: Pick<StoreHealth, 'refused'> }): SendError {
+  return (err, req, reply) => {
+    const problem = store.health.refused(err);
+    if (problem) {
+      req.log.debug({ code: 'unavailable', status: 503, storeProblem: problem.kind }, problem.message);
+      return send(new StoreUnavailable(problem.message), req, reply);
+    }
+    const r = render(err);
+    if (r.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: r.code, status: r.status }, r.message);
+    return send(err, req, reply, r);
+  };
+}
+
+function send(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, r = render(err)) {
   if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
   if (r.status === 503) void reply.header('retry-after', '5');
   if (isDssUrl(req.url)) {
@@ -103,7 +119,7 @@ export function sendError(err: FastifyError | Error, req: FastifyRequest, reply:
  * Renders every error in one place: the DSS shape on DSS routes (what dataikuapi and the R package
  * parse), Coffer's own shape elsewhere. Unknown errors are logged and answered without driver text.
  */
-export function registerErrorHandler(app: FastifyInstance): void {
+export function registerErrorHandler(app: FastifyInstance, sendError: SendError): void {
   app.setErrorHandler(sendError);
 
   app.setNotFoundHandler((req, reply) => {

@@ -10,9 +10,10 @@ const SandboxMode = Type.String();
 
 /** Liveness and readiness for load balancers and orchestrators. */
 export const healthRoutes: FastifyPluginAsyncTypebox<{
-  ping: () => Promise<void>;
+  /** What keeps the store from serving (it does not answer, or cannot write), or undefined. */
+  storeProblem: () => Promise<string | undefined>;
   sandbox: () => SandboxReport;
-}> = async (app, { ping, sandbox }) => {
+}> = async (app, { storeProblem, sandbox }) => {
   app.get('/healthz', {
     config: { access: 'public' },
     schema: {
@@ -27,7 +28,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
     config: { access: 'public' },
     schema: {
       tags: ['operations'],
-      summary: 'The store answers (migrations ran and the master key was verified at start)',
+      summary:
+        'The store answers, and writes if writes were failing (migrations ran and the master key was verified at start)',
       response: {
         200: Type.Object({
           status: Type.String(),
@@ -39,13 +41,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
     },
     handler: async (_req, reply) => {
       const { mode, problem } = sandbox();
-      try {
-        await ping();
-      } catch {
-        return reply
-          .status(503)
-          .send({ status: 'unavailable', problem: 'the store does not answer', sandbox: mode });
-      }
+      const store = await storeProblem();
+      if (store) return reply.status(503).send({ status: 'unavailable', problem: store, sandbox: mode });
       if (mode === 'off')
         return {
           status: 'ready',

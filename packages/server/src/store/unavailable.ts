@@ -1,4 +1,10 @@
-import { isConnectionRefused, isStoreUnreachable } from './dialect/errors.js';
+import {
+  driverErrorText,
+  isConnectionRefused,
+  isDiskFull,
+  isStorageIoError,
+  isStoreUnreachable,
+} from './dialect/errors.js';
 
 export { isStoreUnreachable, isUniqueViolation } from './dialect/errors.js';
 
@@ -48,5 +54,27 @@ export class StoreUnreachable extends Error {
       isConnectionRefused(err) ||
       isConnectionRefused(root)
     );
+  }
+}
+
+/**
+ * The store could not be opened at start because SQLite could not write to its data directory (a new
+ * store, a pending migration or the first master key on a full disk). Says where and why, in one line.
+ */
+export class StoreCannotWrite extends Error {
+  constructor(dataDir: string, cause: unknown) {
+    const root = rootCause(cause);
+    const why = isDiskFull(root)
+      ? `the disk holding the data directory ${dataDir} is full`
+      : `the data directory ${dataDir} cannot be written to`;
+    super(
+      `cannot start: ${why} (${driverErrorText(root)}). Free space there and start again; nothing stored is lost.`,
+    );
+    this.name = 'StoreCannotWrite';
+  }
+
+  static matches(err: unknown): boolean {
+    const root = rootCause(err);
+    return isDiskFull(root) || isStorageIoError(root);
   }
 }

@@ -51,6 +51,11 @@ export function createJobRunner(deps: JobRunnerDeps) {
   let polling = false;
   const active: Promise<void>[] = [];
 
+  /** A store failure belongs to an outage, logged when it begins and ends (store/outage-log.ts). */
+  const logFailure = (e: unknown, fields: object, message: string) => {
+    if (!store.health.failed(e)) logger.error({ err: e, ...fields }, message);
+  };
+
   async function poll(): Promise<void> {
     if (polling || stopping) return;
     polling = true;
@@ -64,7 +69,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       const cancelled = await repo.cancelRequestedAmong(store.db, [...running.keys()]);
       for (const id of cancelled) running.get(id)?.stop('cancelled', 'cancelled by its runner');
     } catch (e) {
-      logger.error({ err: e }, 'job polling failed');
+      logFailure(e, {}, 'job polling failed');
     } finally {
       polling = false;
     }
@@ -72,7 +77,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
 
   /** Counts a job among this replica's until it has ended. */
   function track(id: () => string | undefined, run: Promise<void>): void {
-    const p = run.catch((e: unknown) => logger.error({ err: e, job: id() }, 'job runner failed'));
+    const p = run.catch((e: unknown) => logFailure(e, { job: id() }, 'job runner failed'));
     active.push(p);
     void p.finally(() => active.splice(active.indexOf(p), 1));
   }
@@ -122,9 +127,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       flushing = flushing.then(() =>
         store
           .transaction((trx) => repo.appendLog(trx, job.id, batch, first))
-          .catch((e: unknown) => {
-            logger.error({ err: e, job: job.id }, 'could not store job log');
-          }),
+          .catch((e: unknown) => logFailure(e, { job: job.id }, 'could not store job log')),
       );
       return flushing;
     };
@@ -154,7 +157,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
         started: (proc) =>
           void repo
             .recordProcess(store.db, job.id, proc)
-            .catch((e: unknown) => logger.error({ err: e, job: job.id }, 'could not record job process')),
+            .catch((e: unknown) => logFailure(e, { job: job.id }, 'could not record job process')),
       });
       running.set(job.id, run);
       // stop() came while this job was being claimed: stop it now.
@@ -185,7 +188,7 @@ export function createJobRunner(deps: JobRunnerDeps) {
       // Every replica watches for dead ones, including those that run no jobs themselves.
       beat = setInterval(() => {
         void repo.heartbeat(store.db, [...running.keys()], clock.now()).catch(() => undefined);
-        void sweep(false).catch((e: unknown) => logger.error({ err: e }, 'job sweep failed'));
+        void sweep(false).catch((e: unknown) => logFailure(e, {}, 'job sweep failed'));
       }, heartbeatMs);
       if (!config.enabled) return;
       timer = setInterval(() => void poll(), POLL_MS);

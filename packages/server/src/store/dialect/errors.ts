@@ -45,6 +45,37 @@ export function isStoreUnreachable(err: unknown): boolean {
   );
 }
 
+/** SQLite: the write lock was still held by another connection after the busy timeout. */
+export function isStoreLocked(err: unknown): boolean {
+  const code = codeOf(err);
+  return code !== undefined && /^SQLITE_BUSY/.test(code);
+}
+
+/**
+ * The database cannot write because the disk under it is full. SQLite: SQLITE_FULL (what a write that
+ * runs out of space answers; SQLite has then rolled the transaction back itself). Node: ENOSPC.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
+
+/**
+ * SQLite could not read or write its own files: SQLITE_IOERR and its extended codes (SQLITE_IOERR_WRITE,
+ * _FSYNC, _SHMSIZE…; where the file system does not say ENOSPC, this is how a full disk shows).
+ */
+export function isStorageIoError(err: unknown): boolean {
+  const code = codeOf(err);
+  return code !== undefined && /^SQLITE_IOERR/.test(code);
+}
+
+/** A driver error in one line, for the log: its code and the driver's own message, never a stack. */
+export function driverErrorText(err: unknown): string {
+  const code = codeOf(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
 /**
  * PostgreSQL turned the connection down for good — wrong password or role (SQLSTATE class 28), no such
  * database (3D000) — rather than being unreachable for a while: retrying will not help.

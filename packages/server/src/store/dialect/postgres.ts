@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { StoreHealth } from '../health.js';
 import { migrateToLatest } from '../migrate.js';
 import type { Database } from '../schema.js';
 import { storeOver, type Db, type Store } from '../store.js';
@@ -61,7 +62,14 @@ export async function openPostgres(url: string, opts: PostgresOptions): Promise<
   // The silence limit holds only while the connection is checked out: idle in the pool, silence is normal.
   pool.on('acquire', (client) => streamOf(client)?.setTimeout(silentMs));
   pool.on('release', (_err: Error | undefined, client: pg.PoolClient) => streamOf(client)?.setTimeout(0));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const health = new StoreHealth({ disk: "the PostgreSQL server's disk" });
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    // Any answer ends an outage of an unreachable database (health.ts).
+    log: (event) => {
+      if (event.level === 'query') health.answered();
+    },
+  });
   try {
     await migrateToLatest(db as Kysely<unknown>, 'postgres');
   } catch (err) {
@@ -69,7 +77,7 @@ export async function openPostgres(url: string, opts: PostgresOptions): Promise<
     throw StoreUnreachable.matches(err) ? new StoreUnreachable(url, err) : err;
   }
   return {
-    ...storeOver('postgres', db),
+    ...storeOver('postgres', db, health),
     // Read committed would give each statement its own snapshot; a backup needs one for all of them.
     snapshot: (fn) =>
       db

@@ -1,6 +1,9 @@
 import { chmodSync } from 'node:fs';
 import SQLite from 'better-sqlite3';
 
+/** How long a connection waits for another one's write lock before SQLITE_BUSY. */
+export const BUSY_TIMEOUT_MS = 5000;
+
 /**
  * A connection to the store's SQLite file, set up the same way for every connection a server opens (the
  * request thread's and the audit writer's): the file private (0600) before SQLite makes its WAL and
@@ -10,11 +13,17 @@ import SQLite from 'better-sqlite3';
  */
 export function openSqliteConnection(file: string): SQLite.Database {
   const sqlite = new SQLite(file);
-  chmodSync(file, 0o600);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
-  sqlite.pragma('secure_delete = ON');
-  return sqlite;
+  try {
+    chmodSync(file, 0o600);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = FULL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    sqlite.pragma('secure_delete = ON');
+    return sqlite;
+  } catch (err) {
+    // A new store on a full disk fails here (WAL mode writes the header).
+    sqlite.close();
+    throw err;
+  }
 }

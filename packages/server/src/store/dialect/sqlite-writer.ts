@@ -42,7 +42,11 @@ export class SqliteWriter {
   #closed = false;
   #onIdle: (() => void) | undefined;
 
-  constructor(private readonly file: string) {}
+  /** onCommitted: called after each commit that succeeded (it ends an outage of writes). */
+  constructor(
+    private readonly file: string,
+    private readonly onCommitted: () => void = () => {},
+  ) {}
 
   /** Runs the statements as one transaction on the writer thread; resolves once it is durable. */
   commit(statements: readonly WriteStatement[]): Promise<void> {
@@ -64,6 +68,9 @@ export class SqliteWriter {
     const worker = this.#worker;
     if (!worker) return;
     const exited = once(worker, 'exit');
+    // An idle thread is unref'd; waiting for its exit must keep the process alive, or a process with
+    // nothing else left to do ends here, before the store is closed (and its WAL checkpointed).
+    worker.ref();
     worker.postMessage('close');
     await exited;
   }
@@ -74,6 +81,7 @@ export class SqliteWriter {
     });
     worker.unref();
     worker.on('message', ({ ids, error }: WriteResult) => {
+      if (!error) this.onCommitted();
       for (const id of ids) {
         const waiter = this.#waiting.get(id);
         if (!waiter) continue;
