@@ -9,6 +9,7 @@ import type { AuthService } from '../auth/auth.service.js';
 import { requireOwnCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { TicketService } from '../tickets/ticket.service.js';
 import type { SecretService } from '../secrets/secret.service.js';
+import { checkText, line } from '../../text-rules.js';
 import type { User } from '../users/user.model.js';
 import type { UserService } from '../users/user.service.js';
 import { DssApiKey, DssBulkResult, DssNewApiKey, DssSettings, DssUserInfo } from './dss.schema.js';
@@ -249,6 +250,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
         const logins = body?.logins;
         if (!Array.isArray(logins) || logins.some((l) => typeof l !== 'string'))
           throw new Invalid('logins must be a list of user logins');
+        logins.forEach((l: string, i) => checkText(`logins[${i}]`, l, line(200)));
         const results = [];
         for (const login of logins as string[]) {
           try {
