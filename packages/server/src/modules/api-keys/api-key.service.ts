@@ -190,7 +190,9 @@ export function createApiKeyService(deps: {
       const row = await loadManageable(caller, id);
       const label = patch.label !== undefined ? checkText('label', patch.label, LABEL) : row.label;
       const description =
-        patch.description !== undefined ? checkText('description', patch.description, DESCRIPTION) : row.description;
+        patch.description !== undefined
+          ? checkText('description', patch.description, DESCRIPTION)
+          : row.description;
       await store.transaction(async (trx) => {
         await trx.updateTable('api_keys').set({ label, description }).where('id', '=', id).execute();
         await audit.record(trx, caller, [
