@@ -8,8 +8,8 @@
  * - Single-line text (names, labels, logins, emails, keys) refuses every control character: C0 (NUL
  *   included), DEL and C1, and the Unicode line and paragraph separators. Such characters make one name
  *   look like another, break log lines and terminals, and PostgreSQL cannot store NUL at all.
- * - Multi-line text (code, descriptions) allows tab, line feed and carriage return, and nothing else of
- *   those: NUL or an escape sequence in code is never what its author meant to share.
+ * - Multi-line text (code, descriptions) allows tab, line feed and carriage return and no other control
+ *   character: NUL or an escape sequence in code is never what its author meant to share.
  */
 
 export interface TextRule {

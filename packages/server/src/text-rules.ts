@@ -9,10 +9,7 @@ import { Invalid } from './errors.js';
 export type { TextRule };
 
 /** Single-line text of at most `max` characters: names, labels, logins, emails. */
-export const line = (max: number, more: Omit<TextRule, 'max' | 'multiline'> = {}): TextRule => ({
-  max,
-  ...more,
-});
+export const line = (max: number): TextRule => ({ max });
 /** Text that may have tabs and line breaks: code, descriptions. */
 export const multiline = (max?: number): TextRule => ({ multiline: true, ...(max ? { max } : {}) });
 

@@ -3,6 +3,7 @@ import { newToken } from '../../crypto/index.js';
 import { Invalid, NotFound } from '../../errors.js';
 import type { ApiKeyRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
+import { checkText, line, multiline } from '../../text-rules.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import {
   beyondTicket,
@@ -12,7 +13,6 @@ import {
   withheldFromTicket,
   type Caller,
 } from '../auth/caller.js';
-import { checkText, line, multiline } from '../../text-rules.js';
 import type { UserService } from '../users/user.service.js';
 
 export interface ApiKeyInfo {

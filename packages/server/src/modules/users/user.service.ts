@@ -3,6 +3,7 @@ import { hashPassword, newId, verifyPassword, type Keyring } from '../../crypto/
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Db, Store } from '../../store/store.js';
+import { checkJsonText, checkText, line } from '../../text-rules.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, withheldFromTicket, type Caller } from '../auth/caller.js';
 import { revokeAllCredentials, revokeSessions } from '../auth/credential.repo.js';
@@ -10,7 +11,6 @@ import { currentDataKey, insertDataKey } from '../secrets/data-key.repo.js';
 import { listSecretMeta } from '../secrets/secret.repo.js';
 import { ADMIN_GROUP, toUser, type User } from './user.model.js';
 import * as repo from './user.repo.js';
-import { checkJsonText, checkText, line } from '../../text-rules.js';
 import { checkGroups, checkLogin, checkPassword, checkSourceType, checkStringMap } from './user.rules.js';
 
 export interface NewUserInput {
@@ -97,9 +97,9 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
     if (patch.userProperties !== undefined)
       row.user_properties = JSON.stringify(checkStringMap('userProperties', patch.userProperties));
     if (patch.preferences !== undefined) {
-      checkJsonText('preferences', patch.preferences, { keyMax: 200 });
       const text = JSON.stringify(patch.preferences);
       if (text.length > 64 * 1024) throw new Invalid('preferences must be at most 64 KiB of JSON');
+      checkJsonText('preferences', patch.preferences, { keyMax: 200 });
       row.preferences = text;
     }
     if (patch.groups !== undefined) {
