@@ -186,7 +186,7 @@ describe('bad input is refused with a clear 4xx and changes nothing', () => {
 
     it('refuses a lone surrogate in a value (JSON escape "\\udfff") with 400', async () => {
       const r = await refused(() => put('seed-one', '{"value":"abc\\udfff"}'));
-      expectApiError(r, 400, /valid UTF-8/);
+      expectApiError(r, 400, /valid Unicode text/);
     });
   });
 

@@ -32,7 +32,8 @@ export interface Auth {
 
 export interface RequestOptions extends Auth {
   body?: unknown;
-  rawBody?: string;
+  /** Sent as is: bytes for a body that is not valid UTF-8. */
+  rawBody?: string | Uint8Array;
   headers?: Record<string, string>;
   timeoutMs?: number;
 }
@@ -229,7 +230,7 @@ export async function httpRequest(
     headers.cookie = opts.session.cookie;
     if (!['GET', 'HEAD'].includes(method)) headers['x-coffer-csrf'] ??= opts.session.csrf;
   }
-  let body: string | undefined = opts.rawBody;
+  let body: string | Uint8Array | undefined = opts.rawBody;
   if (opts.body !== undefined) {
     body = JSON.stringify(opts.body);
     headers['content-type'] ??= 'application/json';
@@ -237,7 +238,7 @@ export async function httpRequest(
   const res = await fetch(baseUrl + urlPath, {
     method,
     headers,
-    body,
+    body: body as BodyInit | undefined,
     signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
   });
   const text = await res.text();

@@ -7,4 +7,5 @@ export {
   type RecipeChange,
 } from './errors.js';
 export { MAX_NAME_CHARS, MAX_VALUE_BYTES, secretNameProblem, secretValueProblem } from './secret-rules.js';
+export { textProblem, type TextRule } from './text-rules.js';
 export type * from './types.js';

@@ -15,6 +15,7 @@ import { requestIdOf } from './http/request-id.js';
 import { validatorCompiler } from './http/validator.js';
 import { registerWebUi } from './http/web-ui.js';
 import { registerResponseHeaders } from './http/response-headers.js';
+import { registerUrlTextCheck } from './http/url-text.js';
 import './http/types.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
 import { createApiKeyService } from './modules/api-keys/api-key.service.js';
@@ -116,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     }
   });
   registerJsonBodyParser(app);
+  registerUrlTextCheck(app);
   registerErrorHandler(app, sendError);
   registerResponseHeaders(app);
   await app.register(swagger, {

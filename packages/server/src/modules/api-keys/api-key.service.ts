@@ -3,6 +3,7 @@ import { newToken } from '../../crypto/index.js';
 import { Invalid, NotFound } from '../../errors.js';
 import type { ApiKeyRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
+import { checkText, line, multiline } from '../../text-rules.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import {
   beyondTicket,
@@ -12,7 +13,6 @@ import {
   withheldFromTicket,
   type Caller,
 } from '../auth/caller.js';
-import { checkText } from '../users/user.rules.js';
 import type { UserService } from '../users/user.service.js';
 
 export interface ApiKeyInfo {
@@ -30,6 +30,10 @@ export interface ApiKeyInfo {
   /** Last four characters of the key, to recognise it; the key itself is shown only once. */
   last4: string;
 }
+
+/** A label names a key in one line; a description may say more, over several lines. */
+const LABEL = line(200);
+const DESCRIPTION = multiline(2000);
 
 export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 
@@ -119,8 +123,8 @@ export function createApiKeyService(deps: {
         throw new Invalid('say which user the key is for');
       }
       if (!owner.enabled) throw new Invalid(`user ${JSON.stringify(owner.login)} is disabled`);
-      const label = checkText('label', input.label ?? '', 200);
-      const description = checkText('description', input.description ?? '', 2000);
+      const label = checkText('label', input.label ?? '', LABEL);
+      const description = checkText('description', input.description ?? '', DESCRIPTION);
       const expires = checkExpiry(input.expiresOn);
       const t = newToken('cofk');
       const now = clock.now();
@@ -184,9 +188,11 @@ export function createApiKeyService(deps: {
       patch: { label?: string | undefined; description?: string | undefined },
     ): Promise<ApiKeyInfo> {
       const row = await loadManageable(caller, id);
-      const label = patch.label !== undefined ? checkText('label', patch.label, 200) : row.label;
+      const label = patch.label !== undefined ? checkText('label', patch.label, LABEL) : row.label;
       const description =
-        patch.description !== undefined ? checkText('description', patch.description, 2000) : row.description;
+        patch.description !== undefined
+          ? checkText('description', patch.description, DESCRIPTION)
+          : row.description;
       await store.transaction(async (trx) => {
         await trx.updateTable('api_keys').set({ label, description }).where('id', '=', id).execute();
         await audit.record(trx, caller, [

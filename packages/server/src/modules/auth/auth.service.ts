@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import { newToken, parseToken, tokenMatches, type TokenPrefix } from '../../crypto/index.js';
 import { RateLimited, Unauthenticated } from '../../errors.js';
 import type { Store } from '../../store/store.js';
+import { checkText, line } from '../../text-rules.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { toUser, type User } from '../users/user.model.js';
 import type { UserService } from '../users/user.service.js';
@@ -157,6 +158,8 @@ export function createAuthService(deps: {
       password: string,
       ip: string,
     ): Promise<{ token: string; csrfToken: string; user: User; expiresAt: number }> {
+      // The login is stored in the failure counters and the audit trail, so it follows the text rules.
+      checkText('login', login, line(200));
       const windowMs = config.loginWindowMinutes * 60_000;
       const now = clock.now();
       const keys = [`login:${login.toLowerCase()}`, `ip:${ip}`];

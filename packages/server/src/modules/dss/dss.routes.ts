@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { AppError, Forbidden, Invalid } from '../../errors.js';
 import { SESSION_COOKIE } from '../../http/auth.hook.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
+import { checkText, line } from '../../text-rules.js';
 import type { ApiKeyService } from '../api-keys/api-key.service.js';
 import { AuthInfo, authInfoFor, describeCaller } from '../auth/auth-info.js';
 import type { AuthService } from '../auth/auth.service.js';
@@ -249,6 +250,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
         const logins = body?.logins;
         if (!Array.isArray(logins) || logins.some((l) => typeof l !== 'string'))
           throw new Invalid('logins must be a list of user logins');
+        logins.forEach((l: string, i) => checkText(`logins[${i}]`, l, line(200)));
         const results = [];
         for (const login of logins as string[]) {
           try {

@@ -1,5 +1,6 @@
 import { Invalid } from '../../errors.js';
 import type { ProjectRole, RecipeLanguage } from '../../store/schema.js';
+import { checkText, multiline } from '../../text-rules.js';
 
 export const ROLES: readonly ProjectRole[] = ['owner', 'contributor', 'reader'];
 export const LANGUAGES: readonly RecipeLanguage[] = ['python', 'r', 'javascript'];
@@ -14,9 +15,10 @@ export function checkProjectKey(key: string): string {
   return key;
 }
 
+/** A project name is one line of text; white space around it is dropped. */
 export function checkProjectName(name: string): string {
-  const n = name.trim();
-  if (n.length === 0 || n.length > 200) throw new Invalid('project name must be 1–200 characters');
+  const n = checkText('project name', name).trim();
+  if (n.length === 0 || [...n].length > 200) throw new Invalid('project name must be 1–200 characters');
   return n;
 }
 
@@ -29,9 +31,10 @@ export function checkRecipeName(name: string): string {
   return name;
 }
 
+/** Code is text of any length up to the limit, with tabs and line breaks but no other control character. */
 export function checkCode(code: string): string {
   const bytes = Buffer.byteLength(code, 'utf8');
   if (bytes > MAX_CODE_BYTES)
     throw new Invalid(`recipe code is ${bytes} bytes; the limit is ${MAX_CODE_BYTES} bytes (256 KiB)`);
-  return code;
+  return checkText('recipe code', code, multiline());
 }

@@ -1,4 +1,6 @@
+import { isWellFormedText, malformedTextProblem } from '@coffer/client/rules';
 import { Invalid } from '../../errors.js';
+import { checkText, line } from '../../text-rules.js';
 
 const LOGIN_RE = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$/;
 const GROUP_RE = /^[A-Za-z0-9][A-Za-z0-9._ -]{0,79}$/;
@@ -15,6 +17,9 @@ export function checkLogin(login: string): string {
 export function checkPassword(password: string): string {
   if (password.length < 8) throw new Invalid('password must be at least 8 characters long');
   if (password.length > 1024) throw new Invalid('password must be at most 1024 characters long');
+  // Hashed as UTF-8, every lone surrogate would become the same U+FFFD: two passwords, one hash.
+  // Anything else goes: a password is never shown, and refusing characters only makes it weaker.
+  if (!isWellFormedText(password)) throw new Invalid(malformedTextProblem('password'));
   return password;
 }
 
@@ -31,19 +36,13 @@ export function checkGroups(groups: readonly string[]): string[] {
   return out;
 }
 
-export function checkText(field: string, value: string, max: number): string {
-  if (value.length > max) throw new Invalid(`${field} must be at most ${max} characters long`);
-  if (/\p{Cc}/u.test(value)) throw new Invalid(`${field} must not contain control characters`);
-  return value;
-}
-
 export function checkStringMap(field: string, value: Record<string, unknown>): Record<string, string> {
   const entries = Object.entries(value);
   if (entries.length > 200) throw new Invalid(`${field} may hold at most 200 entries`);
   for (const [k, v] of entries) {
     if (typeof v !== 'string') throw new Invalid(`${field}.${k} must be a string`);
-    checkText(`${field} key`, k, 200);
-    checkText(`${field}.${k}`, v, 4096);
+    checkText(`a key in ${field}`, k, line(200));
+    checkText(`${field}.${k}`, v, line(4096));
   }
   return value as Record<string, string>;
 }

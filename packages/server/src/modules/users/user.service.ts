@@ -3,6 +3,7 @@ import { hashPassword, newId, verifyPassword, type Keyring } from '../../crypto/
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import { onUniqueViolation } from '../../store/conflicts.js';
 import type { Db, Store } from '../../store/store.js';
+import { checkJsonText, checkText, line } from '../../text-rules.js';
 import type { AuditEvent, AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, withheldFromTicket, type Caller } from '../auth/caller.js';
 import { revokeAllCredentials, revokeSessions } from '../auth/credential.repo.js';
@@ -10,14 +11,7 @@ import { currentDataKey, insertDataKey } from '../secrets/data-key.repo.js';
 import { listSecretMeta } from '../secrets/secret.repo.js';
 import { ADMIN_GROUP, toUser, type User } from './user.model.js';
 import * as repo from './user.repo.js';
-import {
-  checkGroups,
-  checkLogin,
-  checkPassword,
-  checkSourceType,
-  checkStringMap,
-  checkText,
-} from './user.rules.js';
+import { checkGroups, checkLogin, checkPassword, checkSourceType, checkStringMap } from './user.rules.js';
 
 export interface NewUserInput {
   login: string;
@@ -41,6 +35,11 @@ export interface UserPatchInput {
 }
 
 export type UserService = ReturnType<typeof createUserService>;
+
+/** The text rules of a user's own fields, shared by creation and every change. */
+const DISPLAY_NAME = line(200);
+const EMAIL = line(320);
+const USER_PROFILE = line(80);
 
 export function createUserService(deps: { store: Store; keyring: Keyring; clock: Clock; audit: AuditLog }) {
   const { store, keyring, clock, audit } = deps;
@@ -92,13 +91,15 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           new Forbidden(`only an administrator can change ${field}`)
         );
     };
-    if (patch.displayName !== undefined) row.display_name = checkText('displayName', patch.displayName, 200);
-    if (patch.email !== undefined) row.email = checkText('email', patch.email, 320);
+    if (patch.displayName !== undefined)
+      row.display_name = checkText('displayName', patch.displayName, DISPLAY_NAME);
+    if (patch.email !== undefined) row.email = checkText('email', patch.email, EMAIL);
     if (patch.userProperties !== undefined)
       row.user_properties = JSON.stringify(checkStringMap('userProperties', patch.userProperties));
     if (patch.preferences !== undefined) {
       const text = JSON.stringify(patch.preferences);
       if (text.length > 64 * 1024) throw new Invalid('preferences must be at most 64 KiB of JSON');
+      checkJsonText('preferences', patch.preferences, { keyMax: 200 });
       row.preferences = text;
     }
     if (patch.groups !== undefined) {
@@ -108,7 +109,7 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
     }
     if (patch.userProfile !== undefined) {
       adminOnly('userProfile', patch.userProfile !== target.userProfile);
-      row.user_profile = checkText('userProfile', patch.userProfile, 80);
+      row.user_profile = checkText('userProfile', patch.userProfile, USER_PROFILE);
     }
     if (patch.adminProperties !== undefined) {
       const props = checkStringMap('adminProperties', patch.adminProperties);
@@ -153,6 +154,10 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       requireAdmin(caller);
       const login = checkLogin(input.login);
       const groups = checkGroups(input.groups ?? []);
+      const displayName = checkText('displayName', input.displayName ?? login, DISPLAY_NAME);
+      const email = checkText('email', input.email ?? '', EMAIL);
+      const userProfile = checkText('userProfile', input.userProfile ?? 'DATA_SCIENTIST', USER_PROFILE);
+      const sourceType = checkSourceType(input.sourceType ?? 'LOCAL');
       const passwordHash =
         input.password !== undefined ? await hashPassword(checkPassword(input.password)) : null;
       const now = clock.now();
@@ -165,11 +170,11 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
           await repo.insertUser(trx, {
             id,
             login,
-            display_name: checkText('displayName', input.displayName ?? login, 200),
-            email: checkText('email', input.email ?? '', 320),
+            display_name: displayName,
+            email,
             groups: JSON.stringify(groups),
-            user_profile: checkText('userProfile', input.userProfile ?? 'DATA_SCIENTIST', 80),
-            source_type: checkSourceType(input.sourceType ?? 'LOCAL'),
+            user_profile: userProfile,
+            source_type: sourceType,
             enabled: 1,
             password_hash: passwordHash,
             // A password an administrator chose must be replaced by the user before anything else.
