@@ -197,6 +197,15 @@ class Fixture {
     return 'hello';
   }
 
+  async notebook(p: Principal, project: string): Promise<string> {
+    const r = await this.send('PUT', `/api/v1/projects/${project}/notebooks/scratch`, {
+      key: p.key,
+      body: { language: 'python' },
+    });
+    expect(r.status, r.text).toBe(201);
+    return 'scratch';
+  }
+
   /** A job of `p`'s (it may run or fail; only its existence matters here). */
   async job(p: Principal): Promise<string> {
     const project = await this.project(p);
@@ -217,7 +226,8 @@ class Fixture {
   async ticketFor(p: Principal, call: Call, scope?: { project?: string; job?: string }): Promise<string> {
     const job = /^\/api\/v1\/jobs\/([^/?]+)/.exec(call.path)?.[1];
     const project =
-      /^\/api\/v1\/projects\/([^/?]+)/.exec(call.path)?.[1] ?? /[?&]project=([^&]+)/.exec(call.path)?.[1];
+      /^(?:\/api\/v1|\/dip\/publicapi|\/public\/api)\/projects\/([^/?]+)/.exec(call.path)?.[1] ??
+      /[?&]project=([^&]+)/.exec(call.path)?.[1];
     const own = job !== undefined ? { job } : project !== undefined ? { project } : {};
     return (await this.s.issueTicket(p.login, HOUR, scope ?? own)).ticket;
   }
@@ -814,6 +824,19 @@ const ownerRecipe = async (f: Fixture, owner: Principal) => {
   return `/api/v1/projects/${key}/recipes/${await f.recipe(owner, key)}`;
 };
 const ownerJob = async (f: Fixture, owner: Principal) => `/api/v1/jobs/${await f.job(owner)}`;
+/** A notebook of the owner's: `/projects/<KEY>/…/<name>` under Coffer's API (`notebooks`) or DSS's. */
+const NOTEBOOK = {
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+  cells: [{ cell_type: 'code', source: 'print(1)', metadata: {}, outputs: [], execution_count: null }],
+};
+const ownerNotebook =
+  (prefix = '/api/v1', kind = 'notebooks') =>
+  async (f: Fixture, owner: Principal) => {
+    const key = await f.project(owner);
+    return `${prefix}/projects/${key}/${kind}/${await f.notebook(owner, key)}`;
+  };
 
 const PROJECTS: Entry[] = [
   {
@@ -959,6 +982,50 @@ const PROJECTS: Entry[] = [
   },
   {
     method: 'GET',
+    route: '/api/v1/projects/:key/notebooks',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `${await ownerProject(f, as)}/notebooks` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `${await ownerProject(f, owner)}/notebooks`),
+    admin: notMember(async (f, owner) => `${await ownerProject(f, owner)}/notebooks`),
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/projects/:key/notebooks/:name',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: await ownerNotebook()(f, as) }),
+    ok: 200,
+    other: notMember(ownerNotebook()),
+    admin: notMember(ownerNotebook()),
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/projects/:key/notebooks/:name',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({
+      path: `${await ownerProject(f, as)}/notebooks/new-notebook`,
+      body: { content: NOTEBOOK },
+    }),
+    ok: 201,
+    // Nobody outside the project rewrites its notebooks (which its members then run as themselves).
+    other: notMember(ownerNotebook(), { content: NOTEBOOK }),
+    admin: notMember(ownerNotebook(), { content: NOTEBOOK }),
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/projects/:key/notebooks/:name',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: await ownerNotebook()(f, as) }),
+    ok: 204,
+    other: notMember(ownerNotebook()),
+    admin: notMember(ownerNotebook()),
+  },
+  {
+    method: 'GET',
     route: '/api/v1/jobs',
     access: 'user',
     ticket: T_OWN_PROJECT,
@@ -1002,6 +1069,75 @@ const PROJECTS: Entry[] = [
 
 /** The DSS public API, relative to a prefix; expanded for both prefixes below. */
 const DSS: Entry[] = [
+  {
+    method: 'GET',
+    route: '/projects/:key/jupyter-notebooks',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `/projects/${await f.project(as)}/jupyter-notebooks/` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `/projects/${await f.project(owner)}/jupyter-notebooks/`),
+    admin: notMember(async (f, owner) => `/projects/${await f.project(owner)}/jupyter-notebooks/`),
+  },
+  {
+    method: 'POST',
+    route: '/projects/:key/jupyter-notebooks/:name',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({
+      path: `/projects/${await f.project(as)}/jupyter-notebooks/created`,
+      body: NOTEBOOK,
+    }),
+    ok: 200,
+    other: notMember(
+      async (f, owner) => `/projects/${await f.project(owner)}/jupyter-notebooks/created`,
+      NOTEBOOK,
+    ),
+    admin: notMember(
+      async (f, owner) => `/projects/${await f.project(owner)}/jupyter-notebooks/created`,
+      NOTEBOOK,
+    ),
+  },
+  {
+    method: 'GET',
+    route: '/projects/:key/jupyter-notebooks/:name',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: await ownerNotebook('', 'jupyter-notebooks')(f, as) }),
+    ok: 200,
+    other: notMember(ownerNotebook('', 'jupyter-notebooks')),
+    admin: notMember(ownerNotebook('', 'jupyter-notebooks')),
+  },
+  {
+    method: 'PUT',
+    route: '/projects/:key/jupyter-notebooks/:name',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: await ownerNotebook('', 'jupyter-notebooks')(f, as), body: NOTEBOOK }),
+    ok: 200,
+    other: notMember(ownerNotebook('', 'jupyter-notebooks'), NOTEBOOK),
+    admin: notMember(ownerNotebook('', 'jupyter-notebooks'), NOTEBOOK),
+  },
+  {
+    method: 'DELETE',
+    route: '/projects/:key/jupyter-notebooks/:name',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: await ownerNotebook('', 'jupyter-notebooks')(f, as) }),
+    ok: 200,
+    other: notMember(ownerNotebook('', 'jupyter-notebooks')),
+    admin: notMember(ownerNotebook('', 'jupyter-notebooks')),
+  },
+  {
+    method: 'DELETE',
+    route: '/projects/:key/jupyter-notebooks/:name/outputs',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: `${await ownerNotebook('', 'jupyter-notebooks')(f, as)}/outputs` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `${await ownerNotebook('', 'jupyter-notebooks')(f, owner)}/outputs`),
+    admin: notMember(async (f, owner) => `${await ownerNotebook('', 'jupyter-notebooks')(f, owner)}/outputs`),
+  },
   {
     method: 'GET',
     route: '/auth/info',

@@ -68,6 +68,11 @@ describe('dataikuapi wire contract (Python, standard library)', () => {
       body: { value: SECRET_VALUE },
     });
     expect(put.status, put.text).toBe(201);
+    const project = await server.request('POST', '/api/v1/projects', {
+      key: user.key,
+      body: { key: 'WIRE', name: 'Wire' },
+    });
+    expect(project.status, project.text).toBe(201);
     const { ticket } = await server.issueTicket(user.login);
     const { cookie } = await server.login(user.login, user.password);
     env = {
@@ -82,6 +87,7 @@ describe('dataikuapi wire contract (Python, standard library)', () => {
       COFFER_ADMIN_KEY: admin.key,
       COFFER_OTHER_KEY: other.key,
       COFFER_TICKET: ticket,
+      COFFER_PROJECT_KEY: 'WIRE',
       COFFER_USER_COOKIE: cookie,
     };
   });

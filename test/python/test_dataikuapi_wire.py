@@ -289,6 +289,65 @@ class WireOwnUser:
         return WireOwnUserSettings(self.client, self.client._perform_json("GET", "/current-user"))
 
 
+class WireJupyterNotebook:
+    """dataikuapi/dss/jupyternotebook.py: DSSJupyterNotebook and DSSNotebookContent."""
+
+    def __init__(self, client, project_key, notebook_name):
+        self.client = client
+        self.project_key = project_key
+        self.notebook_name = notebook_name
+
+    def get_content(self):
+        raw = self.client._perform_json("GET", "/projects/%s/jupyter-notebooks/%s" % (self.project_key, self.notebook_name))
+        return WireNotebookContent(self.client, self.project_key, self.notebook_name, raw)
+
+    def delete(self):
+        return self.client._perform_json("DELETE", "/projects/%s/jupyter-notebooks/%s" % (self.project_key, self.notebook_name))
+
+    def clear_outputs(self):
+        return self.client._perform_json(
+            "DELETE", "/projects/%s/jupyter-notebooks/%s/outputs" % (self.project_key, self.notebook_name)
+        )
+
+
+class WireNotebookContent:
+    def __init__(self, client, project_key, notebook_name, content):
+        self.client = client
+        self.project_key = project_key
+        self.notebook_name = notebook_name
+        self.content = content
+
+    def get_cells(self):
+        return self.content["cells"]
+
+    def save(self):
+        return self.client._perform_json(
+            "PUT", "/projects/%s/jupyter-notebooks/%s" % (self.project_key, self.notebook_name), body=self.content
+        )
+
+
+class WireProject:
+    """dataikuapi/dss/project.py: the Jupyter notebook calls."""
+
+    def __init__(self, client, project_key):
+        self.client = client
+        self.project_key = project_key
+
+    def list_jupyter_notebooks(self, active=False):
+        return self.client._perform_json(
+            "GET", "/projects/%s/jupyter-notebooks/" % self.project_key, params={"active": active}
+        )
+
+    def create_jupyter_notebook(self, notebook_name, notebook_content):
+        self.client._perform_json(
+            "POST", "/projects/%s/jupyter-notebooks/%s" % (self.project_key, notebook_name), body=notebook_content
+        )
+        return WireJupyterNotebook(self.client, self.project_key, notebook_name)
+
+    def get_jupyter_notebook(self, notebook_name):
+        return WireJupyterNotebook(self.client, self.project_key, notebook_name)
+
+
 # ---------------------------------------------------------------------------------------------------
 # The documentation's snippet, verbatim (shared/seeds: "User secrets", Python section)
 # ---------------------------------------------------------------------------------------------------
@@ -505,6 +564,39 @@ class CofferAnswersDataikuapi(unittest.TestCase):
         cleanup.remove_secret(mine)
         cleanup.remove_secret(theirs)
         cleanup.save()
+
+    def test_jupyter_notebook_create_list_read_save_clear_delete(self):
+        project = WireProject(self.user, env("COFFER_PROJECT_KEY"))
+        name = unique("py-notebook")
+        content = {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "cells": [{"cell_type": "code", "source": ["x = 1\n", "x"], "metadata": {},
+                       "outputs": [{"output_type": "execute_result", "data": {"text/plain": "1"},
+                                    "metadata": {}, "execution_count": 1}], "execution_count": 1}],
+        }
+        notebook = project.create_jupyter_notebook(name, content)
+        items = [i for i in project.list_jupyter_notebooks() if i["name"] == name]
+        self.assertEqual(len(items), 1)
+        self.assertEqual(items[0]["projectKey"], env("COFFER_PROJECT_KEY"))
+        self.assertEqual(items[0]["language"], "python")
+        self.assertEqual(items[0]["kernelSpec"]["name"], "python3")
+        self.assertEqual(project.list_jupyter_notebooks(active=True), [])
+        read = notebook.get_content()
+        self.assertEqual(read.get_cells()[0]["source"], ["x = 1\n", "x"])
+        read.get_cells().append({"cell_type": "markdown", "source": "notes", "metadata": {}})
+        read.save()
+        self.assertEqual(len(notebook.get_content().get_cells()), 2)
+        notebook.clear_outputs()
+        self.assertEqual(notebook.get_content().get_cells()[0]["outputs"], [])
+        stale = read
+        stale.get_cells().append({"cell_type": "markdown", "source": "later", "metadata": {}})
+        with self.assertRaises(DataikuWireError) as ctx:
+            stale.save()
+        self.assertIn("nothing was saved", str(ctx.exception))
+        notebook.delete()
+        self.assertEqual([i for i in project.list_jupyter_notebooks() if i["name"] == name], [])
 
     def test_marker_copied_from_another_user_is_refused_and_nothing_changes(self):
         name = unique("py-theirs")

@@ -39,6 +39,9 @@ import { jobRoutes } from './modules/jobs/job.routes.js';
 import { createJobService, type LocalRunner } from './modules/jobs/job.service.js';
 import { projectRoutes } from './modules/projects/project.routes.js';
 import { createProjectService } from './modules/projects/project.service.js';
+import { notebookDssRoutes } from './modules/notebooks/notebook.dss-routes.js';
+import { notebookRoutes } from './modules/notebooks/notebook.routes.js';
+import { createNotebookService } from './modules/notebooks/notebook.service.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -68,7 +71,15 @@ export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalR
     limits: { timeoutSeconds: config.jobs.timeoutSeconds },
     runner: deps.runner,
   });
-  return { audit, users, secrets, apiKeys, tickets, auth, settings, projects, jobs };
+  const notebooks = createNotebookService({
+    store,
+    clock,
+    audit,
+    projects,
+    secrets,
+    limits: { maskMinLength: config.jobs.maskMinLength, maxNotebookBytes: config.limits.bodyBytes },
+  });
+  return { audit, users, secrets, apiKeys, tickets, auth, settings, projects, jobs, notebooks };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -164,12 +175,14 @@ export async function buildApp(deps: AppDeps): Promise<{
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   for (const prefix of DSS_PREFIXES) {
     await app.register(dssRoutes, { prefix, ...services });
+    await app.register(notebookDssRoutes, { prefix, notebooks: services.notebooks });
   }
   await registerWebUi(app as unknown as FastifyInstance, config.webDir);
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
   await app.register(projectRoutes, { projects: services.projects });
+  await app.register(notebookRoutes, { notebooks: services.notebooks });
   await app.register(jobRoutes, { jobs: services.jobs });
 
   const runner = createJobRunner({

@@ -161,6 +161,23 @@ export interface RecipesTable {
   revision: ColumnType<number, number | undefined, number>;
 }
 
+/** The language a notebook's kernel speaks: ipykernel or IRkernel (0012). */
+export type NotebookLanguage = 'python' | 'r';
+
+/** A Jupyter notebook of a project (0012): its nbformat 4 document as JSON text. */
+export interface NotebooksTable {
+  id: string;
+  project_id: string;
+  name: string;
+  language: NotebookLanguage;
+  content: string;
+  revision: number;
+  created_by: string;
+  updated_by: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
 /** One save of a recipe's code (0008): what a runner is shown when someone else changed it. */
 export interface RecipeRevisionsTable {
   recipe_id: string;
@@ -238,6 +255,7 @@ export interface Database {
   projects: ProjectsTable;
   project_members: ProjectMembersTable;
   recipes: RecipesTable;
+  notebooks: NotebooksTable;
   recipe_revisions: RecipeRevisionsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;
@@ -255,5 +273,6 @@ export type AuditRow = Selectable<AuditEventsTable>;
 export type NewAuditRow = Insertable<AuditEventsTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type RecipeRow = Selectable<RecipesTable>;
+export type NotebookRow = Selectable<NotebooksTable>;
 export type RecipeRevisionRow = Selectable<RecipeRevisionsTable>;
 export type JobRow = Selectable<JobsTable>;

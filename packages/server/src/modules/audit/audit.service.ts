@@ -45,6 +45,9 @@ export type AuditAction =
   | 'recipe.created'
   | 'recipe.updated'
   | 'recipe.deleted'
+  | 'notebook.created'
+  | 'notebook.saved'
+  | 'notebook.deleted'
   | 'job.started'
   | 'job.cancelled';
 

@@ -272,6 +272,15 @@ export function createSecretService(deps: {
       return openAll(userId, rows, keys).map((s) => s.value);
     },
 
+    /**
+     * A user's values with their names, for one purpose: keeping them out of what a save of theirs
+     * would store (a notebook's cells). Nothing leaves the server; the caller drops them after the check.
+     */
+    async valuesForChecking(userId: string): Promise<{ key: string; value: string }[]> {
+      const { rows, keys } = await sealedOf(userId);
+      return openAll(userId, rows, keys);
+    },
+
     /** DSS read view: one marker per secret, for the owner or an administrator. Never a value. */
     async markers(
       caller: Caller,

@@ -20,6 +20,7 @@ export const BACKED_UP: readonly { table: keyof Database; key: readonly string[]
   { table: 'project_members', key: ['project_id', 'user_id'] },
   { table: 'recipes', key: ['id'] },
   { table: 'recipe_revisions', key: ['recipe_id', 'revision'] },
+  { table: 'notebooks', key: ['id'] },
   { table: 'jobs', key: ['id'] },
   { table: 'job_logs', key: ['job_id', 'seq'] },
 ];

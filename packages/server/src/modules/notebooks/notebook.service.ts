@@ -1,0 +1,267 @@
+import type { Clock } from '../../clock.js';
+import { newId } from '../../crypto/index.js';
+import { Conflict, Invalid, NotFound } from '../../errors.js';
+import { createLogMasker } from '../../execution/log-masker.js';
+import type { NotebookLanguage, NotebookRow } from '../../store/schema.js';
+import type { Store } from '../../store/store.js';
+import { isUniqueViolation } from '../../store/unavailable.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import type { Caller } from '../auth/caller.js';
+import type { ProjectService } from '../projects/project.service.js';
+import type { SecretService } from '../secrets/secret.service.js';
+import * as repo from './notebook.repo.js';
+import {
+  checkNotebook,
+  checkNotebookName,
+  emptyNotebook,
+  KERNELS,
+  sourceOf,
+  type NotebookDocument,
+} from './notebook.rules.js';
+
+/*
+ * Notebooks of a project, kept in the store (docs/adr/0021). Members read them; contributors and owners
+ * write them. A save never stores one of the saver's secret values: a cell holding one is refused, and
+ * outputs are masked with the saver's values before they are stored. The values are read for the save
+ * and dropped with it.
+ */
+
+/** Where a notebook's revision travels inside its document, so a read-modify-write client carries it. */
+const REVISION_KEY = 'coffer';
+
+export interface NotebookInfo {
+  name: string;
+  language: NotebookLanguage;
+  revision: number;
+  createdBy: string;
+  updatedBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NotebookService = ReturnType<typeof createNotebookService>;
+
+export function createNotebookService(deps: {
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  projects: Pick<ProjectService, 'membership'>;
+  secrets: Pick<SecretService, 'valuesForChecking'>;
+  limits: { maskMinLength: number; maxNotebookBytes: number };
+}) {
+  const { store, clock, audit, projects, secrets, limits } = deps;
+
+  const info = (r: Omit<NotebookRow, 'id' | 'project_id' | 'content'>): NotebookInfo => ({
+    name: r.name,
+    language: r.language,
+    revision: Number(r.revision),
+    createdBy: r.created_by,
+    updatedBy: r.updated_by,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  });
+
+  /** The stored document as a client reads it: with its revision, for a save based on it. */
+  const documentOf = (r: NotebookRow): NotebookDocument => {
+    const doc = JSON.parse(r.content) as NotebookDocument;
+    doc.metadata[REVISION_KEY] = { revision: Number(r.revision) };
+    return doc;
+  };
+
+  async function find(projectId: string, key: string, name: string): Promise<NotebookRow> {
+    const row = await repo.findNotebook(store.db, projectId, name);
+    if (!row) throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+    return row;
+  }
+
+  /**
+   * Makes a document fit to store for this caller: checked, its cells free of the caller's values, its
+   * outputs masked with them, within the size limit. Returns the text to store.
+   */
+  async function prepare(
+    userId: string,
+    doc: unknown,
+  ): Promise<{ text: string; language: NotebookLanguage; readRevision: number | undefined }> {
+    const { doc: nb, language } = checkNotebook(doc);
+    const carried = nb.metadata[REVISION_KEY] as { revision?: unknown } | undefined;
+    delete nb.metadata[REVISION_KEY];
+    const readRevision =
+      typeof carried?.revision === 'number' && Number.isInteger(carried.revision)
+        ? carried.revision
+        : undefined;
+    const values = (await secrets.valuesForChecking(userId)).filter(
+      (v) => [...v.value].length >= limits.maskMinLength,
+    );
+    nb.cells.forEach((cell, i) => {
+      const source = sourceOf(cell);
+      const found = values.find((v) => source.includes(v.value));
+      if (found)
+        throw new Invalid(
+          `cell ${i + 1} holds the value of your secret ${JSON.stringify(found.key)}; nothing was saved. Remove it and read the secret in code instead: in Python, [s["value"] for s in dataiku.api_client().get_auth_info(with_secrets=True)["secrets"] if s["key"] == ${JSON.stringify(found.key)}][0]; in R, dkuGetAuthInfo(with_secrets = TRUE)$secrets.`,
+        );
+    });
+    if (values.length > 0) {
+      const mask = maskerOf(
+        values.map((v) => v.value),
+        limits.maskMinLength,
+      );
+      for (const cell of nb.cells)
+        if (cell.outputs) cell.outputs = maskStrings(cell.outputs, mask) as unknown[];
+    }
+    const text = JSON.stringify(nb);
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > limits.maxNotebookBytes)
+      throw new Invalid(
+        `this notebook is ${bytes} bytes; a notebook may be at most ${limits.maxNotebookBytes} bytes (clear large outputs first)`,
+      );
+    return { text, language, readRevision };
+  }
+
+  /**
+   * Creates or replaces a notebook. `baseRevision` (0: must not exist yet) refuses with 409 a save
+   * based on a revision that is no longer current; so does a revision carried in the document's
+   * metadata by a client that read it. `mustExist` is for saves of a notebook read before (404 if not).
+   */
+  async function save(
+    caller: Caller,
+    key: string,
+    name: string,
+    input: { document: unknown } | { language: NotebookLanguage },
+    opts: { baseRevision?: number | undefined; mustExist?: boolean } = {},
+  ): Promise<{ created: boolean; info: NotebookInfo }> {
+    const { me, project } = await projects.membership(caller, key, 'contributor');
+    checkNotebookName(name);
+    const doc = 'document' in input ? input.document : emptyNotebook(input.language);
+    const { text, language, readRevision } = await prepare(me.user.id, doc);
+    const base = opts.baseRevision ?? readRevision;
+    const now = clock.now();
+    const conflict = (current: NotebookRow | undefined) =>
+      new Conflict(
+        current
+          ? `notebook ${JSON.stringify(name)} was saved by ${current.updated_by} (revision ${current.revision}) after ${base === 0 ? 'you started creating it' : `you opened revision ${base}`}; nothing was saved. Reload it to see that change, then apply yours again.`
+          : `notebook ${JSON.stringify(name)} was deleted after you opened it; nothing was saved.`,
+        { revision: current?.revision ?? null },
+      );
+    try {
+      return await store.transaction(async (trx) => {
+        const current = await repo.findNotebook(trx, project.id, name);
+        if (!current && opts.mustExist)
+          throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+        if (base !== undefined && (current ? Number(current.revision) !== base : base !== 0))
+          throw conflict(current);
+        let saved: NotebookRow;
+        if (current) {
+          const r = await trx
+            .updateTable('notebooks')
+            .set((eb) => ({
+              content: text,
+              language,
+              updated_by: me.user.login,
+              updated_at: now,
+              revision: eb('revision', '+', 1),
+            }))
+            .where('id', '=', current.id)
+            .where('revision', '=', current.revision)
+            .returningAll()
+            .executeTakeFirst();
+          if (!r) throw conflict(await repo.findNotebook(trx, project.id, name));
+          saved = r;
+        } else {
+          saved = await trx
+            .insertInto('notebooks')
+            .values({
+              id: newId(),
+              project_id: project.id,
+              name,
+              language,
+              content: text,
+              revision: 1,
+              created_by: me.user.login,
+              updated_by: me.user.login,
+              created_at: now,
+              updated_at: now,
+            })
+            .returningAll()
+            .executeTakeFirstOrThrow();
+        }
+        await audit.record(trx, caller, [
+          {
+            action: current ? 'notebook.saved' : 'notebook.created',
+            detail: { project: key, notebook: name, revision: Number(saved.revision) },
+          },
+        ]);
+        return { created: !current, info: info(saved) };
+      });
+    } catch (e) {
+      // Two creations of one name racing (PostgreSQL): the unique index answers.
+      if (isUniqueViolation(e)) throw conflict(await repo.findNotebook(store.db, project.id, name));
+      throw e;
+    }
+  }
+
+  return {
+    async list(caller: Caller, key: string): Promise<NotebookInfo[]> {
+      const { project } = await projects.membership(caller, key, 'reader');
+      return (await repo.listNotebooks(store.db, project.id)).map(info);
+    },
+
+    async get(
+      caller: Caller,
+      key: string,
+      name: string,
+    ): Promise<{ info: NotebookInfo; document: NotebookDocument }> {
+      const { project } = await projects.membership(caller, key, 'reader');
+      const row = await find(project.id, key, name);
+      return { info: info(row), document: documentOf(row) };
+    },
+
+    save,
+
+    async delete(caller: Caller, key: string, name: string): Promise<void> {
+      const { project } = await projects.membership(caller, key, 'contributor');
+      await store.transaction(async (trx) => {
+        if (!(await repo.deleteNotebook(trx, project.id, name)))
+          throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+        await audit.record(trx, caller, [
+          { action: 'notebook.deleted', detail: { project: key, notebook: name } },
+        ]);
+      });
+    },
+
+    /** Empties every code cell's outputs (dataikuapi's clear_outputs). */
+    async clearOutputs(caller: Caller, key: string, name: string): Promise<NotebookInfo> {
+      const { project } = await projects.membership(caller, key, 'contributor');
+      const row = await find(project.id, key, name);
+      const doc = JSON.parse(row.content) as NotebookDocument;
+      for (const cell of doc.cells)
+        if (cell.cell_type === 'code') {
+          cell.outputs = [];
+          cell.execution_count = null;
+        }
+      return (await save(caller, key, name, { document: doc }, { baseRevision: Number(row.revision) })).info;
+    },
+
+    kernels: KERNELS,
+  };
+}
+
+/** Masks whole texts with one user's values: each text is masked as a stream of its own. */
+function maskerOf(values: string[], minLength: number): (text: string) => string {
+  return (text) => {
+    const m = createLogMasker(values, { minLength });
+    return Buffer.concat([m.push(Buffer.from(text, 'utf8')), m.end()]).toString('utf8');
+  };
+}
+
+/** A copy of a JSON value with every string masked. */
+function maskStrings(v: unknown, mask: (s: string) => string): unknown {
+  if (typeof v === 'string') return mask(v);
+  if (Array.isArray(v)) return v.map((x) => maskStrings(x, mask));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskStrings(x, mask)]));
+  return v;
+}
+
+export function languageLabel(language: NotebookLanguage): string {
+  return language === 'r' ? 'R' : 'python';
+}
