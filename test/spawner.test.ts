@@ -53,6 +53,34 @@ describe('the launcher of user code', () => {
     }
   });
 
+  it('feeds a run its standard input when asked, in order, and closes it at the end', async () => {
+    spawner = createSpawner();
+    const child = await spawner.spawn(plain('/usr/bin/sha256sum', []), { input: true });
+    child.stderr.resume();
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const want = createHash('sha256');
+    for (let i = 0; i < 2000; i++) {
+      const line = `line ${i} ${'x'.repeat(i % 300)}\n`;
+      want.update(line);
+      child.stdin!.write(line);
+    }
+    child.stdin!.end();
+    expect(await child.closed).toEqual({ code: 0, signal: null });
+    expect(out.split(' ')[0]).toBe(want.digest('hex'));
+  });
+
+  it('gives a run no standard input unless asked', async () => {
+    spawner = createSpawner();
+    const child = await spawner.spawn(plain('/bin/sh', ['-c', 'cat; echo "read: $?"']));
+    expect(child.stdin).toBeUndefined();
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.resume();
+    await child.closed;
+    expect(out).toBe('read: 0\n');
+  });
+
   it('holds nothing of the server’s environment', async () => {
     process.env.COFFER_TEST_LAUNCHER_CANARY = 'must-not-reach-the-launcher';
     try {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /*
  * The launcher: a small process the server forks once, which starts every run of user code for it
@@ -20,23 +20,38 @@ interface Request {
   gid?: number;
   /** One more pipe, on fd 3 (bubblewrap's status). */
   statusPipe: boolean;
+  /** The child reads standard input from the server (a kernel's bridge); otherwise it has none. */
+  stdin?: boolean;
 }
+
+/** Bytes for a child's standard input, or its end. */
+type Input = { id: number; input: Uint8Array } | { id: number; inputEnd: true };
 
 /** Output messages in flight before a child's output is paused (each up to a pipe read, 64 KiB). */
 const MAX_IN_FLIGHT = 32;
 
 const send = (message: object, done?: () => void) => process.send?.(message, undefined, {}, done);
 
+/** Children that read standard input from the server, until they end. */
+const inputs = new Map<number, Writable>();
+
 process.on('disconnect', () => process.exit(0));
-process.on('message', (m: Request) => {
+process.on('message', (m: Request | Input) => {
+  if ('input' in m) return void inputs.get(m.id)?.write(Buffer.from(m.input));
+  if ('inputEnd' in m) return void inputs.get(m.id)?.end();
   const child = spawn(m.program, m.args, {
     cwd: m.cwd,
     env: m.env,
     uid: m.uid,
     gid: m.gid,
     detached: true, // its own process group, apart from ours and the server's signals
-    stdio: m.statusPipe ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+    stdio: [m.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', ...(m.statusPipe ? (['pipe'] as const) : [])],
   });
+  if (m.stdin && child.stdin) {
+    // A child that stops reading (or has ended) is not an error of the launcher's.
+    child.stdin.on('error', () => undefined);
+    inputs.set(m.id, child.stdin);
+  }
   child.once('error', (e: NodeJS.ErrnoException) => send({ id: m.id, error: e.message, code: e.code }));
   if (child.pid === undefined) return;
   send({ id: m.id, pid: child.pid });
@@ -54,7 +69,10 @@ process.on('message', (m: Request) => {
   const status = child.stdio[3] as Readable | null | undefined;
   if (m.statusPipe && status) onSandboxInit(status, (init) => send({ id: m.id, init }));
   // After the output: 'close' comes once the child has exited and its pipes are drained.
-  child.once('close', (code, signal) => send({ id: m.id, exit: { code, signal } }));
+  child.once('close', (code, signal) => {
+    inputs.delete(m.id);
+    send({ id: m.id, exit: { code, signal } });
+  });
 });
 
 /** Calls back with the pid of the sandbox's init, from bubblewrap's JSON status lines. */

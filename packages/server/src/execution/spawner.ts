@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { Launch } from './sandbox.js';
@@ -25,10 +25,13 @@ export interface Spawned {
    * read for this to come): the last line of output is never behind the end of the run.
    */
   readonly closed: Promise<Exit>;
+  /** The process's standard input, when it was spawned with `input`; ending it closes the pipe. */
+  readonly stdin?: Writable;
 }
 
 export interface Spawner {
-  spawn(launch: Launch): Promise<Spawned>;
+  /** With `input`, the process reads standard input from `Spawned.stdin`; otherwise it has none. */
+  spawn(launch: Launch, opts?: { input?: boolean }): Promise<Spawned>;
   /** Ends the launcher (and with it, through --die-with-parent, any sandbox still running). */
   stop(): void;
 }
@@ -103,8 +106,8 @@ export function createSpawner(): Spawner {
   }
 
   return {
-    spawn(launch) {
-      launcher ??= start();
+    spawn(launch, opts = {}) {
+      const l = (launcher ??= start());
       const id = ++next;
       const statusPipe = launch.stop.kind === 'sandbox';
       return new Promise<Spawned>((resolve, reject) => {
@@ -122,7 +125,8 @@ export function createSpawner(): Spawner {
           stderr,
           found: (pid) => found(statusPipe ? pid : undefined),
           exit,
-          started: (pid) => resolve({ pid, stdout, stderr, init, closed }),
+          started: (pid) =>
+            resolve({ pid, stdout, stderr, init, closed, ...(opts.input ? { stdin: inputTo(l, id) } : {}) }),
           failed: reject,
         });
         const request = {
@@ -134,8 +138,9 @@ export function createSpawner(): Spawner {
           uid: launch.uid,
           gid: launch.gid,
           statusPipe,
+          stdin: opts.input === true,
         };
-        launcher!.send(request, (err: Error | null) => {
+        l.send(request, (err: Error | null) => {
           if (!err) return;
           runs.delete(id);
           reject(new Error(`the launcher of user code is gone: ${err.message}`));
@@ -147,4 +152,18 @@ export function createSpawner(): Spawner {
       launcher = undefined;
     },
   };
+}
+
+/** A writable whose bytes reach run `id`'s standard input through the launcher. */
+function inputTo(launcher: ChildProcess, id: number): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      if (!launcher.connected) return done(new Error('the launcher of user code is gone'));
+      launcher.send({ id, input: chunk }, (err) => done(err ?? null));
+    },
+    final(done) {
+      if (launcher.connected) launcher.send({ id, inputEnd: true });
+      done();
+    },
+  });
 }
