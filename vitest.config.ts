@@ -54,7 +54,7 @@ const env = { COFFER_TEST_RUN: runId, COFFER_TEST_PG: pgProblem ? '' : PG_URL };
 process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in this process
 
 const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts', 'test/disk-full.test.ts'];
-const ONCE = ['test/backup.test.ts', 'test/spawner.test.ts'];
+const ONCE = ['test/backup.test.ts', 'test/spawner.test.ts', 'test/kernel-bridge.test.ts'];
 const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];
 
 export default defineConfig({

@@ -1,0 +1,115 @@
+"""Runs one Jupyter kernel and relays its messages to Coffer over standard input and output.
+
+Coffer starts this in the user's sandbox, one per kernel (docs/adr/0021). The kernel's ZeroMQ sockets
+are ipc files in the sandbox's private /tmp, so nothing outside the sandbox can reach them; Coffer
+holds the only other end, this program's standard streams. Messages travel as JSON lines, in the
+shape of Jupyter's WebSocket protocol (header, parent_header, metadata, content, channel):
+
+- in:  {"channel": "shell" | "control" | "stdin", "msg": {header, parent_header, metadata, content}}
+- out: the kernel's messages, each with its "channel"; and this program's own lines,
+       {"bridge": "ready", "kernel_info": {...}} once the kernel answers, and
+       {"bridge": "kernel-died", "exit": <code>} if it dies.
+
+End of input shuts the kernel down and ends this program. Only Debian's jupyter_client and pyzmq.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+
+import zmq
+from jupyter_client.jsonutil import json_default
+from jupyter_client.manager import KernelManager
+from jupyter_client.session import Session
+
+READY_TIMEOUT_S = 120
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj, default=json_default) + "\n")
+    sys.stdout.flush()
+
+
+def main(kernel_name):
+    # ipykernel's debugger warns about frozen modules on every start; the warning is noise to users.
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    workdir = tempfile.mkdtemp(prefix="kernel-")
+    manager = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(workdir, "k"))
+    manager.start_kernel()
+    session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
+    sockets = {
+        "shell": manager.connect_shell(identity=session.bsession),
+        "control": manager.connect_control(identity=session.bsession),
+        "stdin": manager.connect_stdin(identity=session.bsession),
+        "iopub": manager.connect_iopub(),
+    }
+    channel_of = {sock: name for name, sock in sockets.items()}
+    poller = zmq.Poller()
+    for sock in sockets.values():
+        poller.register(sock, zmq.POLLIN)
+
+    # Ready once the kernel answers kernel_info on the shell channel and its IOPub messages reach us:
+    # a subscription takes a moment to reach the kernel, and what it publishes before then is lost.
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    kernel_info = None
+    heard_iopub = False
+    while kernel_info is None or not heard_iopub:
+        if time.monotonic() > deadline or not manager.is_alive():
+            emit({"bridge": "kernel-died", "exit": exit_code(manager)})
+            return 1
+        probe = session.msg("kernel_info_request", {})
+        session.send(sockets["shell"], probe)
+        for sock, _ in poller.poll(500):
+            _, frames = session.feed_identities(sock.recv_multipart())
+            msg = session.deserialize(frames, content=True)
+            if sock is sockets["iopub"]:
+                heard_iopub = True
+            elif msg["msg_type"] == "kernel_info_reply":
+                kernel_info = msg["content"]
+    emit({"bridge": "ready", "kernel_info": kernel_info})
+
+    stdin = sys.stdin.buffer.fileno()
+    poller.register(stdin, zmq.POLLIN)
+    pending = b""
+    while True:
+        if not manager.is_alive():
+            emit({"bridge": "kernel-died", "exit": exit_code(manager)})
+            return 1
+        for sock, _ in poller.poll(1000):
+            if sock == stdin:
+                chunk = os.read(stdin, 1 << 16)
+                if not chunk:
+                    manager.shutdown_kernel(now=False)
+                    return 0
+                pending += chunk
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    relay_in(session, sockets, line)
+            else:
+                _, frames = session.feed_identities(sock.recv_multipart())
+                msg = session.deserialize(frames, content=True)
+                msg.pop("buffers", None)
+                msg["channel"] = channel_of[sock]
+                emit(msg)
+
+
+def relay_in(session, sockets, line):
+    try:
+        request = json.loads(line)
+        channel = request["channel"]
+        if channel not in ("shell", "control", "stdin"):
+            raise ValueError("no channel %r" % channel)
+        session.send(sockets[channel], request["msg"])
+    except Exception as e:  # a bad line is Coffer's bug; say so and keep the kernel
+        emit({"bridge": "bad-input", "error": str(e)})
+
+
+def exit_code(manager):
+    proc = getattr(getattr(manager, "provisioner", None), "process", None)
+    return proc.poll() if proc is not None else None
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
