@@ -197,6 +197,30 @@ class Fixture {
     return 'hello';
   }
 
+  private readonly labs = new Map<string, string>();
+
+  /** `p`'s running kernel for a notebook of theirs (the one they have, or a new one): session and kernel ids. */
+  async kernelSession(p: Principal): Promise<{ session: string; kernel: string }> {
+    let project = this.labs.get(p.login);
+    if (!project) {
+      project = await this.project(p);
+      await this.notebook(p, project);
+      this.labs.set(p.login, project);
+    }
+    const r = await this.send('POST', '/jupyter/api/sessions', {
+      key: p.key,
+      body: { path: `${project}/scratch.ipynb` },
+    });
+    expect(r.status, r.text).toBe(201);
+    return { session: r.json.id, kernel: r.json.kernel.id };
+  }
+
+  /** A notebook of `p`'s in a project of their own: `<KEY>/<name>.ipynb`. */
+  async notebookPath(p: Principal): Promise<string> {
+    const project = await this.project(p);
+    return `${project}/${await this.notebook(p, project)}.ipynb`;
+  }
+
   async notebook(p: Principal, project: string): Promise<string> {
     const r = await this.send('PUT', `/api/v1/projects/${project}/notebooks/scratch`, {
       key: p.key,
@@ -1025,6 +1049,109 @@ const PROJECTS: Entry[] = [
     admin: notMember(ownerNotebook()),
   },
   {
+    method: 'POST',
+    route: '/jupyter/api/sessions',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: async (f, as) => ({ path: '/jupyter/api/sessions', body: { path: await f.notebookPath(as) } }),
+    ok: 201,
+    // Nobody outside the project runs its notebooks, administrators included.
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: '/jupyter/api/sessions',
+        body: { path: await f.notebookPath(owner) },
+      }),
+    },
+    admin: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: '/jupyter/api/sessions',
+        body: { path: await f.notebookPath(owner) },
+      }),
+    },
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/sessions',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: () => ({ path: '/jupyter/api/sessions' }),
+    ok: 200,
+    other: {
+      status: 200,
+      call: async (f, _a, owner) => (await f.kernelSession(owner), { path: '/jupyter/api/sessions' }),
+      check: (r) => expect(r.json).toEqual([]),
+    },
+    admin: {
+      status: 200,
+      call: async (f, _a, owner) => (await f.kernelSession(owner), { path: '/jupyter/api/sessions' }),
+      check: (r) => expect(r.json).toEqual([]),
+    },
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/sessions/:id',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: async (f, as) => ({ path: `/jupyter/api/sessions/${(await f.kernelSession(as)).session}` }),
+    ok: 200,
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/sessions/${(await f.kernelSession(owner)).session}`,
+      }),
+    },
+    admin: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/sessions/${(await f.kernelSession(owner)).session}`,
+      }),
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/jupyter/api/sessions/:id',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: async (f, as) => ({ path: `/jupyter/api/sessions/${(await f.kernelSession(as)).session}` }),
+    ok: 204,
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/sessions/${(await f.kernelSession(owner)).session}`,
+      }),
+    },
+    // Administrators stop anyone's kernel (a runaway one, say); they never see into it.
+    admin: {
+      status: 204,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/sessions/${(await f.kernelSession(owner)).session}`,
+      }),
+    },
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/kernels/:id/channels',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    // Without an Upgrade the owner is told to use a WebSocket; anyone else finds no kernel.
+    call: async (f, as) => ({ path: `/jupyter/api/kernels/${(await f.kernelSession(as)).kernel}/channels` }),
+    ok: 426,
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/kernels/${(await f.kernelSession(owner)).kernel}/channels`,
+      }),
+    },
+    admin: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/kernels/${(await f.kernelSession(owner)).kernel}/channels`,
+      }),
+    },
+  },
+  {
     method: 'GET',
     route: '/api/v1/jobs',
     access: 'user',
@@ -1786,7 +1913,7 @@ const REFUSALS: Refusal[] = [
   {
     who: 'an unknown Authorization scheme',
     status: 401,
-    auth: (c) => ({ headers: { authorization: `Token ${c.allowed.key}` } }),
+    auth: (c) => ({ headers: { authorization: `Digest ${c.allowed.key}` } }),
   },
   {
     who: 'a session token sent as an API key',

@@ -41,6 +41,9 @@ import { projectRoutes } from './modules/projects/project.routes.js';
 import { createProjectService } from './modules/projects/project.service.js';
 import { notebookDssRoutes } from './modules/notebooks/notebook.dss-routes.js';
 import { notebookRoutes } from './modules/notebooks/notebook.routes.js';
+import { jupyterRoutes } from './modules/notebooks/jupyter.routes.js';
+import { createKernelService } from './modules/notebooks/kernels.js';
+import websocket from '@fastify/websocket';
 import { createNotebookService } from './modules/notebooks/notebook.service.js';
 
 export interface AppDeps {
@@ -149,6 +152,8 @@ export async function buildApp(deps: AppDeps): Promise<{
     },
   });
   registerAuthHook(app, services.auth, { metricsToken: config.metricsToken });
+  // Jupyter kernel channels (modules/notebooks): the upgrade passes the same auth hook as any GET.
+  await app.register(websocket, { options: { maxPayload: 16 * 1024 * 1024 } });
   metrics.register(app as unknown as FastifyInstance);
 
   const execution = createUserCodeExecution({
@@ -194,12 +199,25 @@ export async function buildApp(deps: AppDeps): Promise<{
     code: execution.code,
   });
   local.runner = runner;
+  const kernels = createKernelService({
+    code: execution.code,
+    notebooks: services.notebooks,
+    clock: deps.clock,
+    logger: deps.logger,
+    settings: {
+      idleMs: config.jobs.kernelIdleSeconds * 1000,
+      lifetimeMs: KERNEL_LIFETIME_MS,
+      maxOutputBytes: KERNEL_MAX_OUTPUT_BYTES,
+    },
+  });
+  await app.register(jupyterRoutes, { kernels });
   app.addHook('onListen', async () => {
     // Taken once: a job starting while the server shuts down still knows where it was.
     await execution.start(backendOf(app.server.address()));
     await runner.start();
   });
   app.addHook('onClose', async () => {
+    await kernels.stopAll();
     await runner.stop();
     await execution.stop();
     await services.audit.drain();
@@ -207,6 +225,10 @@ export async function buildApp(deps: AppDeps): Promise<{
   });
   return { app: app as unknown as FastifyInstance, services, routes };
 }
+
+/** A kernel lives at most a day, and may send at most 1 GiB over its life (the sandbox's limits apply too). */
+const KERNEL_LIFETIME_MS = 24 * 3600 * 1000;
+const KERNEL_MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
 
 /** Where user code on this machine reaches the server: its own listening address, loopback if wildcard. */
 function backendOf(address: ReturnType<FastifyInstance['server']['address']>): Listening {

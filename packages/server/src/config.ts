@@ -25,6 +25,8 @@ export interface JobsConfig {
   readonly clientsDir: string;
   /** How often a replica says its jobs still run; after 6 missed beats another replica fails them. */
   readonly heartbeatSeconds: number;
+  /** A notebook kernel with no activity for this long is stopped (and its ticket revoked). */
+  readonly kernelIdleSeconds: number;
 }
 
 /** How user code is isolated (see execution/ and the README's threat model). */
@@ -121,6 +123,7 @@ const KNOWN = [
   'COFFER_JOB_MAX_LOG_BYTES',
   'COFFER_JOB_MASK_MIN_LENGTH',
   'COFFER_JOB_USER',
+  'COFFER_KERNEL_IDLE_SECONDS',
   'COFFER_SANDBOX',
   'COFFER_SANDBOX_BWRAP',
   'COFFER_SANDBOX_NETWORK',
@@ -281,6 +284,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     workRoot: path.resolve(cwd, merged.COFFER_JOB_WORK_DIR ?? path.join(tmpdir(), 'coffer-jobs')),
     clientsDir: path.resolve(cwd, merged.COFFER_CLIENTS_DIR ?? bundledClientsDir()),
     heartbeatSeconds: int('COFFER_JOB_HEARTBEAT_SECONDS', 5, 1, 3600),
+    kernelIdleSeconds: int('COFFER_KERNEL_IDLE_SECONDS', 3600, 1, 7 * 24 * 3600),
   };
 
   const sandboxMode = (merged.COFFER_SANDBOX ?? 'on').toLowerCase();

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { SecretService } from '../modules/secrets/secret.service.js';
 import type { IssuedTicket, TicketService } from '../modules/tickets/ticket.service.js';
@@ -12,7 +12,7 @@ import { createLogMasker } from './log-masker.js';
 import { probeSandbox, type SandboxProblem } from './probe.js';
 import { processStartTime, readStat } from './process-tree.js';
 import type { ProcessWatch } from './process-watch.js';
-import { CODE_PATH, recipeFile, type Runtimes } from './runtimes.js';
+import { CODE_PATH, recipeFile, type JupyterKernel, type Runtimes } from './runtimes.js';
 import type { Launch, RunDirs, SandboxBackend } from './sandbox.js';
 import type { Spawned, Spawner } from './spawner.js';
 import { diskUsage, handOver, makeRunDirs, removeRunDirs } from './workdir.js';
@@ -47,13 +47,18 @@ export interface CodeRequest {
   /** The job this run is: its ticket is bound to it, so any replica can revoke it. */
   readonly jobId?: string | undefined;
   readonly language: RecipeLanguage;
+  /** The recipe's code; unused when `kernel` is set. */
   readonly code: string;
+  /** Instead of a recipe, a notebook's Jupyter kernel, started beside its bridge (docs/adr/0021). */
+  readonly kernel?: JupyterKernel | undefined;
   /**
    * The run's ticket when it was issued in the transaction that recorded the run (a job started at
    * once), sparing the run a commit before it starts; revoked at the end like one issued here. Issued
    * with `ticketLifetimeMs` of the run's time limit, for its user, job and project.
    */
   readonly ticket?: IssuedTicket | undefined;
+  /** The code reads standard input from `RunningCode.input` (a kernel's bridge); else it has none. */
+  readonly input?: boolean;
   /** More environment for the code (COFFER_JOB_ID, DKU_CALL_ORIGIN, …). */
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
@@ -68,6 +73,8 @@ export interface RunningCode {
   /** Stops the run (at once, or as soon as it has started). */
   stop(state: 'cancelled' | 'failed' | 'timed_out', error: string): void;
   readonly done: Promise<CodeOutcome>;
+  /** With `input`: what is written here reaches the code's standard input, once it has started. */
+  readonly input?: Writable;
 }
 
 /** How this server runs user code, for /readyz and the admin page. */
@@ -121,6 +128,8 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     // Read through a function: a stop can come at any await, which flow analysis does not see.
     const currentStop = () => stopped;
 
+    // Written before the process exists, input waits here; it is dropped with the run.
+    const input = req.input ? new PassThrough() : undefined;
     const done = (async (): Promise<CodeOutcome> => {
       let ticketId: string | undefined = req.ticket?.id;
       let dirs: RunDirs | undefined;
@@ -149,9 +158,13 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
         if (stoppedEarly) return { ...stoppedEarly, exitCode: null };
 
         dirs = makeRunDirs(config.workRoot, account, deps.serverUid);
-        writeFileSync(path.join(dirs.home, recipeFile(req.language)), req.code, { mode: 0o644 });
         const view = backend.view(dirs);
-        const command = await deps.runtimes.prepare(req.language, dirs.home, view);
+        let command;
+        if (req.kernel) command = await deps.runtimes.prepareKernel(req.kernel, view);
+        else {
+          writeFileSync(path.join(dirs.home, recipeFile(req.language)), req.code, { mode: 0o644 });
+          command = await deps.runtimes.prepare(req.language, dirs.home, view);
+        }
         const stoppedMeanwhile = currentStop(); // while R's package was being installed, say
         if (stoppedMeanwhile) return { ...stoppedMeanwhile, exitCode: null };
         handOver(dirs, account);
@@ -177,7 +190,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
           limits: config.limits,
         });
         const runDirs = dirs;
-        return await supervise(launch, req, values, {
+        return await supervise(launch, req, values, input, {
           onKill: (k) => {
             kill = k;
             if (stopped) k();
@@ -189,6 +202,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
       } catch (e) {
         return failed(e instanceof Error ? e.message : String(e));
       } finally {
+        input?.destroy();
         try {
           if (ticketId) await deps.tickets.revoke(ticketId);
         } finally {
@@ -196,7 +210,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
         }
       }
     })();
-    return { stop, done };
+    return { stop, done, ...(input ? { input } : {}) };
   }
 
   /** Starts the launch and follows it to its end. */
@@ -204,6 +218,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     launch: Launch,
     req: CodeRequest,
     values: string[],
+    input: PassThrough | undefined,
     run: {
       onKill: (kill: () => void) => void;
       stopped: () => { state: RunState; error: string } | undefined;
@@ -214,11 +229,12 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     const { limits } = config;
     let child: Spawned;
     try {
-      child = await deps.spawner.spawn(launch);
+      child = await deps.spawner.spawn(launch, { input: input !== undefined });
     } catch (e) {
       return failed(`could not start ${launch.program}: ${(e as Error).message}`);
     }
     const { pid } = child;
+    if (input && child.stdin) input.pipe(child.stdin);
     const sandboxed = launch.stop.kind === 'sandbox';
     // A sandbox ends with its init: the kernel kills everything in a PID namespace whose first process
     // dies. bubblewrap names the init once it exists; killing bubblewrap itself instead could orphan an

@@ -53,6 +53,12 @@ export function recipeFile(language: RecipeLanguage): string {
   return FILES[language];
 }
 
+/** The Jupyter kernels a notebook runs on, by their Debian kernelspec names. */
+export type JupyterKernel = 'python3' | 'ir';
+
+/** Debian's Jupyter (jupyter_client, ipykernel) lives with Debian's Python, whatever recipes run with. */
+const JUPYTER_PYTHON = '/usr/bin/python3';
+
 /** Where code looks for programs; also where a bare interpreter name is looked up. */
 export const CODE_PATH = '/usr/local/bin:/usr/bin:/bin';
 
@@ -61,6 +67,7 @@ export function createRuntimes(config: RuntimesConfig) {
   const rscript = resolveProgram(config.rscript);
   const node = resolveProgram(config.node);
   const pythonClient: SharedDir = { name: 'python', host: path.join(config.clientsDir, 'python') };
+  const jupyterBridge: SharedDir = { name: 'jupyter', host: path.join(config.clientsDir, 'jupyter') };
   const rPackage = path.join(config.clientsDir, 'r', 'dataiku');
   const nodeClient: SharedDir = {
     name: 'node-client',
@@ -126,6 +133,27 @@ export function createRuntimes(config: RuntimesConfig) {
 
     /** Node, for what the server itself runs in a sandbox (the network relay). */
     node,
+
+    /**
+     * How to start a notebook's kernel beside its bridge, with the client package of the kernel's
+     * language on its path (the kernel inherits the bridge's environment).
+     */
+    async prepareKernel(kernel: JupyterKernel, view: CodeView): Promise<CodeCommand> {
+      const bridge = `${view.shared(jupyterBridge)}/coffer_kernel_bridge.py`;
+      const base = { command: JUPYTER_PYTHON, args: ['-u', bridge, kernel] };
+      if (kernel === 'python3')
+        return {
+          ...base,
+          env: { PYTHONPATH: view.shared(pythonClient), PYTHONDONTWRITEBYTECODE: '1' },
+          shared: [jupyterBridge, pythonClient],
+        };
+      const library = await ensureRPackage();
+      return {
+        ...base,
+        env: { R_LIBS: view.shared(library), R_LIBS_USER: view.home, PYTHONDONTWRITEBYTECODE: '1' },
+        shared: [jupyterBridge, library],
+      };
+    },
 
     /**
      * Prepares the run's home (`home`, on the host) for the language and says how to start its recipe

@@ -11,10 +11,13 @@ export const SESSION_COOKIE = 'coffer_session';
 export const CSRF_HEADER = 'x-coffer-csrf';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-/** Reads the personal API key from `Basic base64(key:)`, `Basic base64(:key)` or `Bearer key`. */
+/**
+ * Reads the personal API key from `Basic base64(key:)`, `Basic base64(:key)`, `Bearer key`, or
+ * `token key` (what Jupyter and JupyterHub clients send).
+ */
 export function apiKeyFromAuthorization(header: string): string {
   const [scheme, rest = ''] = header.trim().split(/\s+/, 2);
-  if (scheme?.toLowerCase() === 'bearer' && rest) return rest;
+  if ((scheme?.toLowerCase() === 'bearer' || scheme?.toLowerCase() === 'token') && rest) return rest;
   if (scheme?.toLowerCase() === 'basic' && rest) {
     const decoded = Buffer.from(rest, 'base64').toString('utf8');
     const i = decoded.indexOf(':');
@@ -23,7 +26,9 @@ export function apiKeyFromAuthorization(header: string): string {
     const key = user || pass;
     if (key) return key;
   }
-  throw new Unauthenticated('Authorization header must be "Basic base64(<api key>:)" or "Bearer <api key>"');
+  throw new Unauthenticated(
+    'Authorization header must be "Basic base64(<api key>:)", "Bearer <api key>" or "token <api key>"',
+  );
 }
 
 function sessionCookieOf(header: string | undefined): string | undefined {

@@ -110,9 +110,16 @@ function send(err: FastifyError | Error, req: FastifyRequest, reply: FastifyRepl
     // The R client reads the error only when the type is exactly application/json.
     return reply.status(r.status).header('content-type', 'application/json').send(JSON.stringify(body));
   }
+  // Jupyter Server's own shape, which Jupyter's front end and clients read.
+  if (isJupyterUrl(req.url)) return reply.status(r.status).send({ message: r.message, reason: r.code });
   return reply.status(r.status).send({
     error: { code: r.code, message: r.message, ...r.fields, ...(r.details ? { details: r.details } : {}) },
   });
+}
+
+function isJupyterUrl(url: string): boolean {
+  const path = url.replace(/\/{2,}/g, '/');
+  return path === '/jupyter' || path.startsWith('/jupyter/');
 }
 
 /**

@@ -217,6 +217,20 @@ export function createNotebookService(deps: {
 
     save,
 
+    /**
+     * A notebook the caller may run a kernel for: running code as yourself in a project takes the
+     * contributor role, as running a recipe does.
+     */
+    async openable(
+      caller: Caller,
+      key: string,
+      name: string,
+    ): Promise<{ projectId: string; language: NotebookLanguage }> {
+      const { project } = await projects.membership(caller, key, 'contributor');
+      const row = await find(project.id, key, name);
+      return { projectId: project.id, language: row.language };
+    },
+
     async delete(caller: Caller, key: string, name: string): Promise<void> {
       const { project } = await projects.membership(caller, key, 'contributor');
       await store.transaction(async (trx) => {

@@ -1,0 +1,184 @@
+/*
+ * Notebook kernels through Jupyter's API with a personal API key (docs/adr/0021): a session starts the
+ * caller's own kernel, as them, in the sandbox; code sent over the kernel's WebSocket runs there with a
+ * ticket of its own (origin notebook, the notebook's project), finds the caller's secret with the
+ * seed's snippet, and what it prints reaches the client masked. Closing the session stops the kernel
+ * and its ticket is refused from then on. Another user neither sees, joins nor stops it; a kernel left
+ * idle is stopped.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { TestServer, type TestUser } from './support/test-server.js';
+
+const SECRET = 'nb-secret-8d1f0c2a9e';
+const SNIPPET = `import dataiku, os
+client = dataiku.api_client()
+auth_info = client.get_auth_info(with_secrets=True)
+secret_value = None
+for secret in auth_info["secrets"]:
+    if secret["key"] == "credential-for-my-api":
+        secret_value = secret["value"]
+        break
+if not secret_value:
+    raise Exception("secret not found")
+print("value:", secret_value)
+print("origin:", os.environ["DKU_CALL_ORIGIN"], os.environ["DKU_CURRENT_PROJECT_KEY"])
+print("ticket:", os.environ["DKU_API_TICKET"])
+`;
+
+interface Msg {
+  channel?: string;
+  msg_type?: string;
+  parent_header?: { msg_id?: string };
+  content?: { text?: string; status?: string; ename?: string; evalue?: string };
+}
+
+/** A kernel's channels, as a Jupyter client holds them. */
+class Channels {
+  readonly messages: Msg[] = [];
+  readonly raw: string[] = [];
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (d) => {
+      this.raw.push(d.toString());
+      this.messages.push(JSON.parse(d.toString()) as Msg);
+    });
+  }
+  static open(url: string, key: string): Promise<Channels> {
+    const ws = new WebSocket(url, { headers: { authorization: `token ${key}` } });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new Channels(ws)));
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode}`)));
+    });
+  }
+  /** Runs code; resolves with everything printed once the kernel replies. */
+  async execute(code: string, timeoutMs = 60_000): Promise<{ out: string; reply: Msg }> {
+    const id = randomUUID();
+    this.ws.send(
+      JSON.stringify({
+        channel: 'shell',
+        header: {
+          msg_id: id,
+          session: 's',
+          username: 'u',
+          msg_type: 'execute_request',
+          version: '5.3',
+          date: '',
+        },
+        parent_header: {},
+        metadata: {},
+        content: { code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false },
+      }),
+    );
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const mine = this.messages.filter((m) => m.parent_header?.msg_id === id);
+      const reply = mine.find((m) => m.msg_type === 'execute_reply');
+      // The reply can overtake the last IOPub message; the kernel says idle when it is done.
+      const idle = mine.some(
+        (m) =>
+          m.msg_type === 'status' && (m.content as { execution_state?: string })?.execution_state === 'idle',
+      );
+      if (reply && idle) {
+        const out = mine
+          .filter((m) => m.msg_type === 'stream')
+          .map((m) => m.content!.text)
+          .join('');
+        return { out, reply };
+      }
+      if (Date.now() > deadline) throw new Error(`no reply to ${id}: ${JSON.stringify(mine)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+describe('notebook kernels', () => {
+  let server: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  const as = (u: TestUser, method: string, p: string, body?: unknown) =>
+    server.request(method, p, { headers: { authorization: `token ${u.key}` }, body });
+  const ws = (id: string) => `${server.url.replace(/^http/, 'ws')}/jupyter/api/kernels/${id}/channels`;
+
+  beforeAll(async () => {
+    server = await TestServer.start({ COFFER_KERNEL_IDLE_SECONDS: '3' });
+    alice = await server.createUser('alice');
+    bob = await server.createUser('bob');
+    await as(alice, 'PUT', '/api/v1/me/secrets/credential-for-my-api', { value: SECRET });
+    await as(bob, 'PUT', '/api/v1/me/secrets/credential-for-my-api', { value: 'bob-secret-1e2d3c4b' });
+    expect((await as(alice, 'POST', '/api/v1/projects', { key: 'NB', name: 'Notebooks' })).status).toBe(201);
+    await as(alice, 'PUT', '/api/v1/projects/NB/members/bob', { role: 'contributor' });
+    expect(
+      (await as(alice, 'PUT', '/api/v1/projects/NB/notebooks/explore', { language: 'python' })).status,
+    ).toBe(201);
+  });
+  afterAll(() => server.close());
+
+  it("runs the seed's snippet in the caller's own kernel, masks the value, and ends the ticket with the session", async () => {
+    const opened = await as(alice, 'POST', '/jupyter/api/sessions', {
+      path: 'NB/explore.ipynb',
+      type: 'notebook',
+    });
+    expect(opened.status).toBe(201);
+    expect(opened.json).toMatchObject({
+      path: 'NB/explore.ipynb',
+      type: 'notebook',
+      kernel: { name: 'python3' },
+    });
+    const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);
+    const { out, reply } = await channels.execute(SNIPPET);
+    expect(reply.content!.status, out).toBe('ok');
+    expect(out).toContain('value: *****');
+    expect(out).toContain('origin: notebook NB');
+    expect(channels.raw.join('\n')).not.toContain(SECRET);
+    const ticket = /ticket: (\S+)/.exec(out)![1]!;
+    expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(200);
+
+    // Bob, on the same notebook, gets a kernel of his own: his secret, never hers.
+    const his = await as(bob, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    expect(his.json.kernel.id).not.toBe(opened.json.kernel.id);
+    expect((await as(bob, 'GET', '/jupyter/api/sessions')).json.map((s: { id: string }) => s.id)).toEqual([
+      his.json.id,
+    ]);
+    await expect(Channels.open(ws(opened.json.kernel.id), bob.key)).rejects.toThrow();
+    expect((await as(bob, 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(404);
+    const bobs = await Channels.open(ws(his.json.kernel.id), bob.key);
+    const bobOut = (await bobs.execute(SNIPPET)).out;
+    expect(bobOut).toContain('value: *****');
+    expect(bobs.raw.join('\n')).not.toContain('bob-secret-1e2d3c4b');
+    expect(/ticket: (\S+)/.exec(bobOut)![1]).not.toBe(ticket);
+
+    expect((await as(alice, 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(204);
+    expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(401);
+    expect((await as(alice, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+    bobs.ws.close();
+    channels.ws.close();
+    await as(bob, 'DELETE', `/jupyter/api/sessions/${his.json.id}`);
+  }, 120_000);
+
+  it('stops a kernel left idle past the setting, and its ticket with it', async () => {
+    const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);
+    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"])');
+    const ticket = /ticket: (\S+)/.exec(out)![1]!;
+    channels.ws.close();
+    const deadline = Date.now() + 30_000;
+    while ((await as(alice, 'GET', '/jupyter/api/sessions')).json.length > 0) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `the idle kernel was not stopped: ${JSON.stringify((await as(alice, 'GET', '/jupyter/api/sessions')).json)}`,
+        );
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(401);
+  }, 60_000);
+
+  it('refuses a session for a notebook in a project the caller is not a member of, or one that does not exist', async () => {
+    const outsider = await server.createUser('oscar');
+    const r = await as(outsider, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    expect(r.status).toBe(404);
+    expect((await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/missing.ipynb' })).status).toBe(404);
+    expect((await as(alice, 'POST', '/jupyter/api/sessions', { path: 'explore.ipynb' })).status).toBe(400);
+  });
+});
