@@ -215,6 +215,12 @@ class Fixture {
     return { session: r.json.id, kernel: r.json.kernel.id };
   }
 
+  /** `p`'s running session as DSS names it: `/projects/<KEY>/jupyter-notebooks/<name>/sessions/<id>`. */
+  async dssSessionPath(p: Principal): Promise<string> {
+    const { session } = await this.kernelSession(p);
+    return `/projects/${this.labs.get(p.login)!}/jupyter-notebooks/scratch/sessions/${session}`;
+  }
+
   /** A notebook of `p`'s in a project of their own: `<KEY>/<name>.ipynb`. */
   async notebookPath(p: Principal): Promise<string> {
     const project = await this.project(p);
@@ -1196,6 +1202,41 @@ const PROJECTS: Entry[] = [
 
 /** The DSS public API, relative to a prefix; expanded for both prefixes below. */
 const DSS: Entry[] = [
+  {
+    method: 'GET',
+    route: '/projects/:key/jupyter-notebooks/:name/sessions',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `${await ownerNotebook('', 'jupyter-notebooks')(f, as)}/sessions` }),
+    ok: 200,
+    other: notMember(
+      async (f, owner) => `${await ownerNotebook('', 'jupyter-notebooks')(f, owner)}/sessions`,
+    ),
+    admin: notMember(
+      async (f, owner) => `${await ownerNotebook('', 'jupyter-notebooks')(f, owner)}/sessions`,
+    ),
+  },
+  {
+    method: 'DELETE',
+    route: '/projects/:key/jupyter-notebooks/:name/sessions/:sessionId',
+    access: 'user',
+    ticket: noTicket(/stop notebook kernels/),
+    call: async (f, as) => ({ path: await f.dssSessionPath(as) }),
+    ok: 200,
+    other: { status: 404, call: async (f, _a, owner) => ({ path: await f.dssSessionPath(owner) }) },
+    // Administrators unload anyone's notebook (DSS's admin monitoring does); they never see into it.
+    admin: { status: 200, call: async (f, _a, owner) => ({ path: await f.dssSessionPath(owner) }) },
+  },
+  {
+    method: 'GET',
+    route: '/admin/notebooks',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: () => ({ path: '/admin/notebooks/' }),
+    ok: 200,
+    other: { status: 403 },
+    admin: { status: 200 },
+  },
   {
     method: 'GET',
     route: '/projects/:key/jupyter-notebooks',

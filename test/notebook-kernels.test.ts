@@ -157,6 +157,33 @@ describe('notebook kernels', () => {
     await as(bob, 'DELETE', `/jupyter/api/sessions/${his.json.id}`);
   }, 120_000);
 
+  it('answers the dataikuapi session calls: active notebooks, get_sessions, list_running_notebooks, unload', async () => {
+    const admin = await server.createUser('root-admin', { admin: true });
+    const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    const dss = '/public/api/projects/NB/jupyter-notebooks';
+    const active = await as(bob, 'GET', `${dss}/?active=True`);
+    expect(active.json.map((n: { name: string }) => n.name)).toEqual(['explore']);
+    const sessions = await as(bob, 'GET', `${dss}/explore/sessions`);
+    expect(sessions.status).toBe(200);
+    expect(sessions.json).toEqual([
+      expect.objectContaining({
+        projectKey: 'NB',
+        notebookName: 'explore',
+        sessionCreator: 'alice',
+        sessionId: opened.json.id,
+        kernelId: opened.json.kernel.id,
+      }),
+    ]);
+    const running = await as(admin, 'GET', '/public/api/admin/notebooks/');
+    expect(running.json.map((n: { sessionId: string }) => n.sessionId)).toContain(opened.json.id);
+    expect((await as(bob, 'GET', '/public/api/admin/notebooks/')).status).toBe(403);
+    // Bob may see Alice's session but not unload it; she may.
+    expect((await as(bob, 'DELETE', `${dss}/explore/sessions/${opened.json.id}`)).status).toBe(404);
+    expect((await as(alice, 'DELETE', `${dss}/explore/sessions/${opened.json.id}`)).status).toBe(200);
+    expect((await as(bob, 'GET', `${dss}/explore/sessions`)).json).toEqual([]);
+    expect((await as(bob, 'GET', `${dss}/?active=True`)).json).toEqual([]);
+  }, 60_000);
+
   it('stops a kernel left idle past the setting, and its ticket with it', async () => {
     const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
     const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);

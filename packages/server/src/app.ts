@@ -180,7 +180,6 @@ export async function buildApp(deps: AppDeps): Promise<{
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   for (const prefix of DSS_PREFIXES) {
     await app.register(dssRoutes, { prefix, ...services });
-    await app.register(notebookDssRoutes, { prefix, notebooks: services.notebooks });
   }
   await registerWebUi(app as unknown as FastifyInstance, config.webDir);
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
@@ -211,6 +210,8 @@ export async function buildApp(deps: AppDeps): Promise<{
     },
   });
   await app.register(jupyterRoutes, { kernels });
+  for (const prefix of DSS_PREFIXES)
+    await app.register(notebookDssRoutes, { prefix, notebooks: services.notebooks, kernels });
   app.addHook('onListen', async () => {
     // Taken once: a job starting while the server shuts down still knows where it was.
     await execution.start(backendOf(app.server.address()));

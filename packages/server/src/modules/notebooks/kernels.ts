@@ -191,6 +191,11 @@ export function createKernelService(deps: {
       return view(kernel);
     },
 
+    /** The kernels running for a project's notebooks (for its members: who and when, nothing inside). */
+    running(projectKey: string): KernelView[] {
+      return [...kernels.values()].filter((k) => k.projectKey === projectKey && k.state !== 'dead').map(view);
+    },
+
     list(caller: Caller, opts: { all?: boolean } = {}): KernelView[] {
       const me = requireUser(caller);
       const all = opts.all && isAdminCaller(caller);

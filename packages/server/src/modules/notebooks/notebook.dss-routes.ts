@@ -1,20 +1,24 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NotFound } from '../../errors.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
 import { DssNotebookItem, NotebookDocument, NotebookParams } from './notebook.schema.js';
+import type { KernelService, KernelView } from './kernels.js';
 import type { NotebookInfo, NotebookService } from './notebook.service.js';
 import { ProjectParams } from '../projects/project.schema.js';
 
 /**
- * The notebook calls of the current dataikuapi (dss/jupyternotebook.py, project.py), under each DSS
- * prefix: list, create with content, read, save, delete, clear outputs. A read carries the notebook's
- * revision inside its metadata, so the client's get_content() … save() is refused with 409 when
- * someone saved in between, instead of overwriting them.
+ * The notebook calls of the current dataikuapi (dss/jupyternotebook.py, project.py, dssclient.py),
+ * under each DSS prefix: list (all, or those with a kernel running), create with content, read, save,
+ * delete, clear outputs; a notebook's running sessions and unloading one; an administrator's list of
+ * every running notebook. A read carries the notebook's revision inside its metadata, so the client's
+ * get_content() … save() is refused with 409 when someone saved in between, instead of overwriting.
+ * A notebook's sessions are listed to its members: names and times, never anything a kernel holds.
  */
-export const notebookDssRoutes: FastifyPluginAsyncTypebox<{ notebooks: NotebookService }> = async (
-  app,
-  { notebooks },
-) => {
+export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
+  notebooks: NotebookService;
+  kernels: KernelService;
+}> = async (app, { notebooks, kernels }) => {
   const hide = { hide: true } as const;
   const ownProject = { access: 'user' as const, ticket: 'own-project' as const };
   const byOwnHand = { access: 'user' as const, ownCredential: true, action: 'change notebooks (code)' };
@@ -40,11 +44,71 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{ notebooks: NotebookS
       response: { 200: Type.Array(DssNotebookItem) },
     },
     handler: async (req) => {
-      // Kernels are not started yet in this version: no notebook is active.
       const activeOnly = parseQueryBool(req.query.active, 'active', false);
       const all = await notebooks.list(req.caller!, req.params.key);
-      return (activeOnly ? [] : all).map((n) => item(req.params.key, n));
+      const running = new Set(kernels.running(req.params.key).map((k) => k.notebook));
+      return all.filter((n) => !activeOnly || running.has(n.name)).map((n) => item(req.params.key, n));
     },
+  });
+
+  const sessionItem = (k: KernelView) => ({
+    projectKey: k.projectKey,
+    notebookName: k.notebook,
+    sessionCreator: k.owner,
+    sessionCreatorDisplayName: k.owner,
+    sessionId: k.sessionId,
+    kernelId: k.id,
+    kernelConnections: k.connections,
+    kernelLastActivityTime: k.lastActivity,
+    kernelExecutionState: k.executionState,
+    sessionStartTime: k.startedAt,
+  });
+  const SessionItem = Type.Object({
+    projectKey: Type.String(),
+    notebookName: Type.String(),
+    sessionCreator: Type.String(),
+    sessionCreatorDisplayName: Type.String(),
+    sessionId: Type.String(),
+    kernelId: Type.String(),
+    kernelConnections: Type.Integer(),
+    kernelLastActivityTime: Type.Integer(),
+    kernelExecutionState: Type.String(),
+    sessionStartTime: Type.Integer(),
+  });
+  const SessionParams = Type.Object(
+    { key: Type.String(), name: Type.String(), sessionId: Type.String() },
+    { additionalProperties: false },
+  );
+
+  app.get('/projects/:key/jupyter-notebooks/:name/sessions', {
+    config: ownProject,
+    schema: { ...hide, params: NotebookParams, response: { 200: Type.Array(SessionItem) } },
+    handler: async (req) => {
+      await notebooks.get(req.caller!, req.params.key, req.params.name);
+      return kernels
+        .running(req.params.key)
+        .filter((k) => k.notebook === req.params.name)
+        .map(sessionItem);
+    },
+  });
+
+  app.delete('/projects/:key/jupyter-notebooks/:name/sessions/:sessionId', {
+    config: { access: 'user' as const, action: 'stop notebook kernels' },
+    schema: { ...hide, params: SessionParams },
+    handler: async (req) => {
+      // Your own session, or any as an administrator: unloading stops the kernel and ends its ticket.
+      const k = kernels.bySession(req.caller!, req.params.sessionId, { admin: true });
+      if (k.projectKey !== req.params.key || k.notebook !== req.params.name)
+        throw new NotFound(`session ${JSON.stringify(req.params.sessionId)} is not one of this notebook's`);
+      await kernels.stop(req.caller!, k.id);
+      return {};
+    },
+  });
+
+  app.get('/admin/notebooks', {
+    config: { access: 'admin' as const },
+    schema: { ...hide, response: { 200: Type.Array(SessionItem) } },
+    handler: async (req) => kernels.list(req.caller!, { all: true }).map(sessionItem),
   });
 
   app.post('/projects/:key/jupyter-notebooks/:name', {
