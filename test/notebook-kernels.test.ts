@@ -7,6 +7,7 @@
  * idle is stopped.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { TestServer, type TestUser } from './support/test-server.js';
@@ -157,6 +158,25 @@ describe('notebook kernels', () => {
     await as(bob, 'DELETE', `/jupyter/api/sessions/${his.json.id}`);
   }, 120_000);
 
+  it("runs the seed's R snippet, as written, in an R kernel", async () => {
+    expect((await as(alice, 'PUT', '/api/v1/projects/NB/notebooks/in-r', { language: 'r' })).status).toBe(
+      201,
+    );
+    const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/in-r.ipynb' });
+    expect(opened.json.kernel.name).toBe('ir');
+    const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);
+    const snippet = readFileSync('test/fixtures/seed/r-snippet.R', 'utf8');
+    const { out, reply } = await channels.execute(
+      `${snippet}\nprint(paste("value:", secret_value))`,
+      120_000,
+    );
+    expect(reply.content!.status, out).toBe('ok');
+    expect(out).toContain('value: *****');
+    expect(channels.raw.join('\n')).not.toContain(SECRET);
+    channels.ws.close();
+    await as(alice, 'DELETE', `/jupyter/api/sessions/${opened.json.id}`);
+  }, 180_000);
+
   it('answers the dataikuapi session calls: active notebooks, get_sessions, list_running_notebooks, unload', async () => {
     const admin = await server.createUser('root-admin', { admin: true });
     const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
@@ -183,6 +203,54 @@ describe('notebook kernels', () => {
     expect((await as(bob, 'GET', `${dss}/explore/sessions`)).json).toEqual([]);
     expect((await as(bob, 'GET', `${dss}/?active=True`)).json).toEqual([]);
   }, 60_000);
+
+  it("a kernel reaches neither another user's kernel nor the server's data", async () => {
+    const hers = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    const herChannels = await Channels.open(ws(hers.json.kernel.id), alice.key);
+    const herTicket = /ticket: (\S+)/.exec((await herChannels.execute(SNIPPET)).out)![1]!;
+    const his = await as(bob, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    const hisChannels = await Channels.open(ws(his.json.kernel.id), bob.key);
+    const probe = `import os
+seen = []
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    try:
+        seen.append(open(f"/proc/{pid}/environ", "rb").read().decode("latin1"))
+    except Exception as e:
+        seen.append("denied " + type(e).__name__)
+print("pids:", len([p for p in os.listdir("/proc") if p.isdigit()]))
+print("environ:", "\\n".join(seen))
+for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir + '/master.key')}]:
+    try:
+        print("read", path, os.listdir(path) if os.path.isdir(path) else open(path).read())
+    except Exception as e:
+        print("refused", path, type(e).__name__)
+`;
+    const { out } = await hisChannels.execute(probe);
+    expect(out).not.toContain(herTicket);
+    expect(out).not.toContain(SECRET);
+    expect(out).not.toMatch(/^read /m);
+    expect(out).toMatch(/refused .*coffer-test-/);
+    // Its own PID namespace: the sandbox's init, the bridge, the kernel and little else.
+    expect(Number(/pids: (\d+)/.exec(out)![1])).toBeLessThan(10);
+    herChannels.ws.close();
+    hisChannels.ws.close();
+    await as(alice, 'DELETE', `/jupyter/api/sessions/${hers.json.id}`);
+    await as(bob, 'DELETE', `/jupyter/api/sessions/${his.json.id}`);
+  }, 120_000);
+
+  it('a server stopping ends its kernels, and their tickets are refused after it starts again', async () => {
+    const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);
+    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"])');
+    const ticket = /ticket: (\S+)/.exec(out)![1]!;
+    const closed = new Promise((r) => channels.ws.once('close', r));
+    const dataDir = server.dataDir;
+    await server.close({ keepData: true });
+    await closed;
+    server = await TestServer.start({ COFFER_DATA_DIR: dataDir, COFFER_KERNEL_IDLE_SECONDS: '3' });
+    expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(401);
+    expect((await as(alice, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+  }, 120_000);
 
   it('stops a kernel left idle past the setting, and its ticket with it', async () => {
     const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
