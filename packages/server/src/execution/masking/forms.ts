@@ -95,6 +95,8 @@ export function base64Runs(bytes: Buffer): string[] {
 
 /** Every textual form of `v` that the masker covers, deduplicated; the first is `v` itself. */
 export function textForms(v: string): string[] {
+  // No escaper and no URL encoder touches these characters: most tokens are made of them alone.
+  if (/^[A-Za-z0-9_.-]*$/.test(v)) return [v];
   const forms = new Set<string>([v]);
   const json = jsonBody(v);
   const jsonAscii = jsonAsciiBody(v);
@@ -251,16 +253,19 @@ const URL_STYLES: UrlStyle[] = [
   { keep: "-_.~][!$&'()*+,;=:/?@#" }, // R's URLencode()
 ];
 
+const ALPHANUMERIC = /[A-Za-z0-9]/;
+const PERCENT_ESCAPES = Array.from({ length: 256 }, (_, b) => `%${hex(b, 2).toUpperCase()}`);
+
 /** Percent-encodes v's UTF-8 bytes the way one encoder does (upper-case hex, as they all write it). */
 export function percentEncode(v: string, style: UrlStyle): string {
   const keepPercent = style.keepEscapes === true && /%/.test(v) && !/%(?![0-9A-Fa-f]{2})/.test(v);
   let out = '';
   for (const b of Buffer.from(v, 'utf8')) {
     const c = String.fromCharCode(b);
-    if (/[A-Za-z0-9]/.test(c) || (b < 0x80 && style.keep.includes(c))) out += c;
+    if (b < 0x80 && (ALPHANUMERIC.test(c) || style.keep.includes(c))) out += c;
     else if (c === ' ' && style.plus) out += '+';
     else if (c === '%' && keepPercent) out += c;
-    else out += `%${hex(b, 2).toUpperCase()}`;
+    else out += PERCENT_ESCAPES[b];
   }
   return out;
 }

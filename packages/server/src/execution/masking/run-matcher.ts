@@ -85,44 +85,93 @@ class Ints {
 }
 
 /**
+ * Transitions while the automaton is built: a short list per state, and a full row of 256 once a state
+ * has DENSE_FANOUT of them (the states near the root, which every fallback of the build reaches).
+ */
+class BuildingTransitions {
+  private readonly head = new Ints(1024);
+  private readonly count = new Ints(1024);
+  private readonly rowIndex = new Ints(1024);
+  private readonly rows: Int32Array[] = [];
+  private readonly label = new Ints(1024);
+  private readonly target = new Ints(1024);
+  private readonly next = new Ints(1024);
+
+  addState(): void {
+    this.head.push(-1);
+    this.count.push(0);
+    this.rowIndex.push(-1);
+  }
+
+  get(s: number, c: number): number {
+    const r = this.rowIndex.data[s]!;
+    if (r >= 0) return this.rows[r]![c]!;
+    for (let e = this.head.data[s]!; e >= 0; e = this.next.data[e]!)
+      if (this.label.data[e] === c) return this.target.data[e]!;
+    return -1;
+  }
+
+  set(s: number, c: number, t: number): void {
+    const r = this.rowIndex.data[s]!;
+    if (r >= 0) {
+      const row = this.rows[r]!;
+      if (row[c]! < 0) this.count.data[s]!++;
+      row[c] = t;
+      return;
+    }
+    for (let e = this.head.data[s]!; e >= 0; e = this.next.data[e]!)
+      if (this.label.data[e] === c) {
+        this.target.data[e] = t;
+        return;
+      }
+    this.label.push(c);
+    this.target.push(t);
+    this.head.data[s] = this.next.push(this.head.data[s]!);
+    if (++this.count.data[s]! < DENSE_FANOUT) return;
+    const row = new Int32Array(256).fill(-1);
+    for (let e = this.head.data[s]!; e >= 0; e = this.next.data[e]!)
+      row[this.label.data[e]!] = this.target.data[e]!;
+    this.rowIndex.data[s] = this.rows.push(row) - 1;
+    this.head.data[s] = -1;
+  }
+
+  countOf(s: number): number {
+    return this.count.data[s]!;
+  }
+
+  /** Calls `each` for every transition of `s`. */
+  forEach(s: number, each: (c: number, t: number) => void): void {
+    const r = this.rowIndex.data[s]!;
+    if (r >= 0) {
+      const row = this.rows[r]!;
+      for (let c = 0; c < 256; c++) if (row[c]! >= 0) each(c, row[c]!);
+    } else
+      for (let e = this.head.data[s]!; e >= 0; e = this.next.data[e]!)
+        each(this.label.data[e]!, this.target.data[e]!);
+  }
+}
+
+/**
  * Builds the automaton of `texts` (raw bytes; folded here) for runs of `runLength` bytes or more: of a
  * text that adds no new run, only what is needed to recognise its runs is kept. Put the values before
  * their forms.
  */
 export function buildRunMatcher(texts: readonly Uint8Array[], runLength: number): RunMatcher {
   const total = texts.reduce((n, t) => n + t.length, 0);
-  // States: length, suffix link, first transition. Transitions: a linked list per state while building.
-  const len = new Ints(2 * total + 1);
-  const link = new Ints(2 * total + 1);
-  const head = new Ints(2 * total + 1);
-  const edgeLabel = new Ints(3 * total);
-  const edgeTarget = new Ints(3 * total);
-  const edgeNext = new Ints(3 * total);
+  const len = new Ints(Math.min(2 * total + 1, 1 << 20));
+  const link = new Ints(Math.min(2 * total + 1, 1 << 20));
+  const edges = new BuildingTransitions();
 
   const addState = (length: number, suffix: number) => {
     len.push(length);
-    link.push(suffix);
-    return head.push(-1);
+    edges.addState();
+    return link.push(suffix);
   };
-  const get = (s: number, c: number) => {
-    for (let e = head.data[s]!; e >= 0; e = edgeNext.data[e]!)
-      if (edgeLabel.data[e] === c) return edgeTarget.data[e]!;
-    return -1;
-  };
-  const set = (s: number, c: number, t: number) => {
-    for (let e = head.data[s]!; e >= 0; e = edgeNext.data[e]!)
-      if (edgeLabel.data[e] === c) {
-        edgeTarget.data[e] = t;
-        return;
-      }
-    edgeLabel.push(c);
-    edgeTarget.push(t);
-    head.data[s] = edgeNext.push(head.data[s]!);
-  };
+  const get = (s: number, c: number) => edges.get(s, c);
+  const set = (s: number, c: number, t: number) => edges.set(s, c, t);
   const cloneOf = (q: number, length: number) => {
     const c = addState(length, link.data[q]!);
-    for (let e = head.data[q]!; e >= 0; e = edgeNext.data[e]!)
-      set(c, edgeLabel.data[e]!, edgeTarget.data[e]!);
+    edges.forEach(q, (label, t) => set(c, label, t));
     return c;
   };
   /** Redirects the transitions on `c` that lead to `q`, from `p` up its suffix links, to `to`. */
@@ -208,27 +257,23 @@ export function buildRunMatcher(texts: readonly Uint8Array[], runLength: number)
 
   const n = len.size;
   const offsets = new Int32Array(n + 1);
-  for (let s = 0; s < n; s++) {
-    let count = 0;
-    for (let e = head.data[s]!; e >= 0; e = edgeNext.data[e]!) count++;
-    offsets[s + 1] = offsets[s]! + count;
-  }
+  for (let st = 0; st < n; st++) offsets[st + 1] = offsets[st]! + edges.countOf(st);
   const labels = new Uint8Array(offsets[n]!);
   const targets = new Int32Array(offsets[n]!);
   const rowOf = new Int32Array(n).fill(-1);
   let denseCount = 0;
-  for (let s = 0; s < n; s++) if (s === 0 || offsets[s + 1]! - offsets[s]! >= DENSE_FANOUT) denseCount++;
+  for (let st = 0; st < n; st++) if (st === 0 || edges.countOf(st) >= DENSE_FANOUT) denseCount++;
   const rows = new Int32Array(denseCount * 256).fill(-1);
   let nextRow = 0;
-  for (let s = 0; s < n; s++) {
-    let at = offsets[s]!;
-    const dense = s === 0 || offsets[s + 1]! - at >= DENSE_FANOUT;
-    if (dense) rowOf[s] = nextRow;
-    for (let e = head.data[s]!; e >= 0; e = edgeNext.data[e]!) {
-      labels[at] = edgeLabel.data[e]!;
-      targets[at++] = edgeTarget.data[e]!;
-      if (dense) rows[nextRow + edgeLabel.data[e]!] = edgeTarget.data[e]!;
-    }
+  for (let st = 0; st < n; st++) {
+    let at = offsets[st]!;
+    const dense = st === 0 || edges.countOf(st) >= DENSE_FANOUT;
+    if (dense) rowOf[st] = nextRow;
+    edges.forEach(st, (label, t) => {
+      labels[at] = label;
+      targets[at++] = t;
+      if (dense) rows[nextRow + label] = t;
+    });
     if (dense) nextRow += 256;
   }
   return new RunMatcher(
