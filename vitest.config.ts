@@ -54,7 +54,13 @@ const env = { COFFER_TEST_RUN: runId, COFFER_TEST_PG: pgProblem ? '' : PG_URL };
 process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in this process
 
 const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts', 'test/disk-full.test.ts'];
-const ONCE = ['test/backup.test.ts', 'test/spawner.test.ts', 'test/kernel-bridge.test.ts'];
+// masking-forms runs recipes in three languages and asks nothing of the store but a user and a project.
+const ONCE = [
+  'test/backup.test.ts',
+  'test/spawner.test.ts',
+  'test/kernel-bridge.test.ts',
+  'test/masking-forms.test.ts',
+];
 const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];
 
 export default defineConfig({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
+import { DEFAULT_MASK_MIN_LENGTH } from './execution/log-masker.js';
 
 describe('configuration', () => {
   it('defaults to SQLite in ./data on 127.0.0.1:11200 with the key file in the data dir', () => {
@@ -171,5 +172,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ COFFER_JOB_USER: 'nobody' })).toThrow(
       /COFFER_JOB_USER is replaced: .*account of its own .*COFFER_SANDBOX_UIDS.*Upgrading from COFFER_JOB_USER/,
     );
+  });
+
+  it('masks values of 4 characters and more by default, as the masker does; the floor can be set', () => {
+    expect(loadConfig({}).jobs.maskMinLength).toBe(DEFAULT_MASK_MIN_LENGTH);
+    expect(DEFAULT_MASK_MIN_LENGTH).toBe(4);
+    expect(loadConfig({ COFFER_JOB_MASK_MIN_LENGTH: '6' }).jobs.maskMinLength).toBe(6);
+    for (const bad of ['0', '2000', 'four'])
+      expect(() => loadConfig({ COFFER_JOB_MASK_MIN_LENGTH: bad })).toThrow(/COFFER_JOB_MASK_MIN_LENGTH/);
   });
 });

@@ -11,7 +11,11 @@ export interface JobsConfig {
   readonly concurrency: number;
   readonly timeoutSeconds: number;
   readonly maxLogBytes: number;
-  /** Values shorter than this are not masked in logs: masking them would shred output and hint at them. */
+  /**
+   * Values shorter than this (in characters) are not masked at all, and values shorter than 8 only
+   * where they stand as a whole word: masking a short string wherever it occurs would shred ordinary
+   * words and, by where the stars fall, still show what the value is.
+   */
   readonly maskMinLength: number;
   readonly python: string;
   readonly rscript: string;

@@ -8,7 +8,7 @@ import type { IssuedTicket, TicketService } from '../modules/tickets/ticket.serv
 import type { RecipeLanguage } from '../store/schema.js';
 import type { AccountPolicy } from './accounts.js';
 import { limitBehindExit, limitReached, type Limits } from './limits.js';
-import { createLogMasker } from './log-masker.js';
+import { compileMasking, type Masking } from './log-masker.js';
 import { probeSandbox, type SandboxProblem } from './probe.js';
 import { processStartTime, readStat } from './process-tree.js';
 import type { ProcessWatch } from './process-watch.js';
@@ -190,7 +190,9 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
           limits: config.limits,
         });
         const runDirs = dirs;
-        return await supervise(launch, req, values, input, {
+        // Compiled before the code starts, once for both its streams.
+        const masking = compileMasking(values, { minLength: config.maskMinLength });
+        return await supervise(launch, req, masking, input, {
           onKill: (k) => {
             kill = k;
             if (stopped) k();
@@ -217,7 +219,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
   async function supervise(
     launch: Launch,
     req: CodeRequest,
-    values: string[],
+    masking: Masking,
     input: PassThrough | undefined,
     run: {
       onKill: (kill: () => void) => void;
@@ -284,7 +286,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     let outBytes = 0;
     let stderrTail = '';
     const pipe = (stream: OutputStream, source: Readable) => {
-      const masker = createLogMasker(values, { minLength: config.maskMinLength });
+      const masker = masking.stream();
       const text = new StringDecoder('utf8');
       const emit = (s: string) => {
         if (!s) return;

@@ -1,18 +1,28 @@
 /*
- * Masks a user's secret values in the output of a job before it is stored or shown. A value can appear
- * as itself, JSON-escaped, URL-encoded or inside base64, and output arrives in chunks that may split any
- * of those anywhere (even inside a multi-byte character), so matching is on bytes, over a window that
- * keeps the tail of the previous chunk.
+ * Masks a user's secret values in what their code prints (a job's log now, a notebook's outputs next)
+ * before it is stored or shown. A value shows up in many forms — as itself, escaped by a repr, a
+ * serialiser or a URL encoder, inside base64, line by line, cut short — and output arrives in chunks
+ * that may split any of them anywhere (even inside a multi-byte character). masking/forms.ts lists the
+ * forms and the rules by length; masking/mask-stream.ts finds them in a stream.
  *
- * Values shorter than `minLength` are not masked: masking every "abc" would shred ordinary output and,
- * by where the stars fall, still show what the value is.
+ * This catches accidents (a value printed while debugging, a traceback, a library's error message).
+ * It is not a barrier: code that runs as the user already holds the value and can always transform it
+ * beyond recognition (reversed, hex-encoded, upper-cased, split).
  *
- * This catches accidents (a value printed while debugging). It is not a barrier: code that runs as the
- * user already holds the value and can always transform it beyond recognition.
+ * The values live only in what `compileMasking` returns (its automata): nothing keeps or logs them,
+ * and they go when the run drops it.
  */
+import { patternsOf, RUN_LENGTH } from './masking/forms.js';
+import { buildGramFilter } from './masking/gram-filter.js';
+import { MaskStream } from './masking/mask-stream.js';
+import { buildRunMatcher } from './masking/run-matcher.js';
+import { buildWholeMatcher } from './masking/whole-matcher.js';
+
+/** Values shorter than this many characters are not masked at all (COFFER_JOB_MASK_MIN_LENGTH). */
+export const DEFAULT_MASK_MIN_LENGTH = 4;
 
 export interface MaskOptions {
-  /** Values shorter than this (in characters) are left alone. Default 4. */
+  /** Values shorter than this (in characters) are left alone. Default DEFAULT_MASK_MIN_LENGTH. */
   minLength?: number;
   /** What a masked value becomes. Default `*****`. */
   mask?: string;
@@ -23,151 +33,32 @@ export interface LogMasker {
   push(chunk: Buffer): Buffer;
   /** Returns the held-back tail, masked. */
   end(): Buffer;
+  /** How many bytes are held back (bounded by the longest pattern, whatever the output). */
+  readonly pending: number;
 }
 
-/**
- * The runs of base64 characters that encode only bytes of the value, whatever surrounds it: one per
- * position of the value in a 3-byte group. A run shorter than this is too common to mean anything.
- */
-const MIN_BASE64_RUN = 5;
-
-/** Every byte sequence that betrays `value`. */
-export function formsOf(value: string): Buffer[] {
-  const forms = new Set<string>([value]);
-  const json = JSON.stringify(value).slice(1, -1);
-  forms.add(json);
-  // Python's json.dumps escapes every non-ASCII character as \uXXXX.
-  forms.add(json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-  const url = encodeURIComponent(value);
-  forms.add(url);
-  forms.add(url.replace(/%2F/g, '/')); // Python's urllib.parse.quote keeps "/"
-  forms.add(new URLSearchParams({ v: value }).toString().slice(2)); // form encoding: "+" for space
-  const out = [...forms].map((f) => Buffer.from(f, 'utf8'));
-  const bytes = Buffer.from(value, 'utf8');
-  for (let align = 0; align < 3; align++) {
-    const encoded = Buffer.concat([Buffer.alloc(align), bytes]).toString('base64');
-    // Character i covers bits [6i, 6i+6); the value covers bits [8·align, 8·(align+n)).
-    const run = encoded.slice(Math.ceil((8 * align) / 6), Math.floor((8 * (align + bytes.length)) / 6));
-    if (run.length < MIN_BASE64_RUN) continue;
-    out.push(Buffer.from(run, 'latin1'));
-    const urlSafe = run.replace(/\+/g, '-').replace(/\//g, '_');
-    if (urlSafe !== run) out.push(Buffer.from(urlSafe, 'latin1'));
-  }
-  return out;
+/** One run's values, compiled once: each output stream of the run gets its own masker from it. */
+export interface Masking {
+  stream(): LogMasker;
 }
 
-interface Node {
-  next: Map<number, Node>;
-  fail: Node | null;
-  /** Bytes from the root: the length of the pattern prefix this node stands for. */
-  depth: number;
-  /** Length of the longest pattern ending here (directly or through failure links); 0 if none. */
-  longest: number;
-}
+const PASS_THROUGH: LogMasker = { push: (chunk) => chunk, end: () => Buffer.alloc(0), pending: 0 };
 
-/** Aho–Corasick over bytes: one pass finds every occurrence of every pattern. */
-function automaton(patterns: readonly Buffer[]): Node {
-  const root: Node = { next: new Map(), fail: null, depth: 0, longest: 0 };
-  for (const p of patterns) {
-    let node = root;
-    for (const b of p) {
-      let child = node.next.get(b);
-      if (!child)
-        node.next.set(b, (child = { next: new Map(), fail: null, depth: node.depth + 1, longest: 0 }));
-      node = child;
-    }
-    node.longest = Math.max(node.longest, p.length);
-  }
-  const queue: Node[] = [];
-  for (const child of root.next.values()) {
-    child.fail = root;
-    queue.push(child);
-  }
-  while (queue.length) {
-    const node = queue.shift()!;
-    for (const [b, child] of node.next) {
-      let f = node.fail;
-      while (f && !f.next.has(b)) f = f.fail;
-      child.fail = f ? f.next.get(b)! : root;
-      child.longest = Math.max(child.longest, child.fail.longest);
-      queue.push(child);
-    }
-  }
-  return root;
-}
-
-/**
- * Merged [start, end) ranges of every match in `data`, in order, and how many of its last bytes could
- * begin a match that more data would complete (the longest suffix that is a prefix of some pattern).
- */
-function scan(root: Node, data: Buffer): { ranges: [number, number][]; open: number } {
-  const ranges: [number, number][] = [];
-  let node = root;
-  for (let i = 0; i < data.length; i++) {
-    const b = data[i]!;
-    while (node !== root && !node.next.has(b)) node = node.fail!;
-    node = node.next.get(b) ?? root;
-    if (node.longest === 0) continue;
-    let start = i + 1 - node.longest;
-    const end = i + 1;
-    while (ranges.length && ranges[ranges.length - 1]![1] >= start) start = Math.min(start, ranges.pop()![0]);
-    ranges.push([start, end]);
-  }
-  return { ranges, open: node.depth };
-}
-
-/** A streaming masker for one output stream of one job. */
-export function createLogMasker(values: readonly string[], opts: MaskOptions = {}): LogMasker {
-  const minLength = opts.minLength ?? 4;
+/** Compiles the patterns of `values` (the run's owner's secret values). */
+export function compileMasking(values: readonly string[], opts: MaskOptions = {}): Masking {
+  const patterns = patternsOf(values, opts.minLength ?? DEFAULT_MASK_MIN_LENGTH);
+  if (!patterns.words.length && !patterns.anywhere.length && !patterns.runs.length)
+    return { stream: () => PASS_THROUGH };
+  const whole = buildWholeMatcher(patterns.anywhere, patterns.words);
+  const runs = patterns.runs.length ? buildRunMatcher(patterns.runs, RUN_LENGTH) : null;
+  const grams = buildGramFilter([...patterns.anywhere, ...patterns.words, ...patterns.runs]);
   const mask = Buffer.from(opts.mask ?? '*****', 'utf8');
-  const patterns = values.filter((v) => [...v].length >= minLength).flatMap(formsOf);
-  if (patterns.length === 0) return { push: (c) => c, end: () => Buffer.alloc(0) };
-  const root = automaton(patterns);
-  let held = Buffer.alloc(0);
-  /** Leading bytes of `held` that belong to a match whose mask was already emitted. */
-  let carry = 0;
+  return { stream: () => new MaskStream(whole, runs, grams, mask) };
+}
 
-  /** Masks `window` and emits all of it but the bytes that may begin a match (all of it at the end). */
-  function emit(window: Buffer, final: boolean): Buffer {
-    const { ranges, open } = scan(root, window);
-    // Only a tail that could still become a value is held back: a line that ends in anything else
-    // (a newline, say) shows in the live log at once instead of waiting for the next output.
-    const cut = final ? window.length : window.length - open;
-    if (carry > 0) {
-      // The carried part is masked already: merge it in front, and emit no second mask for it.
-      let end = carry;
-      while (ranges.length && ranges[0]![0] <= end) end = Math.max(end, ranges.shift()![1]);
-      ranges.unshift([-1, end]);
-    }
-    const parts: Buffer[] = [];
-    let at = 0;
-    let nextCarry = 0;
-    for (const [start, end] of ranges) {
-      if (start >= cut) break;
-      if (start >= 0) {
-        parts.push(window.subarray(at, start), mask);
-      }
-      at = Math.min(end, cut);
-      if (end > cut) nextCarry = end - cut;
-    }
-    if (at < cut) parts.push(window.subarray(at, cut));
-    held = Buffer.from(window.subarray(cut));
-    carry = nextCarry;
-    return Buffer.concat(parts);
-  }
-
-  return {
-    push(chunk) {
-      const window = held.length ? Buffer.concat([held, chunk]) : chunk;
-      return emit(window, false);
-    },
-    end() {
-      const out = emit(held, true);
-      held = Buffer.alloc(0);
-      carry = 0;
-      return out;
-    },
-  };
+/** A streaming masker for one output stream (compile once with `compileMasking` for several). */
+export function createLogMasker(values: readonly string[], opts: MaskOptions = {}): LogMasker {
+  return compileMasking(values, opts).stream();
 }
 
 /** Masks a whole text at once. */
