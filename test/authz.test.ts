@@ -257,6 +257,7 @@ class Fixture {
     const job = /^\/api\/v1\/jobs\/([^/?]+)/.exec(call.path)?.[1];
     const project =
       /^(?:\/api\/v1|\/dip\/publicapi|\/public\/api)\/projects\/([^/?]+)/.exec(call.path)?.[1] ??
+      /^\/jupyter\/api\/contents\/([^/?]+)/.exec(call.path)?.[1] ??
       /[?&]project=([^&]+)/.exec(call.path)?.[1];
     const own = job !== undefined ? { job } : project !== undefined ? { project } : {};
     return (await this.s.issueTicket(p.login, HOUR, scope ?? own)).ticket;
@@ -1156,6 +1157,115 @@ const PROJECTS: Entry[] = [
         path: `/jupyter/api/kernels/${(await f.kernelSession(owner)).kernel}/channels`,
       }),
     },
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/contents',
+    access: 'user',
+    ticket: noTicket(/list projects beyond its own/),
+    call: () => ({ path: '/jupyter/api/contents' }),
+    ok: 200,
+    other: {
+      status: 200,
+      call: async (f, _a, owner) => (await f.project(owner), { path: '/jupyter/api/contents' }),
+      check: (r) => expect(r.json.content).toEqual([]),
+    },
+    admin: {
+      status: 200,
+      call: async (f, _a, owner) => (await f.project(owner), { path: '/jupyter/api/contents' }),
+      check: (r) => expect(r.json.content).toEqual([]),
+    },
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/contents/:key',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `/jupyter/api/contents/${await f.project(as)}` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.project(owner)}`),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.project(owner)}`),
+  },
+  {
+    method: 'POST',
+    route: '/jupyter/api/contents/:key',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({
+      path: `/jupyter/api/contents/${await f.project(as)}`,
+      body: { type: 'notebook' },
+    }),
+    ok: 201,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.project(owner)}`, {
+      type: 'notebook',
+    }),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.project(owner)}`, {
+      type: 'notebook',
+    }),
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/contents/:key/:file',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `/jupyter/api/contents/${await f.notebookPath(as)}` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}`),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}`),
+  },
+  {
+    method: 'PUT',
+    route: '/jupyter/api/contents/:key/:file',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({
+      path: `/jupyter/api/contents/${await f.project(as)}/fresh.ipynb`,
+      body: { type: 'notebook', content: NOTEBOOK },
+    }),
+    ok: 201,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}`, {
+      type: 'notebook',
+      content: NOTEBOOK,
+    }),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}`, {
+      type: 'notebook',
+      content: NOTEBOOK,
+    }),
+  },
+  {
+    method: 'PATCH',
+    route: '/jupyter/api/contents/:key/:file',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => {
+      const path = await f.notebookPath(as);
+      return { path: `/jupyter/api/contents/${path}`, body: { path: path.replace('scratch', 'renamed') } };
+    },
+    ok: 200,
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => {
+        const path = await f.notebookPath(owner);
+        return { path: `/jupyter/api/contents/${path}`, body: { path: path.replace('scratch', 'renamed') } };
+      },
+    },
+    admin: {
+      status: 404,
+      call: async (f, _a, owner) => {
+        const path = await f.notebookPath(owner);
+        return { path: `/jupyter/api/contents/${path}`, body: { path: path.replace('scratch', 'renamed') } };
+      },
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/jupyter/api/contents/:key/:file',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: `/jupyter/api/contents/${await f.notebookPath(as)}` }),
+    ok: 204,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}`),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}`),
   },
   {
     method: 'GET',

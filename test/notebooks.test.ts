@@ -172,6 +172,63 @@ describe('notebooks', () => {
     expect(stored.json.content.cells[0].outputs[0].text).toBe('the token is *****\n');
   });
 
+  it("serves Jupyter's contents API: projects as directories, notebooks read, saved, created, renamed and deleted", async () => {
+    const jupyter = (u: TestUser, method: string, p: string, body?: unknown) =>
+      server.request(method, `/jupyter/api/contents${p}`, {
+        headers: { authorization: `token ${u.key}` },
+        body,
+      });
+    const root = await jupyter(reader, 'GET', '');
+    expect(root.status).toBe(200);
+    expect(root.json).toMatchObject({ type: 'directory', path: '' });
+    expect(root.json.content.map((d: { name: string }) => d.name)).toEqual(['LAB']);
+    await as(contributor, 'PUT', own('contents'), { content: notebook([code('a = 1')]) });
+    const dir = await jupyter(reader, 'GET', '/LAB');
+    expect(dir.json.content.find((n: { name: string }) => n.name === 'contents.ipynb')).toMatchObject({
+      path: 'LAB/contents.ipynb',
+      type: 'notebook',
+      content: null,
+    });
+    const model = (await jupyter(contributor, 'GET', '/LAB/contents.ipynb')).json;
+    expect(model).toMatchObject({ type: 'notebook', format: 'json', name: 'contents.ipynb' });
+    expect((await jupyter(contributor, 'GET', '/LAB/contents.ipynb?content=0')).json.content).toBeNull();
+    // The front end sends back what it read, revision included: a save on top of someone else's is refused.
+    model.content.cells[0].source = 'a = 2';
+    const saved = await jupyter(contributor, 'PUT', '/LAB/contents.ipynb', {
+      type: 'notebook',
+      format: 'json',
+      content: model.content,
+    });
+    expect(saved.status).toBe(200);
+    const again = await jupyter(contributor, 'PUT', '/LAB/contents.ipynb', {
+      type: 'notebook',
+      content: model.content,
+    });
+    expect(again.status).toBe(409);
+    expect(again.json.message).toContain('nothing was saved');
+    const created = await jupyter(contributor, 'POST', '/LAB', { type: 'notebook' });
+    expect(created.status).toBe(201);
+    expect(created.json.name).toMatch(/^Untitled\d*\.ipynb$/);
+    const renamed = await jupyter(contributor, 'PATCH', `/LAB/${created.json.name}`, {
+      path: 'LAB/renamed.ipynb',
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.json.path).toBe('LAB/renamed.ipynb');
+    expect(
+      (await jupyter(contributor, 'PATCH', '/LAB/renamed.ipynb', { path: 'LAB/contents.ipynb' })).status,
+    ).toBe(409);
+    expect(
+      (await jupyter(contributor, 'PATCH', '/LAB/renamed.ipynb', { path: 'OTHER/x.ipynb' })).status,
+    ).toBe(400);
+    expect((await jupyter(contributor, 'DELETE', '/LAB/renamed.ipynb')).status).toBe(204);
+    expect((await jupyter(reader, 'GET', '/LAB/renamed.ipynb')).status).toBe(404);
+    expect((await jupyter(reader, 'GET', '/LAB/notes.txt')).json.message).toMatch(/only notebooks/);
+    expect((await jupyter(reader, 'PUT', '/LAB/contents.ipynb', { content: model.content })).status).toBe(
+      403,
+    );
+    expect((await jupyter(outsider, 'GET', '/LAB')).status).toBe(404);
+  });
+
   it('refuses bad documents and names with 400 naming the problem, storing nothing', async () => {
     const cases: [string, unknown, RegExp][] = [
       ['old-format', { nbformat: 3, nbformat_minor: 0, metadata: {}, cells: [] }, /nbformat 4/],

@@ -42,6 +42,7 @@ import { createProjectService } from './modules/projects/project.service.js';
 import { notebookDssRoutes } from './modules/notebooks/notebook.dss-routes.js';
 import { notebookRoutes } from './modules/notebooks/notebook.routes.js';
 import { jupyterRoutes } from './modules/notebooks/jupyter.routes.js';
+import { jupyterContentsRoutes } from './modules/notebooks/jupyter-contents.routes.js';
 import { createKernelService } from './modules/notebooks/kernels.js';
 import websocket from '@fastify/websocket';
 import { createNotebookService } from './modules/notebooks/notebook.service.js';
@@ -187,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   );
   await app.register(projectRoutes, { projects: services.projects });
   await app.register(notebookRoutes, { notebooks: services.notebooks });
+  await app.register(jupyterContentsRoutes, { notebooks: services.notebooks, projects: services.projects });
   await app.register(jobRoutes, { jobs: services.jobs });
 
   const runner = createJobRunner({

@@ -1,7 +1,7 @@
 import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
 import { Conflict, Invalid, NotFound } from '../../errors.js';
-import { createLogMasker } from '../../execution/log-masker.js';
+import { compileMasking } from '../../execution/log-masker.js';
 import type { NotebookLanguage, NotebookRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import { isUniqueViolation } from '../../store/unavailable.js';
@@ -231,6 +231,42 @@ export function createNotebookService(deps: {
       return { projectId: project.id, language: row.language };
     },
 
+    /** Renames a notebook within its project; a name already taken is a 409, nothing changed. */
+    async rename(caller: Caller, key: string, name: string, newName: string): Promise<NotebookInfo> {
+      const { me, project } = await projects.membership(caller, key, 'contributor');
+      checkNotebookName(newName);
+      const now = clock.now();
+      try {
+        return await store.transaction(async (trx) => {
+          if (newName !== name && (await repo.findNotebook(trx, project.id, newName)))
+            throw new Conflict(`notebook ${JSON.stringify(newName)} already exists in project ${key}`);
+          const r = await trx
+            .updateTable('notebooks')
+            .set({ name: newName, updated_by: me.user.login, updated_at: now })
+            .where('project_id', '=', project.id)
+            .where('name', '=', name)
+            .returningAll()
+            .executeTakeFirst();
+          if (!r) throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+          await audit.record(trx, caller, [
+            { action: 'notebook.saved', detail: { project: key, notebook: newName, renamedFrom: name } },
+          ]);
+          return info(r);
+        });
+      } catch (e) {
+        if (isUniqueViolation(e))
+          throw new Conflict(`notebook ${JSON.stringify(newName)} already exists in project ${key}`);
+        throw e;
+      }
+    },
+
+    /** The first free name of the form Untitled, Untitled1, …: what Jupyter's New notebook makes. */
+    async freeName(caller: Caller, key: string, base = 'Untitled'): Promise<string> {
+      const taken = new Set((await this.list(caller, key)).map((n) => n.name));
+      for (let i = 0; ; i++)
+        if (!taken.has(i === 0 ? base : `${base}${i}`)) return i === 0 ? base : `${base}${i}`;
+    },
+
     async delete(caller: Caller, key: string, name: string): Promise<void> {
       const { project } = await projects.membership(caller, key, 'contributor');
       await store.transaction(async (trx) => {
@@ -259,10 +295,11 @@ export function createNotebookService(deps: {
   };
 }
 
-/** Masks whole texts with one user's values: each text is masked as a stream of its own. */
+/** Masks whole texts with one user's values, compiled once: each text is masked as a stream of its own. */
 function maskerOf(values: string[], minLength: number): (text: string) => string {
+  const masking = compileMasking(values, { minLength });
   return (text) => {
-    const m = createLogMasker(values, { minLength });
+    const m = masking.stream();
     return Buffer.concat([m.push(Buffer.from(text, 'utf8')), m.end()]).toString('utf8');
   };
 }
