@@ -7,6 +7,7 @@ import * as m0005 from './migrations/0005-change-counter.js';
 import * as m0006 from './migrations/0006-sandbox-accounts.js';
 import * as m0007 from './migrations/0007-ticket-scope.js';
 import * as m0008 from './migrations/0008-recipe-revisions.js';
+import * as m0010 from './migrations/0010-audit-records.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0006-sandbox-accounts': m0006 as FrozenMigration,
   '0007-ticket-scope': m0007 as FrozenMigration,
   '0008-recipe-revisions': m0008 as FrozenMigration,
+  '0010-audit-records': m0010 as FrozenMigration,
 };
 
 /**
