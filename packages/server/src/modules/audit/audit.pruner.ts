@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import type { Store } from '../../store/store.js';
-import { pruneBatch, SHARED_TABLES, TRAIL_TABLES } from './audit.repo.js';
+import { pruneTrailWindow, pruneUnusedShared, SHARED_TABLES, TRAIL_TABLES } from './audit.repo.js';
 import { SHARED_STAMP_INTERVAL_MS } from './audit.service.js';
 
 /*
@@ -65,21 +65,47 @@ export function createAuditPruner(opts: AuditPrunerOptions): AuditPruner {
   let timer: NodeJS.Timeout | undefined;
   let current: Promise<PruneSummary> | undefined;
 
-  /** Removes batches from one table until one comes back short; answers how many rows went. */
-  async function drainTable(
-    table: Parameters<typeof pruneBatch>[1],
+  /** Rests as long as the last batch took, so pruning takes at most about half of the store's writes. */
+  const restAfter = (startedAt: number) =>
+    sleep(Math.max(1, performance.now() - startedAt), undefined, { signal: rest.signal }).catch(
+      () => undefined,
+    );
+
+  /**
+   * Removes old records of one table, window after window from its first id, until a window holds none
+   * (the rest is within retention) or the table ends. Answers how many went and whether it got there.
+   */
+  async function pruneTrail(
+    table: (typeof TRAIL_TABLES)[number],
+    before: number,
+  ): Promise<[number, boolean]> {
+    let removed = 0;
+    for (let afterId = 0; !stopping;) {
+      const started = performance.now();
+      const window = await pruneTrailWindow(store.db, table, { afterId, before, limit: batchRows });
+      if (!window) return [removed, true];
+      removed += window.removed;
+      await opts.afterBatch?.(window.removed);
+      if (window.removed === 0) return [removed, true];
+      afterId = window.lastId;
+      await restAfter(started);
+    }
+    return [removed, false];
+  }
+
+  /** Removes the shared rows of one table last named before `before`, a batch at a time. */
+  async function pruneShared(
+    table: (typeof SHARED_TABLES)[number],
     before: number,
   ): Promise<[number, boolean]> {
     let removed = 0;
     while (!stopping) {
       const started = performance.now();
-      const n = await pruneBatch(store.db, table, before, batchRows);
+      const n = await pruneUnusedShared(store.db, table, { before, limit: batchRows });
       removed += n;
       await opts.afterBatch?.(n);
       if (n < batchRows) return [removed, true];
-      await sleep(Math.max(1, performance.now() - started), undefined, { signal: rest.signal }).catch(
-        () => undefined,
-      );
+      await restAfter(started);
     }
     return [removed, false];
   }
@@ -91,14 +117,14 @@ export function createAuditPruner(opts: AuditPrunerOptions): AuditPruner {
     let shared = 0;
     let complete = true;
     for (const table of TRAIL_TABLES) {
-      const [n, done] = await drainTable(table, cutoff);
+      const [n, done] = await pruneTrail(table, cutoff);
       records += n;
       complete &&= done;
     }
     // Only once every old record is gone can a shared row that none of the others names go too.
     if (complete)
       for (const table of SHARED_TABLES) {
-        const [n, done] = await drainTable(table, cutoff - SHARED_MARGIN_MS);
+        const [n, done] = await pruneShared(table, cutoff - SHARED_MARGIN_MS);
         shared += n;
         complete &&= done;
       }

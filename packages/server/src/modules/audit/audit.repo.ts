@@ -385,26 +385,34 @@ export async function legacyEventsSince(
 }
 
 /*
- * Retention. Records are removed oldest first in small batches: each looks at the `limit` lowest ids and
- * removes those older than the cutoff, so a batch reads at most `limit` rows by the primary key and
- * needs no index on time. Ids follow the order records were committed, and times nearly so; a record
- * committed a moment out of order is removed by a later pass. Removing what another server has just
+ * Retention. Records are removed oldest first, a window of ids at a time: the end of the next `limit`
+ * ids is read (by the primary key), then those of them older than the cutoff are removed in one range
+ * delete. No batch looks at more than `limit` rows and no index on time is needed, because ids follow
+ * the order records were committed and times nearly so; a record whose time is out of order (a
+ * replica's clock ahead) is stepped over, not waited for. Removing what another server has just
  * removed removes nothing, so replicas pruning at once do no harm.
  */
 type TrailTable = 'audit_records' | 'audit_events';
 type SharedTable = 'audit_subjects' | 'audit_callers' | 'audit_name_lists';
 
-const oldestBatch = (table: TrailTable) =>
-  preparedWrite(2, (db: Kysely<Database>, before: number, limit: number) =>
-    db.deleteFrom(table).where('id', 'in', (eb) =>
-      eb
-        .selectFrom(eb.selectFrom(table).select(['id', 'at']).orderBy('id').limit(limit).as('oldest'))
-        .select('oldest.id')
-        .where('oldest.at', '<', before),
-    ),
+export const TRAIL_TABLES: readonly TrailTable[] = ['audit_records', 'audit_events'];
+export const SHARED_TABLES: readonly SharedTable[] = ['audit_subjects', 'audit_callers', 'audit_name_lists'];
+
+const windowEndOf = (table: TrailTable) =>
+  prepared(2, (db: Kysely<Database>, afterId: number, limit: number) =>
+    db
+      .selectFrom((eb) =>
+        eb.selectFrom(table).select('id').where('id', '>', afterId).orderBy('id').limit(limit).as('w'),
+      )
+      .select((eb) => eb.fn.max('w.id').as('end')),
   );
 
-const unusedBatch = (table: SharedTable) =>
+const removeOldInRange = (table: TrailTable) =>
+  preparedWrite(3, (db: Kysely<Database>, afterId: number, lastId: number, before: number) =>
+    db.deleteFrom(table).where('id', '>', afterId).where('id', '<=', lastId).where('at', '<', before),
+  );
+
+const removeUnused = (table: SharedTable) =>
   preparedWrite(2, (db: Kysely<Database>, before: number, limit: number) =>
     db
       .deleteFrom(table)
@@ -413,32 +421,54 @@ const unusedBatch = (table: SharedTable) =>
       ),
   );
 
-const PRUNE: Record<TrailTable | SharedTable, ReturnType<typeof oldestBatch>> = {
-  audit_records: oldestBatch('audit_records'),
-  audit_events: oldestBatch('audit_events'),
-  audit_subjects: unusedBatch('audit_subjects'),
-  audit_callers: unusedBatch('audit_callers'),
-  audit_name_lists: unusedBatch('audit_name_lists'),
+const WINDOW_END = { audit_records: windowEndOf('audit_records'), audit_events: windowEndOf('audit_events') };
+const REMOVE_OLD = {
+  audit_records: removeOldInRange('audit_records'),
+  audit_events: removeOldInRange('audit_events'),
+};
+const REMOVE_UNUSED = {
+  audit_subjects: removeUnused('audit_subjects'),
+  audit_callers: removeUnused('audit_callers'),
+  audit_name_lists: removeUnused('audit_name_lists'),
 };
 
-export const TRAIL_TABLES: readonly TrailTable[] = ['audit_records', 'audit_events'];
-export const SHARED_TABLES: readonly SharedTable[] = ['audit_subjects', 'audit_callers', 'audit_name_lists'];
+/**
+ * Runs one delete and answers how many rows went. On SQLite it is committed by the writer thread,
+ * beside the records of reads, so the request thread never runs or waits for it and the two never
+ * contend for the write lock; elsewhere it is one statement of its own.
+ */
+async function removeRows(
+  db: Kysely<Database>,
+  statement: { sql: string; parameters: unknown[] },
+): Promise<number> {
+  const commit = backgroundCommit(db as Kysely<unknown>);
+  if (commit) return commit([{ sql: statement.sql, rows: [statement.parameters] }]);
+  const result = await db.executeQuery(CompiledQuery.raw(statement.sql, statement.parameters));
+  return Number(result.numAffectedRows ?? 0n);
+}
 
 /**
- * Removes one batch of at most `limit` rows of `table` older than `before` (records: by time; shared
- * rows: by last_at) and answers how many went. On SQLite the batch is committed by the writer thread,
- * beside the records of reads, so the request thread never waits for it and the two writers never
- * contend for the lock; elsewhere it is one statement of its own.
+ * Removes the records older than `before` among the `limit` ids after `afterId`. Answers how many went
+ * and the last id of the window (the next one starts after it), or undefined past the last record.
  */
-export async function pruneBatch(
+export async function pruneTrailWindow(
   db: Kysely<Database>,
-  table: TrailTable | SharedTable,
-  before: number,
-  limit: number,
+  table: TrailTable,
+  opts: { afterId: number; before: number; limit: number },
+): Promise<{ removed: number; lastId: number } | undefined> {
+  const [row] = await WINDOW_END[table](db, opts.afterId, opts.limit);
+  const end = row?.end;
+  if (end === null || end === undefined) return undefined;
+  const lastId = Number(end);
+  const removed = await removeRows(db, REMOVE_OLD[table](db, opts.afterId, lastId, opts.before));
+  return { removed, lastId };
+}
+
+/** Removes at most `limit` shared rows last named before `before`; answers how many went. */
+export async function pruneUnusedShared(
+  db: Kysely<Database>,
+  table: SharedTable,
+  opts: { before: number; limit: number },
 ): Promise<number> {
-  const { sql: text, parameters } = PRUNE[table](db, before, limit);
-  const commit = backgroundCommit(db as Kysely<unknown>);
-  if (commit) return commit([{ sql: text, rows: [parameters] }]);
-  const result = await db.executeQuery(CompiledQuery.raw(text, parameters));
-  return Number(result.numAffectedRows ?? 0n);
+  return removeRows(db, REMOVE_UNUSED[table](db, opts.before, opts.limit));
 }
