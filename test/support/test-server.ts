@@ -2,7 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { buildApp, loadConfig, openRuntime, type Config, type Services, type Store } from '@coffer/server';
+import {
+  buildApp,
+  loadConfig,
+  openRuntime,
+  type AuditPruner,
+  type Config,
+  type Services,
+  type Store,
+} from '@coffer/server';
 import { databaseFor, dropTestDatabase, testStore } from './test-store.js';
 
 /** A clock tests can move forward, shared by the server and the test. */
@@ -58,6 +66,8 @@ export class TestServer {
     readonly routes: { method: string; url: string; access: string; ticket: string }[],
     /** The store this server runs on (SQLite or PostgreSQL, per the test run). */
     readonly store: Store,
+    /** The server's own audit retention, which prunes at start and then every few minutes. */
+    readonly auditPruner: AuditPruner,
     private readonly stop: () => Promise<void>,
   ) {}
 
@@ -97,7 +107,7 @@ export class TestServer {
     );
     const clock = new TestClock();
     const { store, keyring } = await openRuntime(config, clock);
-    const { app, services, routes } = await buildApp({ config, store, keyring, clock, logger });
+    const { app, services, routes, auditPruner } = await buildApp({ config, store, keyring, clock, logger });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const server = new TestServer(
       address,
@@ -108,6 +118,7 @@ export class TestServer {
       clock,
       routes,
       store,
+      auditPruner,
       async () => {
         await app.close();
         await store.close();
