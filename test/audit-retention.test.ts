@@ -44,16 +44,6 @@ async function trail(server: TestServer): Promise<{ id: number; at: number; acti
   return rows.map((r) => ({ id: Number(r.id), at: Number(r.at), action: r.action }));
 }
 
-const countOf = async (server: TestServer, table: 'audit_subjects' | 'audit_callers' | 'audit_name_lists') =>
-  Number(
-    (
-      await server.store.db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .executeTakeFirstOrThrow()
-    ).n,
-  );
-
 async function activity(server: TestServer, user: TestUser) {
   const r = await server.request('GET', '/api/v1/me/activity?limit=500', { key: user.key });
   expect(r.status, r.text).toBe(200);
