@@ -208,8 +208,8 @@ describe('audit retention', () => {
     expect(JSON.stringify(logged)).not.toMatch(/db-password|alice-db-value/);
   });
 
-  it('a record whose time is out of order (a clock ahead) does not hold back the older ones after it', async () => {
-    await oldReads(server, 'alice', 1, server.clock.now() + 365 * DAY);
+  it('records dated ahead (a clock running fast), more than a batch of them, do not hold back older ones after them', async () => {
+    await oldReads(server, 'alice', 250, server.clock.now() + 365 * DAY);
     await oldReads(server, 'alice', 500, server.clock.now());
     server.clock.advance((RETENTION_DAYS + 1) * DAY);
     const pruner = createAuditPruner({
@@ -222,7 +222,7 @@ describe('audit retention', () => {
     expect((await pruner.pruneNow()).records).toBeGreaterThanOrEqual(500);
     const left = await trail(server);
     expect(left.filter((r) => r.at < server.clock.now() - RETENTION_DAYS * DAY)).toEqual([]);
-    expect(left.filter((r) => r.at > server.clock.now() + DAY)).toHaveLength(1);
+    expect(left.filter((r) => r.at > server.clock.now() + DAY)).toHaveLength(250);
   });
 
   it('a pass stops after its current batch when its server stops', async () => {
@@ -285,16 +285,18 @@ describe('the server prunes by itself', () => {
   });
 });
 
-/** Bytes the store spends on the audit trail: pages in use (SQLite) or relation sizes (PostgreSQL). */
+/**
+ * Bytes the store spends on the audit trail. SQLite: the pages its tables and indexes use (dbstat),
+ * page fill included. PostgreSQL: the records' rows themselves (pg_column_size), because relation
+ * sizes grow by many pages at once when writers contend, which a thousand reads cannot average out.
+ */
 async function auditBytes(server: TestServer): Promise<number> {
   if (testStore === 'postgres') {
-    const rows = await pgQuery<{ bytes: string }>(
+    const rows = await pgQuery<{ bytes: string | null }>(
       server.config.databaseUrl!,
-      `select sum(pg_total_relation_size(c.oid)) as bytes from pg_class c
-       join pg_namespace n on n.oid = c.relnamespace
-       where n.nspname = 'public' and c.relkind = 'r' and c.relname like 'audit%'`,
+      'select sum(pg_column_size(r.*)) as bytes from audit_records r',
     );
-    return Number(rows[0]!.bytes);
+    return Number(rows[0]!.bytes ?? 0);
   }
   const db = new Database(path.join(server.dataDir, 'coffer.db'), { readonly: true });
   try {
@@ -311,9 +313,9 @@ async function auditBytes(server: TestServer): Promise<number> {
 }
 
 describe('the size of the record of a read', () => {
-  // Measured at 45 bytes on SQLite and 130 on PostgreSQL with these 20 names (README, ADR 0017);
-  // before migration 0010 it was 734 and 777.
-  const LIMIT = testStore === 'postgres' ? 200 : 64;
+  // Measured at 45 bytes on SQLite, tables and index (README, ADR 0017); 734 before migration 0010. On
+  // PostgreSQL a read's row is 64 bytes (its table and indexes about 130); it was 638 (777).
+  const LIMIT = testStore === 'postgres' ? 80 : 64;
 
   it(`is at most ${LIMIT} bytes, names of 20 secrets included, however often the same user reads`, async () => {
     const server = await TestServer.start();
@@ -332,7 +334,7 @@ describe('the size of the record of a read', () => {
       );
       await server.services.audit.drain();
       const perRead = ((await auditBytes(server)) - before) / READS;
-      expect(perRead).toBeLessThanOrEqual(LIMIT);
+      expect(perRead, `${perRead} bytes per read`).toBeLessThanOrEqual(LIMIT);
       expect((await trail(server)).filter((r) => r.action === 'secret.read')).toHaveLength(READS + 1);
     } finally {
       await server.close();

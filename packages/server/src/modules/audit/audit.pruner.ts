@@ -21,6 +21,8 @@ const DAY_MS = 86_400_000;
  * shared row's last_at at most once an hour, and clocks of replicas may differ a little.
  */
 const SHARED_MARGIN_MS = SHARED_STAMP_INTERVAL_MS + DAY_MS;
+/** How far ahead of this server's clock another's may run before its records count as dated ahead. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface PruneSummary {
   /** Records removed from audit_records, and from audit_events (written before migration 0010). */
@@ -73,7 +75,10 @@ export function createAuditPruner(opts: AuditPrunerOptions): AuditPruner {
 
   /**
    * Removes old records of one table, window after window from its first id, until a window holds none
-   * (the rest is within retention) or the table ends. Answers how many went and whether it got there.
+   * (ids follow commit order, so the rest is within retention too) or the table ends. A window of
+   * nothing old that holds a record dated ahead of now is stepped over instead: such records come from
+   * a clock that ran fast, and older ones may follow them. Answers how many went and whether it got
+   * to the end.
    */
   async function pruneTrail(
     table: (typeof TRAIL_TABLES)[number],
@@ -86,7 +91,7 @@ export function createAuditPruner(opts: AuditPrunerOptions): AuditPruner {
       if (!window) return [removed, true];
       removed += window.removed;
       await opts.afterBatch?.(window.removed);
-      if (window.removed === 0) return [removed, true];
+      if (window.removed === 0 && window.newest <= clock.now() + CLOCK_SKEW_MS) return [removed, true];
       afterId = window.lastId;
       await restAfter(started);
     }

@@ -388,9 +388,9 @@ export async function legacyEventsSince(
  * Retention. Records are removed oldest first, a window of ids at a time: the end of the next `limit`
  * ids is read (by the primary key), then those of them older than the cutoff are removed in one range
  * delete. No batch looks at more than `limit` rows and no index on time is needed, because ids follow
- * the order records were committed and times nearly so; a record whose time is out of order (a
- * replica's clock ahead) is stepped over, not waited for. Removing what another server has just
- * removed removes nothing, so replicas pruning at once do no harm.
+ * the order records were committed and times nearly so (audit.pruner.ts says where a pass stops).
+ * Removing what another server has just removed removes nothing, so replicas pruning at once do no
+ * harm.
  */
 type TrailTable = 'audit_records' | 'audit_events';
 type SharedTable = 'audit_subjects' | 'audit_callers' | 'audit_name_lists';
@@ -398,13 +398,19 @@ type SharedTable = 'audit_subjects' | 'audit_callers' | 'audit_name_lists';
 export const TRAIL_TABLES: readonly TrailTable[] = ['audit_records', 'audit_events'];
 export const SHARED_TABLES: readonly SharedTable[] = ['audit_subjects', 'audit_callers', 'audit_name_lists'];
 
-const windowEndOf = (table: TrailTable) =>
+const windowOf = (table: TrailTable) =>
   prepared(2, (db: Kysely<Database>, afterId: number, limit: number) =>
     db
       .selectFrom((eb) =>
-        eb.selectFrom(table).select('id').where('id', '>', afterId).orderBy('id').limit(limit).as('w'),
+        eb
+          .selectFrom(table)
+          .select(['id', 'at'])
+          .where('id', '>', afterId)
+          .orderBy('id')
+          .limit(limit)
+          .as('w'),
       )
-      .select((eb) => eb.fn.max('w.id').as('end')),
+      .select((eb) => [eb.fn.max('w.id').as('end'), eb.fn.max('w.at').as('newest')]),
   );
 
 const removeOldInRange = (table: TrailTable) =>
@@ -421,7 +427,7 @@ const removeUnused = (table: SharedTable) =>
       ),
   );
 
-const WINDOW_END = { audit_records: windowEndOf('audit_records'), audit_events: windowEndOf('audit_events') };
+const WINDOW = { audit_records: windowOf('audit_records'), audit_events: windowOf('audit_events') };
 const REMOVE_OLD = {
   audit_records: removeOldInRange('audit_records'),
   audit_events: removeOldInRange('audit_events'),
@@ -448,20 +454,20 @@ async function removeRows(
 }
 
 /**
- * Removes the records older than `before` among the `limit` ids after `afterId`. Answers how many went
- * and the last id of the window (the next one starts after it), or undefined past the last record.
+ * Removes the records older than `before` among the `limit` ids after `afterId`. Answers how many went,
+ * the last id of the window (the next one starts after it) and the latest time in it; undefined past
+ * the last record.
  */
 export async function pruneTrailWindow(
   db: Kysely<Database>,
   table: TrailTable,
   opts: { afterId: number; before: number; limit: number },
-): Promise<{ removed: number; lastId: number } | undefined> {
-  const [row] = await WINDOW_END[table](db, opts.afterId, opts.limit);
-  const end = row?.end;
-  if (end === null || end === undefined) return undefined;
-  const lastId = Number(end);
+): Promise<{ removed: number; lastId: number; newest: number } | undefined> {
+  const [row] = await WINDOW[table](db, opts.afterId, opts.limit);
+  if (row?.end === null || row?.end === undefined) return undefined;
+  const lastId = Number(row.end);
   const removed = await removeRows(db, REMOVE_OLD[table](db, opts.afterId, lastId, opts.before));
-  return { removed, lastId };
+  return { removed, lastId, newest: Number(row.newest) };
 }
 
 /** Removes at most `limit` shared rows last named before `before`; answers how many went. */
