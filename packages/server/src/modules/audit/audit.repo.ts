@@ -6,10 +6,9 @@ import type { Database, LegacyAuditRow } from '../../store/schema.js';
 /*
  * The audit trail's tables (migration 0010, docs/adr/0017): audit_records, and the rows they share —
  * audit_subjects (whose trail), audit_callers (who acted, and how) and audit_name_lists (which names).
- * A record refers to each shared row by a subquery on its key, run in the record's own transaction just
- * after the shared row is made sure of, so a record never needs an id fetched beforehand: the same
- * statements serve SQLite's writer thread and a PostgreSQL transaction. audit_events holds the records
- * written before 0010, read-only.
+ * A record refers to each shared row by a subquery on its key in its own insert, so no id is fetched
+ * beforehand: SQLite's writer thread runs one prepared insert per record, a PostgreSQL transaction one
+ * insert of many. audit_events holds the records written before 0010, read-only.
  */
 
 /** A statement and the parameters of each row it writes (the shape the SQLite writer thread takes). */

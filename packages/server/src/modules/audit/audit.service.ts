@@ -104,7 +104,7 @@ const EARLY_FLUSH_MIN = 12;
 export const SHARED_STAMP_INTERVAL_MS = 3_600_000;
 
 /** Who acted and how, as a shared row: the user, the auth source, the credential, the ticket's job, the address. */
-export function callerEntryOf(caller: Caller): CallerEntry {
+function callerEntryOf(caller: Caller): CallerEntry {
   const fields =
     caller.kind === 'operator'
       ? { userId: null, login: null, authSource: 'CLI', credentialId: null, jobId: null, ip: null }
@@ -151,7 +151,7 @@ function activityOfRecord(r: AuditRecordRow): ActivityEntry {
 }
 
 /** The same, for a record written before migration 0010. */
-export function activityOfLegacyEvent(r: LegacyAuditRow): ActivityEntry {
+function activityOfLegacyEvent(r: LegacyAuditRow): ActivityEntry {
   const detail = JSON.parse(r.detail) as { names?: string[]; viaJob?: unknown };
   return {
     id: Number(r.id),
