@@ -333,7 +333,7 @@ export async function countAuditedReads(dataDir) {
   const { default: SQLite } = await import('better-sqlite3');
   const db = new SQLite(path.join(dataDir, 'coffer.db'), { readonly: true, fileMustExist: true });
   try {
-    return db.prepare("select count(*) as n from audit_events where action = 'secret.read'").get().n;
+    return db.prepare("select count(*) as n from audit_records where action = 'secret.read'").get().n;
   } finally {
     db.close();
   }

@@ -40,20 +40,26 @@ async function onStore(dataDir: string, sqlite: string, postgres: string): Promi
 const refuseReadsOf = (dataDir: string, login: string) =>
   onStore(
     dataDir,
-    `create trigger refuse_reads before insert on audit_events
-       when new.action = 'secret.read' and new.target_login = '${login}'
+    `create trigger refuse_reads before insert on audit_records
+       when new.action = 'secret.read'
+        and new.subject_id = (select id from audit_subjects where login = '${login}')
        begin select raise(abort, 'audit trail refuses this record'); end`,
     `create function refuse_reads() returns trigger language plpgsql as $$
-       begin raise exception 'audit trail refuses this record'; end $$;
-     create trigger refuse_reads before insert on audit_events for each row
-       when (new.action = 'secret.read' and new.target_login = '${login}') execute function refuse_reads()`,
+       begin
+         if new.subject_id = (select id from audit_subjects where login = '${login}') then
+           raise exception 'audit trail refuses this record';
+         end if;
+         return new;
+       end $$;
+     create trigger refuse_reads before insert on audit_records for each row
+       when (new.action = 'secret.read') execute function refuse_reads()`,
   );
 
 const acceptReadsAgain = (dataDir: string) =>
   onStore(
     dataDir,
     'drop trigger refuse_reads',
-    'drop trigger refuse_reads on audit_events; drop function refuse_reads()',
+    'drop trigger refuse_reads on audit_records; drop function refuse_reads()',
   );
 
 describe('audited reads', () => {
@@ -156,7 +162,7 @@ describe('kill -9 under read load', () => {
 
   /** The secret.read events of a data directory's store (its server stopped or not). */
   async function readEvents(dataDir: string): Promise<number> {
-    const q = "select count(*) as n from audit_events where action = 'secret.read'";
+    const q = "select count(*) as n from audit_records where action = 'secret.read'";
     if (testStore === 'postgres') return Number((await pgQuery(await databaseFor(dataDir), q))[0]!.n);
     const db = new Database(path.join(dataDir, 'coffer.db'), { readonly: true, fileMustExist: true });
     try {

@@ -122,13 +122,18 @@ describe('approving code changed by others', () => {
     expect(approvedRun.log).toContain('and more');
     expect(approvedRun.log).toContain(`to mallory: ${[...VALUE].reverse().join('')}`);
     const audit = await server.store.db
-      .selectFrom('audit_events')
-      .select('detail')
-      .where('action', '=', 'job.started')
-      .where('actor_login', '=', 'alice')
-      .orderBy('id', 'desc')
+      .selectFrom('audit_records as r')
+      .innerJoin('audit_callers as c', 'c.id', 'r.caller_id')
+      .select('r.detail')
+      .where('r.action', '=', 'job.started')
+      .where('c.login', '=', 'alice')
+      .orderBy('r.id', 'desc')
       .executeTakeFirstOrThrow();
-    expect(JSON.parse(audit.detail)).toMatchObject({ job: approvedRun.id, revision: 3, approvedRevision: 3 });
+    expect(JSON.parse(audit.detail!)).toMatchObject({
+      job: approvedRun.id,
+      revision: 3,
+      approvedRevision: 3,
+    });
 
     // Nothing changed since: her next run needs nothing.
     expect((await started(await run(alice, 'report'), alice)).revision).toBe(3);

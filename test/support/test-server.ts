@@ -2,7 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { buildApp, loadConfig, openRuntime, type Config, type Services, type Store } from '@coffer/server';
+import {
+  buildApp,
+  loadConfig,
+  openRuntime,
+  type AuditPruner,
+  type Config,
+  type Services,
+  type Store,
+} from '@coffer/server';
 import { databaseFor, dropTestDatabase, testStore } from './test-store.js';
 
 /** A clock tests can move forward, shared by the server and the test. */
@@ -59,6 +67,8 @@ export class TestServer {
     readonly routes: { method: string; url: string; access: string; ticket: string }[],
     /** The store this server runs on (SQLite or PostgreSQL, per the test run). */
     readonly store: Store,
+    /** The server's own audit retention, which prunes at start and then every few minutes. */
+    readonly auditPruner: AuditPruner,
     private readonly stop: () => Promise<void>,
   ) {}
 
@@ -106,7 +116,7 @@ export class TestServer {
     );
     const clock = new TestClock();
     const { store, keyring } = await openRuntime(config, clock);
-    const { app, services, routes } = await buildApp({
+    const { app, services, routes, auditPruner } = await buildApp({
       config,
       store: hooks.store ? hooks.store(store) : store,
       keyring,
@@ -123,6 +133,7 @@ export class TestServer {
       clock,
       routes,
       store,
+      auditPruner,
       async () => {
         await app.close();
         await store.close();

@@ -16,6 +16,7 @@ import {
   StoreUnreachable,
   ConfigError,
   createServices,
+  exportAuditTrail,
   generateMasterKey,
   loadConfig,
   MasterKeyError,
@@ -25,9 +26,11 @@ import {
 } from '@coffer/server';
 import { CofferUnreachable } from '@coffer/client';
 import { apiClient } from '@coffer/client/node';
+import { closeExportFile, newExportFile, writeJsonLines } from './audit-export.js';
 import { progressBar } from './progress.js';
 import { readPassword } from './read-secret.js';
 import { askOnTerminal, describeClientError, exitStatusOf, NotApproved, runAndFollow } from './run-recipe.js';
+import { parseSince, SINCE_FORMS } from './since.js';
 
 /*
  * The `coffer` command. Administration commands work on the data directory (or database) directly, as
@@ -251,6 +254,42 @@ program
       );
     } finally {
       bar.stop();
+      await store.close();
+    }
+  });
+
+program
+  .command('audit')
+  .description('the audit trail')
+  .command('export')
+  .description(
+    'write the audit records from --since on to stdout (or --output) as JSON lines, one record per line, oldest first: who, how, which credential, which secret names, never a value. Run it more often than COFFER_AUDIT_RETENTION_DAYS, which removes older records. Servers keep running',
+  )
+  .option('--since <time>', `where to start (required): ${SINCE_FORMS}`)
+  .option('--output <file>', 'write to this new file (mode 0600) instead of stdout')
+  .action(async (opts: { since?: string; output?: string }) => {
+    if (opts.since === undefined) throw new UsageError(`audit export needs --since: ${SINCE_FORMS}`);
+    const since = parseSince(opts.since, Date.now());
+    if ('problem' in since) throw new UsageError(`--since ${JSON.stringify(opts.since)} ${since.problem}`);
+    if (opts.output !== undefined && existsSync(opts.output))
+      throw new UsageError(`${opts.output} already exists: choose a new file name`);
+    const config = loadConfig();
+    if (!config.databaseUrl && !existsSync(path.join(config.dataDir, 'coffer.db')))
+      throw new UsageError(
+        `there is no store to export from in ${config.dataDir} (set COFFER_DATA_DIR or COFFER_DATABASE_URL)`,
+      );
+    const store = await openStore(storeOptionsOf(config));
+    try {
+      const out = opts.output !== undefined ? newExportFile(opts.output) : process.stdout;
+      const { count, lastId } = await writeJsonLines(exportAuditTrail(store, { since: since.at }), out);
+      if (out !== process.stdout) await closeExportFile(out);
+      process.stderr.write(
+        `coffer: exported ${count} audit records since ${new Date(since.at).toISOString()}` +
+          (lastId !== undefined ? ` (the last has id ${lastId})` : '') +
+          (opts.output !== undefined ? ` to ${opts.output}` : '') +
+          '\n',
+      );
+    } finally {
       await store.close();
     }
   });

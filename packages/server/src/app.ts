@@ -19,6 +19,7 @@ import { registerUrlTextCheck } from './http/url-text.js';
 import './http/types.js';
 import { apiKeyRoutes } from './modules/api-keys/api-key.routes.js';
 import { createApiKeyService } from './modules/api-keys/api-key.service.js';
+import { createAuditPruner, type AuditPruner } from './modules/audit/audit.pruner.js';
 import { createAuditLog } from './modules/audit/audit.service.js';
 import { createAuthService } from './modules/auth/auth.service.js';
 import { sessionRoutes } from './modules/auth/session.routes.js';
@@ -93,6 +94,8 @@ export async function buildApp(deps: AppDeps): Promise<{
   app: FastifyInstance;
   services: Services;
   routes: { method: string; url: string; access: string; ticket: string }[];
+  /** Removes audit records past retention in the background while the app listens. */
+  auditPruner: AuditPruner;
 }> {
   const { config, store } = deps;
   // The runner needs the services, and the job service the runner: bound once both exist.
@@ -214,19 +217,27 @@ export async function buildApp(deps: AppDeps): Promise<{
   await app.register(jupyterRoutes, { kernels });
   for (const prefix of DSS_PREFIXES)
     await app.register(notebookDssRoutes, { prefix, notebooks: services.notebooks, kernels });
+  const auditPruner = createAuditPruner({
+    store,
+    clock: deps.clock,
+    logger: deps.logger,
+    retentionDays: config.audit.retentionDays,
+  });
   app.addHook('onListen', async () => {
     // Taken once: a job starting while the server shuts down still knows where it was.
     await execution.start(backendOf(app.server.address()));
     await runner.start();
+    auditPruner.start();
   });
   app.addHook('onClose', async () => {
     await kernels.stopAll();
+    await auditPruner.stop();
     await runner.stop();
     await execution.stop();
     await services.audit.drain();
     stopLoggingOutages();
   });
-  return { app: app as unknown as FastifyInstance, services, routes };
+  return { app: app as unknown as FastifyInstance, services, routes, auditPruner };
 }
 
 /** A kernel lives at most a day, and may send at most 1 GiB over its life (the sandbox's limits apply too). */

@@ -181,4 +181,22 @@ describe('configuration', () => {
     for (const bad of ['0', '2000', 'four'])
       expect(() => loadConfig({ COFFER_JOB_MASK_MIN_LENGTH: bad })).toThrow(/COFFER_JOB_MASK_MIN_LENGTH/);
   });
+
+  it('keeps audit records 90 days unless COFFER_AUDIT_RETENTION_DAYS says otherwise', () => {
+    expect(loadConfig({}).audit).toEqual({ retentionDays: 90 });
+    expect(loadConfig({ COFFER_AUDIT_RETENTION_DAYS: '400' }).audit).toEqual({ retentionDays: 400 });
+  });
+
+  it('refuses a retention that is not a whole number of days from 1, saying what it is for', () => {
+    for (const bad of ['0', '-1', '7d', '1.5', 'forever', '36501']) {
+      try {
+        loadConfig({ COFFER_AUDIT_RETENTION_DAYS: bad });
+        expect.unreachable();
+      } catch (err) {
+        expect((err as ConfigError).problems).toEqual([
+          `COFFER_AUDIT_RETENTION_DAYS=${JSON.stringify(bad)}: must be a whole number from 1 to 36500 (days of audit records to keep; export them with \`coffer audit export\` to keep them longer elsewhere)`,
+        ]);
+      }
+    }
+  });
 });

@@ -83,6 +83,10 @@ export interface Config {
   readonly trustProxy: boolean;
   /** Bearer token a Prometheus scraper sends for /metrics; unset, /metrics does not exist. */
   readonly metricsToken: string | undefined;
+  readonly audit: {
+    /** Records older than this many days are removed in the background (docs/adr/0017). */
+    readonly retentionDays: number;
+  };
   readonly limits: {
     readonly secretsPerUser: number;
     readonly bodyBytes: number;
@@ -149,6 +153,7 @@ const KNOWN = [
   'COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS',
   'COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS',
   'COFFER_PREVIOUS_MASTER_KEYS',
+  'COFFER_AUDIT_RETENTION_DAYS',
 ] as const;
 
 /**
@@ -181,12 +186,15 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
   for (const k of KNOWN) if (env[k] !== undefined && env[k] !== '') merged[k] = env[k];
 
-  const int = (name: string, def: number, min: number, max: number): number => {
+  /** `what` says what the number is, where its name alone does not. */
+  const int = (name: string, def: number, min: number, max: number, what?: string): number => {
     const raw = merged[name];
     if (raw === undefined) return def;
     const n = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${JSON.stringify(raw)}: must be a whole number from ${min} to ${max}`);
+      problems.push(
+        `${name}=${JSON.stringify(raw)}: must be a whole number from ${min} to ${max}${what ? ` (${what})` : ''}`,
+      );
       return def;
     }
     return n;
@@ -339,6 +347,16 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       'COFFER_METRICS_TOKEN: must be 24 to 256 printable characters without spaces (e.g. `openssl rand -hex 24`)',
     );
 
+  const audit = {
+    retentionDays: int(
+      'COFFER_AUDIT_RETENTION_DAYS',
+      90,
+      1,
+      36_500,
+      'days of audit records to keep; export them with `coffer audit export` to keep them longer elsewhere',
+    ),
+  };
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     dataDir,
@@ -353,6 +371,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     logLevel,
     trustProxy: trustRaw === 'true',
     metricsToken,
+    audit,
     databasePoolMax,
     databaseConnectTimeoutSeconds,
     databaseStatementTimeoutSeconds,

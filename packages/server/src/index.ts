@@ -14,3 +14,5 @@ export { BackupFileError } from './store/backup/backup-file.js';
 export { Keyring, loadMasterKey } from './crypto/index.js';
 export { StoreCannotWrite, StoreUnreachable } from './store/unavailable.js';
 export { rotate } from './modules/keys/rotation.js';
+export { exportAuditTrail, type ExportedAuditRecord } from './modules/audit/audit.export.js';
+export { createAuditPruner, type AuditPruner, type PruneSummary } from './modules/audit/audit.pruner.js';

@@ -2,4 +2,4 @@ export { Keyring, DataKey, DecryptionError, blobKeyId, keyCheckOf } from './keyr
 export { newToken, parseToken, tokenMatches, newId, newTag, safeEqual, type TokenPrefix } from './tokens.js';
 export { hashPassword, verifyPassword } from './passwords.js';
 export { loadMasterKey, parseMasterKey, generateMasterKey, MasterKeyError } from './master-key.js';
-export { sha256Digest } from './digest.js';
+export { sha256Digest, digestOf } from './digest.js';

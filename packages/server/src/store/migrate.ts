@@ -8,6 +8,7 @@ import * as m0006 from './migrations/0006-sandbox-accounts.js';
 import * as m0007 from './migrations/0007-ticket-scope.js';
 import * as m0008 from './migrations/0008-recipe-revisions.js';
 import * as m0009 from './migrations/0009-secret-revisions.js';
+import * as m0010 from './migrations/0010-audit-records.js';
 import * as m0012 from './migrations/0012-notebooks.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0007-ticket-scope': m0007 as FrozenMigration,
   '0008-recipe-revisions': m0008 as FrozenMigration,
   '0009-secret-revisions': m0009 as FrozenMigration,
+  '0010-audit-records': m0010 as FrozenMigration,
   '0012-notebooks': m0012 as FrozenMigration,
 };
 

@@ -117,11 +117,12 @@ export function preparedWrite<DB, A extends unknown[]>(
  * Where the store has a writer thread (SQLite, sqlite-writer.ts): a function that commits statements as
  * one transaction there, so the request thread neither runs them nor waits for the disk meanwhile, and
  * resolves once they are durable. Undefined elsewhere (PostgreSQL, whose commits never block the
- * thread): the caller then does the same work through store.transaction.
+ * thread): the caller then does the same work through store.transaction. Resolves with the number of
+ * rows the statements changed.
  */
 export function backgroundCommit(
   db: Kysely<unknown>,
-): ((statements: readonly WriteStatement[]) => Promise<void>) | undefined {
+): ((statements: readonly WriteStatement[]) => Promise<number>) | undefined {
   const writer = rawSqlite.get(db)?.writer;
   return writer && ((statements) => writer.commit(statements));
 }

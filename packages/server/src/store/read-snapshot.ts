@@ -20,11 +20,11 @@ export const WATCHED_TABLES = ['users', 'api_keys', 'data_keys', 'secrets'];
 
 const LIMIT = 10_000;
 
-/** Writes that touch nothing a cached query reads (audit rows, secrets.last_used_at). */
+/** Writes that touch nothing a cached query reads (the audit trail, secrets.last_used_at). */
 const NOT_READ_BY_CACHED_QUERIES = [
   // Transaction control changes nothing itself; the writes inside a transaction count as they run.
   /^(begin|begin immediate|commit|rollback)$/i,
-  /^insert into "audit_events" /,
+  /^insert into "audit_(events|records|subjects|callers|name_lists)" /,
   /^update "secrets" set "last_used_at" = \? where "user_id" = \?$/,
 ];
 

@@ -89,6 +89,10 @@ export interface TicketsTable {
   revoked_at: Millis | null;
 }
 
+/**
+ * The audit trail as it was written before migration 0010. Nothing writes here any more; retention
+ * empties it. New records are in audit_records (docs/adr/0017).
+ */
 export interface AuditEventsTable {
   id: Generated<number>;
   at: Millis;
@@ -103,6 +107,52 @@ export interface AuditEventsTable {
   secret_name: string | null;
   ip: string | null;
   detail: string;
+}
+
+/** Whose trail a record is in: a user, by a small number (0010). */
+export interface AuditSubjectsTable {
+  id: Generated<number>;
+  user_id: string;
+  /** The login when the user was first named. */
+  login: string;
+  /** When a record last named it: once no record does, retention removes it. */
+  last_at: Millis;
+}
+
+/** Who acted and how: user, auth source, credential, the ticket's job, the address (0010). */
+export interface AuditCallersTable {
+  id: Generated<number>;
+  /** A digest of the other columns, which may be null and so cannot be a unique key themselves. */
+  key: string;
+  user_id: string | null;
+  login: string | null;
+  auth_source: string;
+  credential_id: string | null;
+  job_id: string | null;
+  ip: string | null;
+  last_at: Millis;
+}
+
+/** A list of secret names that records share (0010). */
+export interface AuditNameListsTable {
+  id: Generated<number>;
+  /** A digest of names. */
+  key: string;
+  /** JSON array of the names. */
+  names: string;
+  last_at: Millis;
+}
+
+/** One audited event (0010): a time, an action, and references to what it names. */
+export interface AuditRecordsTable {
+  id: Generated<number>;
+  at: Millis;
+  action: string;
+  subject_id: number | null;
+  caller_id: number | null;
+  names_id: number | null;
+  /** JSON details of a change; null for reads, whose names are all they hold. */
+  detail: string | null;
 }
 
 export interface RateLimitsTable {
@@ -249,6 +299,10 @@ export interface Database {
   sessions: SessionsTable;
   tickets: TicketsTable;
   audit_events: AuditEventsTable;
+  audit_subjects: AuditSubjectsTable;
+  audit_callers: AuditCallersTable;
+  audit_name_lists: AuditNameListsTable;
+  audit_records: AuditRecordsTable;
   rate_limits: RateLimitsTable;
   meta: MetaTable;
   master_keys: MasterKeysTable;
@@ -269,10 +323,21 @@ export type SecretRow = Selectable<SecretsTable>;
 export type ApiKeyRow = Selectable<ApiKeysTable>;
 export type SessionRow = Selectable<SessionsTable>;
 export type TicketRow = Selectable<TicketsTable>;
-export type AuditRow = Selectable<AuditEventsTable>;
-export type NewAuditRow = Insertable<AuditEventsTable>;
+export type LegacyAuditRow = Selectable<AuditEventsTable>;
 export type ProjectRow = Selectable<ProjectsTable>;
 export type RecipeRow = Selectable<RecipesTable>;
 export type NotebookRow = Selectable<NotebooksTable>;
 export type RecipeRevisionRow = Selectable<RecipeRevisionsTable>;
 export type JobRow = Selectable<JobsTable>;
+
+/**
+ * Tables whose ids the database hands out, which rows inserted with their ids (a restore) do not
+ * advance; `after`: a table whose ids this one's must also follow (audit_records continues audit_events).
+ */
+export const SEQUENCED_TABLES: readonly { table: keyof Database; after?: keyof Database }[] = [
+  { table: 'audit_events' },
+  { table: 'audit_subjects' },
+  { table: 'audit_callers' },
+  { table: 'audit_name_lists' },
+  { table: 'audit_records', after: 'audit_events' },
+];

@@ -1,13 +1,20 @@
 import type { Clock } from '../../clock.js';
+import { digestOf } from '../../crypto/index.js';
 import { oncePerObject } from '../../memo.js';
-import type { NewAuditRow } from '../../store/schema.js';
+import type { LegacyAuditRow } from '../../store/schema.js';
 import type { Db, Store } from '../../store/store.js';
-import { actorOf, type Caller } from '../auth/caller.js';
+import type { Caller } from '../auth/caller.js';
 import {
-  insertAuditEvents,
-  listSecretEventsForUser,
-  markSecretsUsed,
+  listLegacySecretEventsForUser,
+  listSecretRecordsForUser,
+  planRecords,
+  recordReads,
   recordReadsInBackground,
+  writePlan,
+  type AuditRecordRow,
+  type CallerEntry,
+  type NameListEntry,
+  type NewAuditRecord,
 } from './audit.repo.js';
 
 /*
@@ -16,6 +23,9 @@ import {
  * one turn of the event loop are written in one transaction (on SQLite by the writer thread, which also
  * merges the batches that arrive while it commits), and each read is answered only after its record is
  * durable. One fsync then serves many requests, and no read goes unrecorded.
+ *
+ * A record is small (docs/adr/0017): its time and action, and references to whose trail it is in, who
+ * acted and how, and which names, each kept once however many records name it.
  *
  * Details never hold a secret value: only names, ids and counts.
  */
@@ -53,7 +63,6 @@ export type AuditAction =
 
 export interface AuditEvent {
   readonly action: AuditAction;
-  readonly outcome?: 'success' | 'failure';
   readonly target?: { id: string; login: string } | undefined;
   readonly secretName?: string | undefined;
   readonly detail?: Record<string, unknown>;
@@ -90,44 +99,109 @@ export interface AuditLog {
 const LAST_USED_RESOLUTION_MS = 1000;
 /** The fewest reads sent to be committed before the end of an event-loop turn (see kick). */
 const EARLY_FLUSH_MIN = 12;
+/**
+ * How often a server moves the last_at of a shared row (subject, caller, names) that reads keep naming.
+ * Retention removes a shared row only once its last_at is older than the records it removes by more
+ * than this (audit.pruner.ts), so a row that is still named is never removed.
+ */
+export const SHARED_STAMP_INTERVAL_MS = 3_600_000;
+
+/** Who acted and how, as a shared row: the user, the auth source, the credential, the ticket's job, the address. */
+function callerEntryOf(caller: Caller): CallerEntry {
+  const fields =
+    caller.kind === 'operator'
+      ? { userId: null, login: null, authSource: 'CLI', credentialId: null, jobId: null, ip: null }
+      : {
+          userId: caller.user.id,
+          login: caller.user.login,
+          authSource: caller.source,
+          credentialId: caller.credentialId,
+          // The ticket names its job too, so the trail says which run did it even after the ticket is gone.
+          jobId: caller.ticket?.jobId ?? null,
+          ip: caller.ip ?? null,
+        };
+  const key = digestOf(
+    JSON.stringify([
+      fields.userId,
+      fields.login,
+      fields.authSource,
+      fields.credentialId,
+      fields.jobId,
+      fields.ip,
+    ]),
+  );
+  return { key, ...fields };
+}
+
+const nameListOf = (names: readonly string[]): NameListEntry => {
+  const json = JSON.stringify(names);
+  return { key: digestOf(json), json };
+};
+
+/** What users see of records about their secrets. */
+function activityOfRecord(r: AuditRecordRow): ActivityEntry {
+  return {
+    id: Number(r.id),
+    at: Number(r.at),
+    action: r.action,
+    secretNames: r.names !== null ? (JSON.parse(r.names) as string[]) : [],
+    actorLogin: r.actor_login,
+    authSource: r.auth_source,
+    credentialId: r.credential_id,
+    jobId: r.job_id,
+    ip: r.ip,
+  };
+}
+
+/** The same, for a record written before migration 0010. */
+function activityOfLegacyEvent(r: LegacyAuditRow): ActivityEntry {
+  const detail = JSON.parse(r.detail) as { names?: string[]; viaJob?: unknown };
+  return {
+    id: Number(r.id),
+    at: Number(r.at),
+    action: r.action,
+    secretNames: r.secret_name !== null ? [r.secret_name] : (detail.names ?? []),
+    actorLogin: r.actor_login,
+    authSource: r.auth_source,
+    credentialId: r.credential_id,
+    jobId: typeof detail.viaJob === 'string' ? detail.viaJob : null,
+    ip: r.ip,
+  };
+}
 
 export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
   const { store, clock } = deps;
 
-  /**
-   * The job whose ticket acts. The row already names the ticket (credential_id); the detail also names
-   * its job (viaJob), so the trail says which run did it even after the ticket is gone.
-   */
-  const jobOf = (caller: Caller | null): string | undefined =>
-    (caller?.kind === 'user' && caller.ticket?.jobId) || undefined;
-  const detailOf = (caller: Caller | null, e: AuditEvent): string => {
-    const job = jobOf(caller);
-    return JSON.stringify(job ? { ...e.detail, viaJob: job } : (e.detail ?? {}));
-  };
-
-  const toRow = (
-    caller: Caller | null,
-    e: AuditEvent,
-    at: number,
-    detail = detailOf(caller, e),
-  ): NewAuditRow => ({
+  const recordOf = (caller: Caller | null, e: AuditEvent, at: number): NewAuditRecord => ({
     at,
     action: e.action,
-    outcome: e.outcome ?? 'success',
-    ...(caller
-      ? actorOf(caller)
-      : { actor_user_id: null, actor_login: null, auth_source: null, credential_id: null, ip: null }),
-    target_user_id: e.target?.id ?? null,
-    target_login: e.target?.login ?? null,
-    secret_name: e.secretName ?? null,
-    detail,
+    subject: e.target ? { userId: e.target.id, login: e.target.login } : null,
+    caller: caller ? callerEntryOf(caller) : null,
+    names: e.secretName !== undefined ? nameListOf([e.secretName]) : null,
+    detail: e.detail && Object.keys(e.detail).length > 0 ? JSON.stringify(e.detail) : null,
   });
 
-  /** The detail of a read, made once per list of names (the read path hands the same list again). */
-  const namesDetail = oncePerObject((names: readonly string[]) => JSON.stringify({ names }));
-  const readDetail = (read: SecretRead): string => {
-    const job = jobOf(read.caller);
-    return job ? JSON.stringify({ names: read.names, viaJob: job }) : namesDetail(read.names);
+  /** The names of a read, made once per list (the read path hands the same list again). */
+  const namesOfRead = oncePerObject(nameListOf);
+  const readRecord = (read: SecretRead, at: number): NewAuditRecord => ({
+    at,
+    action: 'secret.read',
+    subject: { userId: read.caller.user.id, login: read.caller.user.login },
+    caller: callerEntryOf(read.caller),
+    names: namesOfRead(read.names),
+    detail: null,
+  });
+
+  /**
+   * When this process last moved each shared row's last_at for reads. Cleared when a write of reads
+   * fails, as its stamps may not have been committed.
+   */
+  const sharedStamped = new Map<string, number>();
+  const readStampDue = (key: string, at: number): boolean => {
+    if (at - (sharedStamped.get(key) ?? -Infinity) < SHARED_STAMP_INTERVAL_MS) return false;
+    if (sharedStamped.size > 100_000) sharedStamped.clear();
+    sharedStamped.set(key, at);
+    return true;
   };
 
   type Pending = { read: SecretRead; at: number; resolve: () => void; reject: (e: unknown) => void };
@@ -178,12 +252,14 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
 
   /** Records a batch of reads in one transaction; resolves once it is durable. */
   function write(batch: Pending[]): Promise<void> {
-    const rows = batch.map((p) =>
-      toRow(p.read.caller, { action: 'secret.read', target: p.read.caller.user }, p.at, readDetail(p.read)),
+    const plan = planRecords(
+      store.db,
+      batch.map((p) => readRecord(p.read, p.at)),
+      readStampDue,
     );
     // Last-used is per user (every read returns all of that user's secrets), to the second: a user
     // read many times a second gets one stamp a second, not one rewrite of their rows per batch.
-    // The audit events above keep every read, to the millisecond.
+    // The audit records above keep every read, to the millisecond.
     const used = new Map<string, number>();
     for (const p of batch) {
       const id = p.read.caller.user.id;
@@ -192,16 +268,18 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     }
     for (const [id, at] of used) stamped.set(id, at);
     if (stamped.size > 100_000) stamped.clear();
+    const forgetStamps = (err: unknown) => {
+      sharedStamped.clear();
+      throw err;
+    };
     // SQLite: handed to the writer thread, which commits what arrives together; the next batch need
     // not wait. Elsewhere: one transaction at a time, and the reads that arrive meanwhile join the next.
-    const background = recordReadsInBackground(store.db, rows, used);
-    if (background) return background;
+    const background = recordReadsInBackground(store.db, plan, used);
+    if (background) return background.catch(forgetStamps);
     inTransaction = true;
     return store
-      .transaction(async (trx) => {
-        await insertAuditEvents(trx, rows);
-        for (const [userId, at] of used) await markSecretsUsed(trx, at, userId);
-      })
+      .transaction((trx) => recordReads(trx, plan, used))
+      .catch(forgetStamps)
       .finally(() => {
         inTransaction = false;
         kick();
@@ -212,9 +290,15 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     async record(db, caller, events) {
       if (events.length === 0) return;
       const at = clock.now();
-      await insertAuditEvents(
+      // Changes are few: each moves the last_at of what it names, in its own transaction, so whether
+      // that transaction commits or not, no stamp is believed made that was not.
+      await writePlan(
         db,
-        events.map((e) => toRow(caller, e, at)),
+        planRecords(
+          store.db,
+          events.map((e) => recordOf(caller, e, at)),
+          () => true,
+        ),
       );
     },
 
@@ -234,21 +318,14 @@ export function createAuditLog(deps: { store: Store; clock: Clock }): AuditLog {
     },
 
     async activity(userId, opts) {
-      const rows = await listSecretEventsForUser(store.db, userId, opts);
-      return rows.map((r) => {
-        const detail = JSON.parse(r.detail) as { names?: string[]; viaJob?: unknown };
-        return {
-          id: Number(r.id),
-          at: Number(r.at),
-          action: r.action,
-          secretNames: r.secret_name !== null ? [r.secret_name] : (detail.names ?? []),
-          actorLogin: r.actor_login,
-          authSource: r.auth_source,
-          credentialId: r.credential_id,
-          jobId: typeof detail.viaJob === 'string' ? detail.viaJob : null,
-          ip: r.ip,
-        };
+      const recent = (await listSecretRecordsForUser(store.db, userId, opts)).map(activityOfRecord);
+      if (recent.length >= opts.limit) return recent;
+      // Records written before migration 0010 all have smaller ids than any written since.
+      const older = await listLegacySecretEventsForUser(store.db, userId, {
+        limit: opts.limit - recent.length,
+        beforeId: opts.beforeId,
       });
+      return [...recent, ...older.map(activityOfLegacyEvent)];
     },
   };
 }

@@ -181,7 +181,6 @@ export function createAuthService(deps: {
           await audit.record(trx, null, [
             {
               action: 'login.failed',
-              outcome: 'failure',
               detail: { login, ip, reason: user ? 'disabled' : 'bad credentials' },
             },
           ]);

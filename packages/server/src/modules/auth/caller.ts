@@ -119,23 +119,3 @@ export function requireUser(caller: Caller): UserCaller {
   if (caller.kind !== 'user') throw new Forbidden('this call needs a user identity');
   return caller;
 }
-
-/** The audit columns that say who did something. */
-export function actorOf(caller: Caller): {
-  actor_user_id: string | null;
-  actor_login: string | null;
-  auth_source: string | null;
-  credential_id: string | null;
-  ip: string | null;
-} {
-  if (caller.kind === 'operator') {
-    return { actor_user_id: null, actor_login: null, auth_source: 'CLI', credential_id: null, ip: null };
-  }
-  return {
-    actor_user_id: caller.user.id,
-    actor_login: caller.user.login,
-    auth_source: caller.source,
-    credential_id: caller.credentialId,
-    ip: caller.ip ?? null,
-  };
-}

@@ -3,12 +3,9 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { StoreHealth } from '../health.js';
 import { migrateToLatest } from '../migrate.js';
-import type { Database } from '../schema.js';
+import { SEQUENCED_TABLES, type Database } from '../schema.js';
 import { storeOver, type Db, type Store } from '../store.js';
 import { StoreUnreachable } from '../unavailable.js';
-
-/** Tables whose ids come from a sequence, which rows inserted with their ids (a restore) do not advance. */
-const SEQUENCED: readonly (keyof Database)[] = ['audit_events'];
 
 export interface PostgresOptions {
   /** Most connections this process opens. */
@@ -89,10 +86,14 @@ export async function openPostgres(url: string, opts: PostgresOptions): Promise<
         }),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     afterBulkInsert: async (trx: Db) => {
-      for (const t of SEQUENCED)
-        await sql`select setval(pg_get_serial_sequence(${t}, 'id'), coalesce((select max(id) from ${sql.table(t)}), 0) + 1, false)`.execute(
+      for (const { table, after } of SEQUENCED_TABLES) {
+        const last = after
+          ? sql`greatest((select max(id) from ${sql.table(table)}), (select max(id) from ${sql.table(after)}))`
+          : sql`(select max(id) from ${sql.table(table)})`;
+        await sql`select setval(pg_get_serial_sequence(${table}, 'id'), coalesce(${last}, 0) + 1, false)`.execute(
           trx,
         );
+      }
     },
   };
 }

@@ -26,6 +26,8 @@ export interface WriteRequest {
 export interface WriteResult {
   /** The requests this answers: committed together, or failed with one error. */
   readonly ids: readonly number[];
+  /** On success, the rows each request's statements changed (inserted, updated or deleted). */
+  readonly changes?: readonly number[];
   readonly error?: { message: string; code: string | undefined };
 }
 /** @internal */
@@ -33,7 +35,7 @@ export interface WriterData {
   readonly file: string;
 }
 
-type Waiter = { resolve: () => void; reject: (err: Error) => void };
+type Waiter = { resolve: (changes: number) => void; reject: (err: Error) => void };
 
 export class SqliteWriter {
   #worker: Worker | undefined;
@@ -48,12 +50,15 @@ export class SqliteWriter {
     private readonly onCommitted: () => void = () => {},
   ) {}
 
-  /** Runs the statements as one transaction on the writer thread; resolves once it is durable. */
-  commit(statements: readonly WriteStatement[]): Promise<void> {
+  /**
+   * Runs the statements as one transaction on the writer thread; resolves once it is durable, with the
+   * number of rows they changed.
+   */
+  commit(statements: readonly WriteStatement[]): Promise<number> {
     if (this.#closed) return Promise.reject(new Error('the store is closed'));
     const worker = this.#worker ?? this.#start();
     const id = ++this.#lastId;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<number>((resolve, reject) => {
       // Keeps the process alive only while a commit is waited for.
       if (this.#waiting.size === 0) worker.ref();
       this.#waiting.set(id, { resolve, reject });
@@ -80,13 +85,15 @@ export class SqliteWriter {
       workerData: { file: this.file } satisfies WriterData,
     });
     worker.unref();
-    worker.on('message', ({ ids, error }: WriteResult) => {
-      if (!error) this.onCommitted();
-      for (const id of ids) {
+    worker.on('message', ({ ids, changes, error }: WriteResult) => {
+      // A commit that wrote nothing (a prune with nothing to remove) can succeed on a full disk: only
+      // one that changed rows shows that writes work again.
+      if (!error && changes?.some((n) => n > 0)) this.onCommitted();
+      for (const [i, id] of ids.entries()) {
         const waiter = this.#waiting.get(id);
         if (!waiter) continue;
         this.#waiting.delete(id);
-        if (!error) waiter.resolve();
+        if (!error) waiter.resolve(changes?.[i] ?? 0);
         else waiter.reject(Object.assign(new Error(error.message), { code: error.code }));
       }
       if (this.#waiting.size === 0) {

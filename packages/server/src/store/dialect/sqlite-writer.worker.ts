@@ -21,13 +21,17 @@ const statementFor = (sql: string): SQLite.Statement => {
 };
 
 // IMMEDIATE: the write lock is taken (waiting up to the busy timeout) before anything is read.
-const commit = db.transaction((requests: WriteRequest[]) => {
-  for (const request of requests)
+// Answers the rows each request changed.
+const commit = db.transaction((requests: WriteRequest[]) =>
+  requests.map((request) => {
+    let changes = 0;
     for (const { sql, rows } of request.statements) {
       const s = statementFor(sql);
-      for (const params of rows) s.run(...params);
+      for (const params of rows) changes += s.run(...params).changes;
     }
-}).immediate;
+    return changes;
+  }),
+).immediate;
 
 function failure(id: number, err: unknown): WriteResult {
   const e = err as { message?: unknown; code?: unknown };
@@ -39,8 +43,8 @@ function failure(id: number, err: unknown): WriteResult {
 
 function commitAll(requests: WriteRequest[]): void {
   try {
-    commit(requests);
-    port.postMessage({ ids: requests.map((r) => r.id) } satisfies WriteResult);
+    const changes = commit(requests);
+    port.postMessage({ ids: requests.map((r) => r.id), changes } satisfies WriteResult);
   } catch (err) {
     if (requests.length === 1) return port.postMessage(failure(requests[0]!.id, err));
     // One request's failure must not fail the others: each again, on its own.

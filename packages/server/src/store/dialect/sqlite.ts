@@ -4,6 +4,7 @@ import type SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
   Kysely,
+  sql,
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
@@ -15,7 +16,7 @@ import { StoreHealth } from '../health.js';
 import { migrateToLatest } from '../migrate.js';
 import { registerRawSqlite } from '../prepared.js';
 import { ReadSnapshot } from '../read-snapshot.js';
-import type { Database } from '../schema.js';
+import { SEQUENCED_TABLES, type Database } from '../schema.js';
 import { withStatementCache } from '../statement-cache.js';
 import { storeOver, type Store, type StoreLog } from '../store.js';
 import { StoreCannotWrite } from '../unavailable.js';
@@ -117,6 +118,19 @@ export async function openSqlite(dataDir: string, fileName = 'coffer.db', log?: 
       db.connection().execute(async () => {
         if (probeWrites(raw)) wrote();
       }),
+    // AUTOINCREMENT follows the largest id a table has held; a table that must also follow another's
+    // ids (audit_records after audit_events) is told so here.
+    afterBulkInsert: async (trx) => {
+      for (const { table, after } of SEQUENCED_TABLES) {
+        if (!after) continue;
+        const last = sql`(select max(id) from ${sql.table(after)})`;
+        await sql`update sqlite_sequence set seq = max(seq, coalesce(${last}, 0)) where name = ${table}`.execute(
+          trx,
+        );
+        await sql`insert into sqlite_sequence (name, seq) select ${table}, coalesce(${last}, 0)
+                  where not exists (select 1 from sqlite_sequence where name = ${table})`.execute(trx);
+      }
+    },
     close: async () => {
       await writer.close();
       await db.connection().execute(async () => checkpointAtClose(raw, file, log));
