@@ -25,8 +25,9 @@ import { databaseFor, pgQuery, testStore } from './support/test-store.js';
  *
  * Each secret name is written by one sequential chain (the next write is sent after the previous one is
  * answered), so "the last acknowledged value" is well defined and at most one write per name is in doubt
- * at the kill. DSS current-user saves replace a user's whole secrets list, so they run for users of their
- * own, one chain each, and the list after a crash must be exactly one of the lists that were sent.
+ * at the kill. DSS current-user saves (each read first, then sent back with a new list, as dataikuapi
+ * does) replace a user's whole secrets list, so they run for users of their own, one chain each, and the
+ * list after a crash must be exactly one of the lists that were sent.
  */
 
 const PUT_NAMES = 24;
@@ -215,6 +216,24 @@ describe('crash safety: kill -9 during concurrent writes', () => {
         }
       }
 
+      /** A user's DSS settings, or undefined if the kill caught the read. */
+      async function readSettings(key: string): Promise<Record<string, unknown> | undefined> {
+        try {
+          const res = await fetch(`${url}/dip/publicapi/current-user`, {
+            headers: { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+            signal: AbortSignal.timeout(30_000),
+          });
+          if (res.status === 200) return (await res.json()) as Record<string, unknown>;
+          if (!killed) unexpected.push(`GET /dip/publicapi/current-user -> ${res.status}`);
+        } catch (err) {
+          if (!killed)
+            unexpected.push(
+              `GET /dip/publicapi/current-user failed before the kill: ${(err as Error).message}`,
+            );
+        }
+        return undefined;
+      }
+
       const putChain = async (name: string, n: number) => {
         for (let seq = 0; !killed; seq++) {
           const m = putModel.get(name)!;
@@ -248,7 +267,10 @@ describe('crash safety: kill -9 during concurrent writes', () => {
             if (i !== gen % (DSS_NAMES.length + 1))
               list[n] = `c${cycle}/${login}/g${gen}/${n}/${randomBytes(6).toString('hex')}`;
           });
-          const body = { secrets: Object.entries(list).map(([name, value]) => ({ name, value })) };
+          // Read first, as dataikuapi's get_settings() does: the save is judged against that read (ADR 0016).
+          const read = await readSettings(keys[login]!);
+          if (!read) return; // the kill came during the read: nothing was sent, nothing is in doubt
+          const body = { ...read, secrets: Object.entries(list).map(([name, value]) => ({ name, value })) };
           const ok = await send('PUT', '/dip/publicapi/current-user', keys[login]!, body);
           if (ok) dssModel.set(login, { durable: list });
           else {
