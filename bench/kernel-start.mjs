@@ -134,7 +134,9 @@ async function main() {
   for (let round = -1; round < runs; round++) {
     const a = await timeCoffer({ url: server.url, key });
     const b = await timeBare(bareDir);
-    if (round >= 0) (as.push(a), bs.push(b));
+    if (round < 0) continue;
+    as.push(a);
+    bs.push(b);
   }
   await stopCoffer(server);
   const a = median(as);
