@@ -12,7 +12,8 @@
 
 import { spawn } from 'node:child_process';
 import {
-  basicAuth,
+  callJson,
+  median,
   cleanup,
   createUserAndKey,
   installCleanupHandlers,
@@ -28,22 +29,6 @@ const TARGET_ADDED_MS = 25;
 const PYTHON = '/usr/bin/python3';
 installCleanupHandlers();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-async function call(url, key, method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: basicAuth(key), 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => undefined);
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** Starts a server with one user, one project and the `print(1)` recipe. */
 async function jobServer(label, env) {
   const dataDir = makeTempDir('coffer-bench-jobs-');
@@ -51,8 +36,8 @@ async function jobServer(label, env) {
   const all = { COFFER_JOB_WORK_DIR: workDir, COFFER_LOG_LEVEL: 'warn', ...env };
   const key = await createUserAndKey(dataDir, 'bench', all);
   const server = await startCoffer({ dataDir, env: all, label });
-  await call(server.url, key, 'POST', '/api/v1/projects', { key: 'BENCH', name: 'Bench' });
-  await call(server.url, key, 'PUT', '/api/v1/projects/BENCH/recipes/print', {
+  await callJson(server.url, key, 'POST', '/api/v1/projects', { key: 'BENCH', name: 'Bench' });
+  await callJson(server.url, key, 'PUT', '/api/v1/projects/BENCH/recipes/print', {
     language: 'python',
     code: 'print(1)\n',
   });
@@ -62,9 +47,14 @@ async function jobServer(label, env) {
 /** One job: ms from the run call to its first stdout chunk. */
 async function timeJob({ server, key }) {
   const started = Date.now();
-  const job = await call(server.url, key, 'POST', '/api/v1/projects/BENCH/recipes/print/run', {});
+  const job = await callJson(server.url, key, 'POST', '/api/v1/projects/BENCH/recipes/print/run', {});
   for (;;) {
-    const { job: state, chunks } = await call(server.url, key, 'GET', `/api/v1/jobs/${job.id}/log?limit=100`);
+    const { job: state, chunks } = await callJson(
+      server.url,
+      key,
+      'GET',
+      `/api/v1/jobs/${job.id}/log?limit=100`,
+    );
     if (!['queued', 'running'].includes(state.state)) {
       if (state.state !== 'succeeded') throw new Error(`the bench job ${state.state}: ${state.error}`);
       const first = chunks.find((c) => c.stream === 'stdout');

@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import {
   basicAuth,
+  callJson,
+  median,
   cleanup,
   createUserAndKey,
   installCleanupHandlers,
@@ -25,26 +27,10 @@ import {
 
 installCleanupHandlers();
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-async function call(url, key, method, path, body) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: basicAuth(key), 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = await res.json().catch(() => undefined);
-  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
 /** (a): ms from the session call to the result of 1+1 over the kernel's WebSocket; then closes it. */
 async function timeCoffer({ url, key }) {
   const started = performance.now();
-  const session = await call(url, key, 'POST', '/jupyter/api/sessions', { path: 'BENCH/bench.ipynb' });
+  const session = await callJson(url, key, 'POST', '/jupyter/api/sessions', { path: 'BENCH/bench.ipynb' });
   const ws = new WebSocket(
     `${url.replace(/^http/, 'ws')}/jupyter/api/kernels/${session.kernel.id}/channels`,
     {
@@ -85,7 +71,7 @@ async function timeCoffer({ url, key }) {
     );
   });
   ws.close();
-  await call(url, key, 'DELETE', `/jupyter/api/sessions/${session.id}`);
+  await callJson(url, key, 'DELETE', `/jupyter/api/sessions/${session.id}`);
   return took;
 }
 
@@ -125,8 +111,8 @@ async function main() {
   const env = { COFFER_JOB_WORK_DIR: makeTempDir('coffer-bench-kernels-work-'), COFFER_LOG_LEVEL: 'warn' };
   const key = await createUserAndKey(dataDir, 'bench', env);
   const server = await startCoffer({ dataDir, env, label: 'coffer serve (kernels)' });
-  await call(server.url, key, 'POST', '/api/v1/projects', { key: 'BENCH', name: 'Bench' });
-  await call(server.url, key, 'PUT', '/api/v1/projects/BENCH/notebooks/bench', { language: 'python' });
+  await callJson(server.url, key, 'POST', '/api/v1/projects', { key: 'BENCH', name: 'Bench' });
+  await callJson(server.url, key, 'PUT', '/api/v1/projects/BENCH/notebooks/bench', { language: 'python' });
   const bareDir = makeTempDir('coffer-bench-kernels-bare-');
   phase(`1 warm-up round, then ${runs} rounds of (a) Coffer and (b) bare jupyter_client`);
   const as = [];

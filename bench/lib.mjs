@@ -493,3 +493,21 @@ function machineCpu() {
     return null;
   }
 }
+
+/** The median of a list of numbers. */
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** One JSON call to a Coffer server with a personal API key; throws on an error status. */
+export async function callJson(url, key, method, path, body) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: basicAuth(key), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => undefined);
+  if (res.status >= 400) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}

@@ -13,16 +13,10 @@ import WebSocket from 'ws';
 import { TestServer, type TestUser } from './support/test-server.js';
 
 const SECRET = 'nb-secret-8d1f0c2a9e';
+/** The seed's Python snippet as written, with the client it expects, then what the test reads. */
 const SNIPPET = `import dataiku, os
 client = dataiku.api_client()
-auth_info = client.get_auth_info(with_secrets=True)
-secret_value = None
-for secret in auth_info["secrets"]:
-    if secret["key"] == "credential-for-my-api":
-        secret_value = secret["value"]
-        break
-if not secret_value:
-    raise Exception("secret not found")
+${readFileSync('test/fixtures/seed/python-snippet.py', 'utf8')}
 print("value:", secret_value)
 print("origin:", os.environ["DKU_CALL_ORIGIN"], os.environ["DKU_CURRENT_PROJECT_KEY"])
 print("ticket:", os.environ["DKU_API_TICKET"])

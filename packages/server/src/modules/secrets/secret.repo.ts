@@ -15,19 +15,22 @@ export type SecretMeta = Pick<
   | 'last_used_at'
 >;
 
+/** What a secret is besides its value: the columns every listing reads. */
+const META_COLUMNS = [
+  'name',
+  'tag',
+  'created_revision',
+  'revision',
+  'written_by',
+  'created_at',
+  'updated_at',
+  'last_used_at',
+] as const;
+
 export async function listSecretMeta(db: Db, userId: string): Promise<SecretMeta[]> {
   return db
     .selectFrom('secrets')
-    .select([
-      'name',
-      'tag',
-      'created_revision',
-      'revision',
-      'written_by',
-      'created_at',
-      'updated_at',
-      'last_used_at',
-    ])
+    .select(META_COLUMNS)
     .where('user_id', '=', userId)
     .orderBy('name')
     .execute();
@@ -42,16 +45,7 @@ export async function findSecretMeta(
   if (names.length === 0) return [];
   return db
     .selectFrom('secrets')
-    .select([
-      'name',
-      'tag',
-      'created_revision',
-      'revision',
-      'written_by',
-      'created_at',
-      'updated_at',
-      'last_used_at',
-    ])
+    .select(META_COLUMNS)
     .where('user_id', '=', userId)
     .where('name', 'in', names)
     .execute();
