@@ -18,6 +18,7 @@ import type {
   RecipeLanguage,
   NewApiKey,
   NewUser,
+  NotebookInfo,
   SecretChange,
   SecretInfo,
   SecretList,
@@ -191,6 +192,32 @@ export class CofferClient {
     recipe: { language: RecipeLanguage; code: string; baseRevision?: number },
   ): Promise<Recipe> {
     return this.#call('PUT', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`, recipe);
+  }
+
+  async listNotebooks(key: string): Promise<NotebookInfo[]> {
+    return (await this.#call<{ notebooks: NotebookInfo[] }>('GET', `/api/v1/projects/${enc(key)}/notebooks`))
+      .notebooks;
+  }
+
+  /** A notebook with its .ipynb document (what Export saves). */
+  getNotebook(key: string, name: string): Promise<NotebookInfo & { content: Record<string, unknown> }> {
+    return this.#call('GET', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`);
+  }
+
+  /**
+   * Creates an empty notebook (`language`) or imports one (`content`, an .ipynb document). With
+   * `baseRevision` 0, a name already taken is refused with a 409 CofferApiError instead of replaced.
+   */
+  putNotebook(
+    key: string,
+    name: string,
+    notebook: ({ language: 'python' | 'r' } | { content: unknown }) & { baseRevision?: number },
+  ): Promise<NotebookInfo> {
+    return this.#call('PUT', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`, notebook);
+  }
+
+  async deleteNotebook(key: string, name: string): Promise<void> {
+    await this.#call('DELETE', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`);
   }
 
   async deleteRecipe(key: string, name: string): Promise<void> {

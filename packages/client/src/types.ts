@@ -115,6 +115,18 @@ export interface ProjectDetail extends Project {
   members: { login: string; displayName: string; role: ProjectRole }[];
 }
 
+/** A Jupyter notebook of a project (nbformat 4); its document comes with `getNotebook`. */
+export interface NotebookInfo {
+  name: string;
+  language: 'python' | 'r';
+  /** Moves on every save; a save based on an older one gets 409. */
+  revision: number;
+  createdBy: string;
+  updatedBy: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface Recipe {
   name: string;
   language: RecipeLanguage;

@@ -4,6 +4,7 @@ import { useLocation, useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { NotebooksCard } from '../components/notebooks-card';
 import { formatTime } from '../format';
 import { useCall } from '../session';
 
@@ -32,7 +33,7 @@ for (const s of info.secrets ?? []) console.log('found secret', s.key);
 `,
 };
 
-/** One project: its recipes, its members (owners manage them) and your jobs in it. */
+/** One project: its recipes, its notebooks, its members (owners manage them) and your jobs in it. */
 export function ProjectPage() {
   const { params } = useRoute();
   const key = params.key!;
@@ -117,6 +118,8 @@ export function ProjectPage() {
           </table>
         )}
       </section>
+
+      <NotebooksCard project={key} canEdit={canEdit} />
 
       <Members project={project} onChanged={load} />
 
