@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { Invalid, NotFound } from '../../errors.js';
 import type { ProjectService } from '../projects/project.service.js';
+import { notebookAt } from './notebook.rules.js';
 import type { NotebookInfo, NotebookService } from './notebook.service.js';
 
 /**
@@ -136,12 +137,12 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
       let input: Parameters<NotebookService['save']>[3] = { language: body.language ?? 'python' };
       let base = 'Untitled';
       if (body.copy_from !== undefined) {
-        const m = /^([^/]+)\/([^/]+)\.ipynb$/.exec(body.copy_from);
-        if (!m || m[1] !== key)
+        const from = notebookAt(body.copy_from);
+        if (!from || from.key !== key)
           throw new Invalid('copy_from must be a notebook of the same project: <KEY>/<name>.ipynb');
-        const source = await notebooks.get(req.caller!, key, m[2]!);
+        const source = await notebooks.get(req.caller!, key, from.name);
         input = { document: source.document };
-        base = `${m[2]}-Copy`;
+        base = `${from.name}-Copy`;
       }
       const name = await notebooks.freeName(req.caller!, key, base);
       const saved = await notebooks.save(req.caller!, key, name, input, { baseRevision: 0 });
@@ -198,12 +199,12 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
       response: { 200: Model },
     },
     handler: async (req) => {
-      const m = /^([^/]+)\/([^/]+)\.ipynb$/.exec(req.body.path);
-      if (!m || m[1] !== req.params.key)
+      const to = notebookAt(req.body.path);
+      if (!to || to.key !== req.params.key)
         throw new Invalid(
           'a notebook can only be renamed within its project: path must be <KEY>/<new name>.ipynb',
         );
-      const info = await notebooks.rename(req.caller!, req.params.key, nameOf(req.params.file), m[2]!);
+      const info = await notebooks.rename(req.caller!, req.params.key, nameOf(req.params.file), to.name);
       return notebookModel(req.params.key, info);
     },
   });

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { KernelService, KernelView } from './kernels.js';
+import { notebookAt } from './notebook.rules.js';
 
 /**
  * The part of Jupyter Server's API that runs kernels (docs/adr/0021): sessions (one per user and
@@ -66,9 +67,9 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
       response: { 201: SessionModel },
     },
     handler: async (req, reply) => {
-      const m = /^([^/]+)\/([^/]+)\.ipynb$/.exec(req.body.path);
-      if (!m) throw new Invalid('path must be <PROJECTKEY>/<notebook name>.ipynb');
-      const k = await kernels.open(req.caller!, m[1]!, m[2]!);
+      const at = notebookAt(req.body.path);
+      if (!at) throw new Invalid('path must be <PROJECTKEY>/<notebook name>.ipynb');
+      const k = await kernels.open(req.caller!, at.key, at.name);
       return reply.status(201).send(session(k));
     },
   });
@@ -110,21 +111,17 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
       kernels.get(req.caller!, (req.params as { id: string }).id);
       const caller = req.caller!;
       const origin = req.headers.origin;
-      if (
-        caller.kind === 'user' &&
-        caller.source === 'SESSION' &&
-        origin &&
-        new URL(origin).host !== req.headers.host
-      )
+      const sameSite =
+        origin !== undefined && URL.canParse(origin) && new URL(origin).host === req.headers.host;
+      if (caller.kind === 'user' && caller.source === 'SESSION' && origin !== undefined && !sameSite)
         throw new Forbidden("a kernel's channels open only from Coffer's own pages");
     },
     // Without an Upgrade, the route still says whose kernel it is: 404 for anyone else.
     handler: async (_req, reply) => {
+      // Jupyter's error shape, as every other answer under /jupyter (http/error-handler.ts).
       return reply.status(426).send({
-        error: {
-          code: 'upgrade_required',
-          message: "a kernel's channels are a WebSocket: connect with an Upgrade",
-        },
+        message: "a kernel's channels are a WebSocket: connect with an Upgrade",
+        reason: 'upgrade_required',
       });
     },
     wsHandler: (socket: WebSocket, req) => {

@@ -5,6 +5,7 @@ import { Conflict, NotFound } from '../../errors.js';
 import type { CodeRunner, RunningCode } from '../../execution/code-runner.js';
 import type { JupyterKernel } from '../../execution/runtimes.js';
 import { isAdminCaller, requireUser, type Caller } from '../auth/caller.js';
+import { KERNELS } from './notebook.rules.js';
 import type { NotebookService } from './notebook.service.js';
 
 /*
@@ -71,10 +72,7 @@ export function createKernelService(deps: {
       const now = clock.now();
       for (const k of kernels.values())
         if (now - k.lastActivity > settings.idleMs && k.listeners.size === 0)
-          k.run.stop(
-            'cancelled',
-            `stopped after ${Math.round(settings.idleMs / 60_000)} min without activity`,
-          );
+          k.run.stop('cancelled', `stopped after ${Math.round(settings.idleMs / 1000)} s without activity`);
     },
     Math.min(30_000, Math.max(200, settings.idleMs / 4)),
   );
@@ -93,11 +91,14 @@ export function createKernelService(deps: {
     connections: k.listeners.size,
   });
 
+  /** Whether the caller may reach a kernel: its owner, or with `admin`, an administrator. */
+  const reaches = (caller: Caller, k: Kernel, opts: { admin?: boolean }) =>
+    k.owner.id === requireUser(caller).user.id || (opts.admin === true && isAdminCaller(caller));
+
   /** The caller's own kernel; another user's is not found (administrators may see and stop it). */
   function find(caller: Caller, id: string, opts: { admin?: boolean } = {}): Kernel {
-    const me = requireUser(caller);
     const k = kernels.get(id);
-    if (!k || (k.owner.id !== me.user.id && !(opts.admin && isAdminCaller(caller))))
+    if (!k || !reaches(caller, k, opts))
       throw new NotFound(`kernel ${JSON.stringify(id)} is not running on this server`);
     return k;
   }
@@ -148,7 +149,7 @@ export function createKernelService(deps: {
         )
           return view(k);
       const id = newId();
-      const name: JupyterKernel = nb.language === 'r' ? 'ir' : 'python3';
+      const name = KERNELS[nb.language].name;
       // Known once code.start has answered; the run's output callback may only come after that.
       const made: { kernel?: Kernel } = {};
       const run = code.start({
@@ -207,10 +208,8 @@ export function createKernelService(deps: {
     },
 
     bySession(caller: Caller, sessionId: string, opts: { admin?: boolean } = {}): KernelView {
-      const me = requireUser(caller);
       for (const k of kernels.values())
-        if (k.sessionId === sessionId && (k.owner.id === me.user.id || (opts.admin && isAdminCaller(caller))))
-          return view(k);
+        if (k.sessionId === sessionId && reaches(caller, k, opts)) return view(k);
       throw new NotFound(`session ${JSON.stringify(sessionId)} is not running on this server`);
     },
 

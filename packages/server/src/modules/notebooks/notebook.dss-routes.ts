@@ -4,6 +4,7 @@ import { NotFound } from '../../errors.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
 import { DssNotebookItem, NotebookDocument, NotebookParams } from './notebook.schema.js';
 import type { KernelService, KernelView } from './kernels.js';
+import { KERNELS } from './notebook.rules.js';
 import type { NotebookInfo, NotebookService } from './notebook.service.js';
 import { ProjectParams } from '../projects/project.schema.js';
 
@@ -23,11 +24,12 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
   const ownProject = { access: 'user' as const, ticket: 'own-project' as const };
   const byOwnHand = { access: 'user' as const, ownCredential: true, action: 'change notebooks (code)' };
   const item = (key: string, n: NotebookInfo) => {
-    const kernel = notebooks.kernels[n.language];
+    const kernel = KERNELS[n.language];
     return {
       projectKey: key,
       name: n.name,
-      language: n.language === 'r' ? 'R' : 'python',
+      // DSS names the languages as the kernelspecs do: python, R.
+      language: kernel.language,
       kernelSpec: kernel,
       tags: [],
       lastModifiedOn: n.updatedAt,

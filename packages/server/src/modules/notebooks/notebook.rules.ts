@@ -1,4 +1,5 @@
 import { Invalid } from '../../errors.js';
+import type { JupyterKernel } from '../../execution/runtimes.js';
 import type { NotebookLanguage } from '../../store/schema.js';
 import { checkText, line, multiline } from '../../text-rules.js';
 
@@ -11,10 +12,19 @@ import { checkText, line, multiline } from '../../text-rules.js';
 export const MAX_NOTEBOOK_CELLS = 10_000;
 
 /** The kernels Coffer starts, by the Jupyter kernelspec name Debian installs for each. */
-export const KERNELS: Record<NotebookLanguage, { name: string; display_name: string; language: string }> = {
+export const KERNELS: Record<
+  NotebookLanguage,
+  { name: JupyterKernel; display_name: string; language: string }
+> = {
   python: { name: 'python3', display_name: 'Python 3', language: 'python' },
   r: { name: 'ir', display_name: 'R', language: 'R' },
 };
+
+/** `<PROJECTKEY>/<name>.ipynb`, a notebook's path in Jupyter's API, as its project and name. */
+export function notebookAt(path: string): { key: string; name: string } | undefined {
+  const m = /^([^/]+)\/([^/]+)\.ipynb$/.exec(path);
+  return m ? { key: m[1]!, name: m[2]! } : undefined;
+}
 
 export function checkNotebookName(name: string): string {
   checkText('notebook name', name, line(100));

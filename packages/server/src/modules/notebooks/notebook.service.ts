@@ -14,7 +14,6 @@ import {
   checkNotebook,
   checkNotebookName,
   emptyNotebook,
-  KERNELS,
   sourceOf,
   type NotebookDocument,
 } from './notebook.rules.js';
@@ -122,6 +121,11 @@ export function createNotebookService(deps: {
    * based on a revision that is no longer current; so does a revision carried in the document's
    * metadata by a client that read it. `mustExist` is for saves of a notebook read before (404 if not).
    */
+  async function list(caller: Caller, key: string): Promise<NotebookInfo[]> {
+    const { project } = await projects.membership(caller, key, 'reader');
+    return (await repo.listNotebooks(store.db, project.id)).map(info);
+  }
+
   async function save(
     caller: Caller,
     key: string,
@@ -200,10 +204,7 @@ export function createNotebookService(deps: {
   }
 
   return {
-    async list(caller: Caller, key: string): Promise<NotebookInfo[]> {
-      const { project } = await projects.membership(caller, key, 'reader');
-      return (await repo.listNotebooks(store.db, project.id)).map(info);
-    },
+    list,
 
     async get(
       caller: Caller,
@@ -262,7 +263,7 @@ export function createNotebookService(deps: {
 
     /** The first free name of the form Untitled, Untitled1, …: what Jupyter's New notebook makes. */
     async freeName(caller: Caller, key: string, base = 'Untitled'): Promise<string> {
-      const taken = new Set((await this.list(caller, key)).map((n) => n.name));
+      const taken = new Set((await list(caller, key)).map((n) => n.name));
       for (let i = 0; ; i++)
         if (!taken.has(i === 0 ? base : `${base}${i}`)) return i === 0 ? base : `${base}${i}`;
     },
@@ -290,8 +291,6 @@ export function createNotebookService(deps: {
         }
       return (await save(caller, key, name, { document: doc }, { baseRevision: Number(row.revision) })).info;
     },
-
-    kernels: KERNELS,
   };
 }
 
@@ -311,8 +310,4 @@ function maskStrings(v: unknown, mask: (s: string) => string): unknown {
   if (typeof v === 'object' && v !== null)
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskStrings(x, mask)]));
   return v;
-}
-
-export function languageLabel(language: NotebookLanguage): string {
-  return language === 'r' ? 'R' : 'python';
 }
