@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { hostPidsRunning } from './support/host-processes.js';
 import { TestServer, type TestUser } from './support/test-server.js';
 
 const SECRET = 'nb-secret-8d1f0c2a9e';
@@ -231,6 +232,21 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
     await as(alice, 'DELETE', `/jupyter/api/sessions/${hers.json.id}`);
     await as(bob, 'DELETE', `/jupyter/api/sessions/${his.json.id}`);
   }, 120_000);
+
+  it('a daemon a kernel starts (double fork, setsid) is gone once its session is closed', async () => {
+    // Its own marker: the same file runs on the other store at the same time.
+    const marker = ['sleep', String(3000 + Math.floor(Math.random() * 100_000))];
+    const opened = await as(bob, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
+    const channels = await Channels.open(ws(opened.json.kernel.id), bob.key);
+    const { reply } = await channels.execute(
+      `import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        os.execvp("sleep", ${JSON.stringify(marker)})\n    os._exit(0)\nos.wait()`,
+    );
+    expect(reply.content!.status).toBe('ok');
+    expect(hostPidsRunning(marker)).toHaveLength(1);
+    channels.ws.close();
+    expect((await as(bob, 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(204);
+    expect(hostPidsRunning(marker)).toEqual([]);
+  }, 60_000);
 
   it('a server stopping ends its kernels, and their tickets are refused after it starts again', async () => {
     const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });

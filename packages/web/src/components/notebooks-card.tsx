@@ -44,8 +44,8 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
   const exportNotebook = (name: string) =>
     act(async () => {
       const { content } = await call(() => api.getNotebook(project, name));
-      const coffer = (content.metadata as Record<string, unknown> | undefined) ?? {};
-      delete coffer.coffer; // Coffer's revision stays here; the file is the notebook alone.
+      const metadata = (content.metadata as Record<string, unknown> | undefined) ?? {};
+      delete metadata.coffer; // Coffer's revision stays here; the file is the notebook alone.
       const url = URL.createObjectURL(
         new Blob([JSON.stringify(content, null, 1)], { type: 'application/x-ipynb+json' }),
       );
