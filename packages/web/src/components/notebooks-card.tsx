@@ -8,6 +8,10 @@ import { useCall } from '../session';
 
 const LANGUAGE_LABEL = { python: 'Python', r: 'R' } as const;
 
+/** Jupyter's notebook page for a notebook, served by Coffer under its sign-in (docs/adr/0021). */
+export const notebookPage = (project: string, name: string) =>
+  `/jupyter/notebooks/${encodeURIComponent(project)}/${encodeURIComponent(name)}.ipynb`;
+
 /**
  * A project's Jupyter notebooks (docs/adr/0021): new (Python or R), export as .ipynb, import an .ipynb,
  * delete. Notebooks open in Jupyter's own page, which comes with the kernels' front end.
@@ -121,7 +125,9 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
           <tbody>
             {notebooks.map((n) => (
               <tr key={n.name}>
-                <th scope="row">{n.name}</th>
+                <th scope="row">
+                  <a href={notebookPage(project, n.name)}>{n.name}</a>
+                </th>
                 <td>{LANGUAGE_LABEL[n.language]}</td>
                 <td>
                   {formatTime(n.updatedAt)} <span class="muted small">by {n.updatedBy}</span>
@@ -196,6 +202,8 @@ function NewNotebookDialog({ project, onDone }: { project: string; onDone(messag
     e.preventDefault();
     try {
       const n = await call(() => api.putNotebook(project, name.trim(), { language, baseRevision: 0 }));
+      // As in DSS, a new notebook opens at once, in Jupyter's page.
+      window.location.assign(notebookPage(project, n.name));
       onDone(`Created ${n.name}.`);
     } catch (err) {
       setError(messageOf(err));
