@@ -1,7 +1,7 @@
 /*
  * A project's notebooks on its page: a person creates one (Python or R), imports an .ipynb from their
- * disk, exports one back to a file, and deletes one after confirming. Kernels and Jupyter's own page are
- * tested through the API (test/notebook-kernels.test.ts) until that page exists.
+ * disk, exports one back to a file, and deletes one after confirming. Jupyter's own page, where a
+ * notebook opens, is e2e/jupyter-page.test.ts.
  */
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ describe.skipIf(skipBrowser)('notebooks on the project page, in the browser', ()
   let alice: TestUser;
 
   beforeAll(async () => {
-    server = await TestServer.start({ COFFER_JOBS_ENABLED: 'false' });
+    server = await TestServer.start({});
     alice = await server.createUser('alice');
     await server.request('POST', '/api/v1/projects', { key: alice.key, body: { key: 'LAB', name: 'Lab' } });
   });
@@ -35,7 +35,9 @@ describe.skipIf(skipBrowser)('notebooks on the project page, in the browser', ()
     await dialog.getByLabel('Name').fill('explore');
     await dialog.getByLabel('Language').selectOption('r');
     await dialog.getByRole('button', { name: 'Create' }).click();
-    await card.getByRole('status').filter({ hasText: 'Created explore.' }).waitFor();
+    // A new notebook opens in Jupyter's page (e2e/jupyter-page.test.ts); back to the project.
+    await page.waitForURL('**/jupyter/notebooks/LAB/explore.ipynb');
+    await page.goto('/projects/LAB');
     await expect(card.getByRole('row', { name: /explore/ }).textContent()).resolves.toContain('R');
 
     const dir = mkdtempSync(path.join(tmpdir(), 'coffer-e2e-ipynb-'));

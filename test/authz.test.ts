@@ -227,6 +227,14 @@ class Fixture {
     return `${project}/${await this.notebook(p, project)}.ipynb`;
   }
 
+  /** A checkpoint of a notebook of `p`'s: `/jupyter/api/contents/<KEY>/<name>.ipynb/checkpoints/<id>`. */
+  async checkpointPath(p: Principal): Promise<string> {
+    const at = `/jupyter/api/contents/${await this.notebookPath(p)}/checkpoints`;
+    const r = await this.send('POST', at, { key: p.key });
+    expect(r.status, r.text).toBe(201);
+    return `${at}/${r.json.id}`;
+  }
+
   async notebook(p: Principal, project: string): Promise<string> {
     const r = await this.send('PUT', `/api/v1/projects/${project}/notebooks/scratch`, {
       key: p.key,
@@ -257,7 +265,7 @@ class Fixture {
     const job = /^\/api\/v1\/jobs\/([^/?]+)/.exec(call.path)?.[1];
     const project =
       /^(?:\/api\/v1|\/dip\/publicapi|\/public\/api)\/projects\/([^/?]+)/.exec(call.path)?.[1] ??
-      /^\/jupyter\/api\/contents\/([^/?]+)/.exec(call.path)?.[1] ??
+      /^\/jupyter\/(?:api\/contents|nbconvert\/[^/]+)\/([^/?]+)/.exec(call.path)?.[1] ??
       /[?&]project=([^&]+)/.exec(call.path)?.[1];
     const own = job !== undefined ? { job } : project !== undefined ? { project } : {};
     return (await this.s.issueTicket(p.login, HOUR, scope ?? own)).ticket;
@@ -371,6 +379,11 @@ interface Entry {
   fresh?: boolean;
   /** What a job's ticket may do here, as the route declares it (docs/adr/0014). */
   ticket: TicketSpec;
+  /**
+   * A page for a person: a caller without a valid credential is sent to sign in (303 to /login), and
+   * other refusals are an HTML page that says why.
+   */
+  page?: true;
   other: Column;
   admin: Column;
 }
@@ -432,8 +445,18 @@ const ALL_KINDS = Object.keys(KINDS) as KindId[];
 
 const STATUS_403 = { status: 403 } as const;
 
-/** The error message of a Coffer (`{error: {message}}`) or DSS (`{message}`) error body. */
-const errorMessage = (r: Reply): string => String(r.json?.error?.message ?? r.json?.message ?? r.text);
+/** The text of an HTML error page's message (http/error-handler.ts). */
+const pageMessage = (html: string) =>
+  (/<p>(.*?)<\/p>/s.exec(html)?.[1] ?? html).replace(/&#(\d+);/g, (_m, c: string) =>
+    String.fromCharCode(Number(c)),
+  );
+/** The error message of a Coffer (`{error: {message}}`), DSS or Jupyter (`{message}`) body, or a page's. */
+const errorMessage = (r: Reply): string =>
+  String(
+    r.json?.error?.message ??
+      r.json?.message ??
+      (r.text.startsWith('<!doctype') ? pageMessage(r.text) : r.text),
+  );
 
 const secretNames = (r: Reply) => (r.json.secrets as { name: string }[]).map((s) => s.name).sort();
 /** Every listed secret carries a marker, not a value; `names` are all of them (or, with `subset`, among them). */
@@ -845,6 +868,8 @@ const COFFER: Entry[] = [
 ];
 
 /** Projects, recipes and jobs: anyone outside a project (administrators too) finds nothing in it. */
+/** The path of a kernel's session, from Fixture.kernelSession. */
+const ownSession = (k: { session: string }) => `/jupyter/api/sessions/${k.session}`;
 const notMember = (path: (f: Fixture, owner: Principal) => Promise<string>, body?: unknown): Column => ({
   status: 404,
   call: async (f, _a, owner) => ({ path: await path(f, owner), body }),
@@ -1157,6 +1182,137 @@ const PROJECTS: Entry[] = [
         path: `/jupyter/api/kernels/${(await f.kernelSession(owner)).kernel}/channels`,
       }),
     },
+  },
+  {
+    method: 'PATCH',
+    route: '/jupyter/api/sessions/:id',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: async (f, as) => ({ path: ownSession(await f.kernelSession(as)), body: {} }),
+    ok: 200,
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => ({ path: ownSession(await f.kernelSession(owner)), body: {} }),
+    },
+    admin: {
+      status: 404,
+      call: async (f, _a, owner) => ({ path: ownSession(await f.kernelSession(owner)), body: {} }),
+    },
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/api/kernels',
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: () => ({ path: '/jupyter/api/kernels' }),
+    ok: 200,
+    other: {
+      status: 200,
+      call: async (f, _a, owner) => (await f.kernelSession(owner), { path: '/jupyter/api/kernels' }),
+      check: (r) => expect(r.json).toEqual([]),
+    },
+    admin: {
+      status: 200,
+      call: async (f, _a, owner) => (await f.kernelSession(owner), { path: '/jupyter/api/kernels' }),
+      check: (r) => expect(r.json).toEqual([]),
+    },
+  },
+  ...(
+    [
+      ['GET', '', 200, 404],
+      // Administrators stop anyone's kernel, as they close anyone's session; they never use one.
+      ['DELETE', '', 204, 204],
+      ['POST', '/interrupt', 204, 404],
+      ['POST', '/restart', 200, 404],
+    ] as const
+  ).map(([method, action, ok, admin]): Entry => ({
+    method,
+    route: `/jupyter/api/kernels/:id${action}`,
+    access: 'user',
+    ticket: noTicket(/run notebook kernels/),
+    call: async (f, as) => ({ path: `/jupyter/api/kernels/${(await f.kernelSession(as)).kernel}${action}` }),
+    ok,
+    other: {
+      status: 404,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/kernels/${(await f.kernelSession(owner)).kernel}${action}`,
+      }),
+    },
+    admin: {
+      status: admin,
+      call: async (f, _a, owner) => ({
+        path: `/jupyter/api/kernels/${(await f.kernelSession(owner)).kernel}${action}`,
+      }),
+    },
+  })),
+  {
+    method: 'GET',
+    route: '/jupyter/api/contents/:key/:file/checkpoints',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `/jupyter/api/contents/${await f.notebookPath(as)}/checkpoints` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}/checkpoints`),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}/checkpoints`),
+  },
+  {
+    method: 'POST',
+    route: '/jupyter/api/contents/:key/:file/checkpoints',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: `/jupyter/api/contents/${await f.notebookPath(as)}/checkpoints` }),
+    ok: 201,
+    other: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}/checkpoints`),
+    admin: notMember(async (f, owner) => `/jupyter/api/contents/${await f.notebookPath(owner)}/checkpoints`),
+  },
+  ...(['POST', 'DELETE'] as const).map((method): Entry => ({
+    method,
+    route: '/jupyter/api/contents/:key/:file/checkpoints/:id',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: await f.checkpointPath(as) }),
+    ok: 204,
+    other: notMember((f, owner) => f.checkpointPath(owner)),
+    admin: notMember((f, owner) => f.checkpointPath(owner)),
+  })),
+  // What Jupyter's front end reads besides notebooks: the same for everyone, nothing of anyone's.
+  ...(
+    [
+      ['GET', '/jupyter/api/kernelspecs', '/jupyter/api/kernelspecs', undefined],
+      ['GET', '/jupyter/api/config/:section', '/jupyter/api/config/notebook', undefined],
+      ['PATCH', '/jupyter/api/config/:section', '/jupyter/api/config/notebook', { Cell: {} }],
+    ] as const
+  ).map(([method, route, path, body]): Entry => ({
+    method,
+    route,
+    access: 'user',
+    ticket: noTicket(/use Jupyter's front end/),
+    call: () => ({ path, body }),
+    ok: 200,
+    other: { status: 200 },
+    admin: { status: 200 },
+  })),
+  {
+    method: 'GET',
+    route: '/jupyter/nbconvert/:format/:key/:file',
+    access: 'user',
+    ticket: T_OWN_PROJECT,
+    call: async (f, as) => ({ path: `/jupyter/nbconvert/notebook/${await f.notebookPath(as)}` }),
+    ok: 200,
+    other: notMember(async (f, owner) => `/jupyter/nbconvert/notebook/${await f.notebookPath(owner)}`),
+    admin: notMember(async (f, owner) => `/jupyter/nbconvert/notebook/${await f.notebookPath(owner)}`),
+  },
+  {
+    method: 'GET',
+    route: '/jupyter/notebooks/:key/:file',
+    access: 'user',
+    page: true,
+    ticket: noTicket(/open notebooks/),
+    call: async (f, as) => ({ path: `/jupyter/notebooks/${await f.notebookPath(as)}` }),
+    ok: 200,
+    check: (r) => expect(r.text).toContain('data-notebook-path="'),
+    other: notMember(async (f, owner) => `/jupyter/notebooks/${await f.notebookPath(owner)}`),
+    admin: notMember(async (f, owner) => `/jupyter/notebooks/${await f.notebookPath(owner)}`),
   },
   {
     method: 'GET',
@@ -1851,6 +2007,14 @@ const PUBLIC = [
   ...UI_PAGES.map((p) => `GET ${p}`),
   'GET /assets/:file',
   'GET /favicon.svg',
+  // Jupyter's front end: the package's own files, Coffer's custom.js, the kernelspecs' logos; and the
+  // file tree's addresses, sent on to Coffer's projects. Nothing of anyone's (test/jupyter-page.test.ts).
+  'GET /jupyter/static/*',
+  'GET /jupyter/nbextensions/*',
+  'GET /jupyter/custom/custom.js',
+  'GET /jupyter/custom/custom.css',
+  'GET /jupyter/kernelspecs/:name/:file',
+  'GET /jupyter/tree/*',
 ];
 
 const isWrite = (method: string) => !['GET', 'HEAD'].includes(method);
@@ -2222,8 +2386,15 @@ describe('refusals', () => {
     const method = refusal.head ? 'HEAD' : entry.method;
     const path = refusal.path ? refusal.path(call.path) : call.path;
     const r = await ctx.f.send(method, path, opts(call, refusal.auth(c, ctx)));
+    if (entry.page && refusal.status === 401) {
+      expect(r.status, r.text).toBe(303);
+      expect(r.headers.get('location')).toBe(`/login?next=${encodeURIComponent(path)}`);
+      return;
+    }
     expect(r.status, r.text).toBe(refusal.status);
-    if (!refusal.head) {
+    if (entry.page) {
+      if (!refusal.head) expect(r.headers.get('content-type')).toMatch(/^text\/html/);
+    } else if (!refusal.head) {
       // Errors are JSON in the shape of the API they come from.
       expect(r.json, r.text).toBeDefined();
       if (entry.route.startsWith('/api/v1/')) expect(r.json.error?.code).toBeTypeOf('string');

@@ -5,9 +5,11 @@ are ipc files in the sandbox's private /tmp, so nothing outside the sandbox can 
 holds the only other end, this program's standard streams. Messages travel as JSON lines, in the
 shape of Jupyter's WebSocket protocol (header, parent_header, metadata, content, channel):
 
-- in:  {"channel": "shell" | "control" | "stdin", "msg": {header, parent_header, metadata, content}}
+- in:  {"channel": "shell" | "control" | "stdin", "msg": {header, parent_header, metadata, content}},
+       or Coffer's own {"bridge": "interrupt"} and {"bridge": "restart"} (Jupyter's kernel menu);
 - out: the kernel's messages, each with its "channel"; and this program's own lines,
        {"bridge": "ready", "kernel_info": {...}} once the kernel answers, and
+       {"bridge": "restarted"} once a restart has started the kernel again, and
        {"bridge": "kernel-died", "exit": <code>} if it dies.
 
 End of input shuts the kernel down and ends this program. Only Debian's jupyter_client and pyzmq.
@@ -86,7 +88,7 @@ def main(kernel_name):
                 pending += chunk
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
-                    relay_in(session, sockets, line)
+                    relay_in(manager, session, sockets, line)
             else:
                 _, frames = session.feed_identities(sock.recv_multipart())
                 msg = session.deserialize(frames, content=True)
@@ -95,9 +97,17 @@ def main(kernel_name):
                 emit(msg)
 
 
-def relay_in(session, sockets, line):
+def relay_in(manager, session, sockets, line):
     try:
         request = json.loads(line)
+        if request.get("bridge") == "interrupt":
+            manager.interrupt_kernel()
+            return
+        if request.get("bridge") == "restart":
+            # The same connection (ipc files) again, so this bridge's sockets reconnect by themselves.
+            manager.restart_kernel(now=False)
+            emit({"bridge": "restarted"})
+            return
         channel = request["channel"]
         if channel not in ("shell", "control", "stdin"):
             raise ValueError("no channel %r" % channel)

@@ -87,7 +87,7 @@ export class TestServer {
   static async start(
     env: Record<string, string> = {},
     overrides: Partial<Config> = {},
-    hooks: { store?: (s: Store) => Store } = {},
+    hooks: { store?: (s: Store) => Store; port?: number } = {},
   ): Promise<TestServer> {
     const dataDir = env.COFFER_DATA_DIR ?? mkdtempSync(path.join(tmpdir(), 'coffer-test-'));
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -123,7 +123,8 @@ export class TestServer {
       clock,
       logger,
     });
-    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    // A restart may take the port it had, so a page open in a browser finds it again.
+    const address = await app.listen({ host: '127.0.0.1', port: hooks.port ?? 0 });
     const server = new TestServer(
       address,
       dataDir,
@@ -251,6 +252,8 @@ export async function httpRequest(
     headers,
     body: body as BodyInit | undefined,
     signal: AbortSignal.timeout(opts.timeoutMs ?? 30_000),
+    // Redirects are answers to check (a page sends the anonymous to sign in), not to follow.
+    redirect: 'manual',
   });
   const text = await res.text();
   let json: unknown;

@@ -44,6 +44,9 @@ import { notebookDssRoutes } from './modules/notebooks/notebook.dss-routes.js';
 import { notebookRoutes } from './modules/notebooks/notebook.routes.js';
 import { jupyterRoutes } from './modules/notebooks/jupyter.routes.js';
 import { jupyterContentsRoutes } from './modules/notebooks/jupyter-contents.routes.js';
+import { JUPYTER_PYTHON } from './execution/runtimes.js';
+import { jupyterFrontEnd } from './modules/notebooks/jupyter-front-end.js';
+import { jupyterPageRoutes } from './modules/notebooks/jupyter-page.routes.js';
 import { createKernelService } from './modules/notebooks/kernels.js';
 import websocket from '@fastify/websocket';
 import { createNotebookService } from './modules/notebooks/notebook.service.js';
@@ -215,6 +218,11 @@ export async function buildApp(deps: AppDeps): Promise<{
     },
   });
   await app.register(jupyterRoutes, { kernels });
+  await app.register(jupyterPageRoutes, {
+    notebooks: services.notebooks,
+    frontEnd: jupyterFrontEnd({ python: JUPYTER_PYTHON, clientsDir: config.jobs.clientsDir }),
+    clientsDir: config.jobs.clientsDir,
+  });
   for (const prefix of DSS_PREFIXES)
     await app.register(notebookDssRoutes, { prefix, notebooks: services.notebooks, kernels });
   const auditPruner = createAuditPruner({

@@ -104,3 +104,10 @@ export class StoreUnavailable extends AppError {
     super('unavailable', message);
   }
 }
+
+/** A part of this server that the request needs is missing or broken (not the store): named in the message. */
+export class Unavailable extends AppError {
+  constructor(message: string) {
+    super('unavailable', message);
+  }
+}

@@ -57,7 +57,7 @@ export function recipeFile(language: RecipeLanguage): string {
 export type JupyterKernel = 'python3' | 'ir';
 
 /** Debian's Jupyter (jupyter_client, ipykernel) lives with Debian's Python, whatever recipes run with. */
-const JUPYTER_PYTHON = '/usr/bin/python3';
+export const JUPYTER_PYTHON = '/usr/bin/python3';
 
 /** Where code looks for programs; also where a bare interpreter name is looked up. */
 export const CODE_PATH = '/usr/local/bin:/usr/bin:/bin';

@@ -9,6 +9,8 @@ import { checkOwnCredential, checkTicketScope } from './route-policy.js';
 
 export const SESSION_COOKIE = 'coffer_session';
 export const CSRF_HEADER = 'x-coffer-csrf';
+/** The same token under the name Jupyter's front end sends it (from its `_xsrf` cookie). */
+const JUPYTER_CSRF_HEADER = 'x-xsrftoken';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
@@ -76,7 +78,7 @@ export function registerAuthHook(
     } else if ((cookie = sessionCookieOf(req.headers.cookie))) {
       const s = await auth.authenticateSession(cookie, req.ip);
       if (!SAFE_METHODS.has(req.method)) {
-        const sent = req.headers[CSRF_HEADER];
+        const sent = req.headers[CSRF_HEADER] ?? req.headers[JUPYTER_CSRF_HEADER];
         if (typeof sent !== 'string' || !safeEqual(sent, s.csrfToken)) {
           throw new Forbidden(
             `missing or wrong ${CSRF_HEADER} header: a signed-in browser must send its session's CSRF token`,

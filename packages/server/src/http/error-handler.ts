@@ -100,6 +100,7 @@ export function errorSender(store: { health: Pick<StoreHealth, 'refused'> }): Se
 function send(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, r = render(err)) {
   if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
   if (r.status === 503) void reply.header('retry-after', '5');
+  if (req.routeOptions.config.page) return sendPage(req, reply, r);
   if (isDssUrl(req.url)) {
     const body = {
       errorType: DSS_ERROR_TYPE[r.code] ?? DSS_ERROR_TYPE.internal_error,
@@ -115,6 +116,26 @@ function send(err: FastifyError | Error, req: FastifyRequest, reply: FastifyRepl
   return reply.status(r.status).send({
     error: { code: r.code, message: r.message, ...r.fields, ...(r.details ? { details: r.details } : {}) },
   });
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A page's error, for a person: an anonymous visitor goes to sign in and comes back here; anything
+ * else is a short page that says what is wrong, with the way back to Coffer.
+ */
+function sendPage(req: FastifyRequest, reply: FastifyReply, r: Rendered) {
+  if (r.status === 401) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`, 303);
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Coffer: ${escapeHtml(
+    r.message.slice(0, 80),
+  )}</title></head><body><main><h1>${r.status === 404 ? 'Not found' : 'This page cannot be shown'}</h1><p>${escapeHtml(
+    r.message,
+  )}</p><p><a href="/projects">Back to your projects</a></p></main></body></html>`;
+  return reply
+    .status(r.status)
+    .header('content-security-policy', "default-src 'none'; frame-ancestors 'none'")
+    .type('text/html; charset=utf-8')
+    .send(html);
 }
 
 function isJupyterUrl(url: string): boolean {

@@ -24,6 +24,11 @@ declare module 'fastify' {
      * may change it, or runs it — what would let the administrator's code run with the user's values.
      */
     ownCredential?: boolean;
+    /**
+     * A page for a person, not an API: errors answer as HTML, and an anonymous visitor is sent to
+     * sign in and brought back (http/error-handler.ts).
+     */
+    page?: boolean;
     /** What the route does, as its refusals name it: "change project membership". */
     action?: string;
   }

@@ -226,6 +226,9 @@ export interface NotebooksTable {
   updated_by: string;
   created_at: Millis;
   updated_at: Millis;
+  /** The document as File → Save and Checkpoint last copied it (0014); null before the first. */
+  checkpoint: string | null;
+  checkpoint_at: Millis | null;
 }
 
 /** One save of a recipe's code (0008): what a runner is shown when someone else changed it. */

@@ -67,6 +67,15 @@ export function SignInForm(props: {
   );
 }
 
+/**
+ * Where to go after signing in when a page outside the app sent the visitor here (Jupyter's notebook
+ * page): only a notebook page of this server, never another site.
+ */
+function nextPage(): string | undefined {
+  const next = new URLSearchParams(location.search).get('next');
+  return next && /^\/jupyter\/notebooks\/[^/]/.test(next) && !next.includes('//') ? next : undefined;
+}
+
 export function LoginPage({ onSignedIn }: { onSignedIn(s: Session): void }) {
   return (
     <main class="login" id="main">
@@ -77,6 +86,8 @@ export function LoginPage({ onSignedIn }: { onSignedIn(s: Session): void }) {
         <p class="muted">Your personal, encrypted credentials, for the code that runs as you.</p>
         <SignInForm
           onSignedIn={(s) => {
+            const next = nextPage();
+            if (next) return location.assign(next);
             if (location.pathname === '/login' || location.pathname === '/')
               history.replaceState(null, '', '/profile');
             onSignedIn(s);

@@ -69,6 +69,8 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
       content: Type.Optional(Type.String()),
       type: Type.Optional(Type.String()),
       format: Type.Optional(Type.String()),
+      /** The cache-buster jQuery adds to the front end's reads. */
+      _: Type.Optional(Type.String()),
     },
     { additionalProperties: false },
   );
@@ -206,6 +208,74 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
         );
       const info = await notebooks.rename(req.caller!, req.params.key, nameOf(req.params.file), to.name);
       return notebookModel(req.params.key, info);
+    },
+  });
+
+  const Checkpoint = Type.Object({ id: Type.String(), last_modified: Type.String() });
+  const checkpointModel = (c: { id: string; at: number }) => ({ id: c.id, last_modified: iso(c.at) });
+  const CheckpointParams = Type.Object(
+    { key: Type.String(), file: Type.String(), id: Type.String() },
+    { additionalProperties: false },
+  );
+
+  app.get('/jupyter/api/contents/:key/:file/checkpoints', {
+    config: read,
+    schema: {
+      tags,
+      summary: "A notebook's checkpoint (Jupyter keeps one per file)",
+      params: FileParams,
+      querystring: Query,
+      response: { 200: Type.Array(Checkpoint) },
+    },
+    handler: async (req) =>
+      (await notebooks.checkpoints(req.caller!, req.params.key, nameOf(req.params.file))).map(
+        checkpointModel,
+      ),
+  });
+
+  app.post('/jupyter/api/contents/:key/:file/checkpoints', {
+    config: write,
+    schema: {
+      tags,
+      summary: 'Save and Checkpoint: keep a copy of the notebook as stored now',
+      params: FileParams,
+      response: { 201: Checkpoint },
+    },
+    handler: async (req, reply) =>
+      reply
+        .status(201)
+        .send(
+          checkpointModel(await notebooks.checkpoint(req.caller!, req.params.key, nameOf(req.params.file))),
+        ),
+  });
+
+  app.post('/jupyter/api/contents/:key/:file/checkpoints/:id', {
+    config: write,
+    schema: {
+      tags,
+      summary: 'Revert to Checkpoint: save the checkpoint as the notebook',
+      params: CheckpointParams,
+      response: { 204: Type.Null() },
+    },
+    handler: async (req, reply) => {
+      const { key, file, id } = req.params;
+      await notebooks.restoreCheckpoint(req.caller!, key, nameOf(file), id);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.delete('/jupyter/api/contents/:key/:file/checkpoints/:id', {
+    config: write,
+    schema: {
+      tags,
+      summary: 'Drop the checkpoint',
+      params: CheckpointParams,
+      response: { 204: Type.Null() },
+    },
+    handler: async (req, reply) => {
+      const { key, file, id } = req.params;
+      await notebooks.deleteCheckpoint(req.caller!, key, nameOf(file), id);
+      return reply.status(204).send(null);
     },
   });
 

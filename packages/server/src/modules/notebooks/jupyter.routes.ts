@@ -101,6 +101,84 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
     },
   });
 
+  app.patch('/jupyter/api/sessions/:id', {
+    config,
+    schema: {
+      tags,
+      summary: "Follow a renamed notebook (the session's path); a kernel stays in its project",
+      params: SessionParams,
+      body: Type.Object({
+        path: Type.Optional(Type.String()),
+        name: Type.Optional(Type.String()),
+        type: Type.Optional(Type.String()),
+        kernel: Type.Optional(Type.Object({ name: Type.Optional(Type.String()) })),
+      }),
+      response: { 200: SessionModel },
+    },
+    handler: async (req) => {
+      const k = kernels.bySession(req.caller!, req.params.id);
+      if (req.body.kernel?.name !== undefined && req.body.kernel.name !== k.name)
+        throw new Invalid(
+          `a notebook's kernel follows its language (${k.name}); change the notebook's language instead`,
+        );
+      if (req.body.path === undefined) return session(k);
+      const at = notebookAt(req.body.path);
+      if (!at) throw new Invalid('path must be <PROJECTKEY>/<name>.ipynb');
+      return session(kernels.rename(req.caller!, k.id, at.key, at.name));
+    },
+  });
+
+  app.get('/jupyter/api/kernels', {
+    config,
+    schema: { tags, summary: 'Your running kernels', response: { 200: Type.Array(KernelModel) } },
+    handler: async (req) => kernels.list(req.caller!).map((k) => session(k).kernel),
+  });
+
+  app.get('/jupyter/api/kernels/:id', {
+    config,
+    schema: { tags, summary: 'One of your kernels', params: SessionParams, response: { 200: KernelModel } },
+    handler: async (req) => session(kernels.get(req.caller!, req.params.id)).kernel,
+  });
+
+  app.delete('/jupyter/api/kernels/:id', {
+    config,
+    schema: {
+      tags,
+      summary: 'Stop a kernel: its ticket is refused from then on',
+      params: SessionParams,
+      response: { 204: Type.Null() },
+    },
+    handler: async (req, reply) => {
+      await kernels.stop(req.caller!, req.params.id);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.post('/jupyter/api/kernels/:id/interrupt', {
+    config,
+    schema: {
+      tags,
+      summary: 'Interrupt what your kernel is running',
+      params: SessionParams,
+      response: { 204: Type.Null() },
+    },
+    handler: async (req, reply) => {
+      kernels.interrupt(req.caller!, req.params.id);
+      return reply.status(204).send(null);
+    },
+  });
+
+  app.post('/jupyter/api/kernels/:id/restart', {
+    config,
+    schema: {
+      tags,
+      summary: 'Restart your kernel: a fresh process in the same session, sandbox and ticket',
+      params: SessionParams,
+      response: { 200: KernelModel },
+    },
+    handler: async (req) => session(await kernels.restart(req.caller!, req.params.id)).kernel,
+  });
+
   app.route({
     method: 'GET',
     url: '/jupyter/api/kernels/:id/channels',

@@ -37,11 +37,14 @@ interface Kernel {
   readonly sessionId: string;
   readonly name: JupyterKernel;
   readonly projectKey: string;
-  readonly notebook: string;
   readonly owner: { id: string; login: string };
   readonly startedAt: number;
   readonly run: RunningCode;
+  /** Renamed with its notebook (Jupyter's rename), within the project its ticket is for. */
+  notebook: string;
   lastActivity: number;
+  /** Waiting for the bridge to say a restart is done. */
+  restarted?: () => void;
   state: ExecutionState;
   /** Each gets every message as a JSON line, then null when the kernel ends. */
   readonly listeners: Set<(message: string | null) => void>;
@@ -103,6 +106,13 @@ export function createKernelService(deps: {
     return k;
   }
 
+  /** Coffer's own requests to the bridge, beside the user's messages (which carry a channel). */
+  function control(k: Kernel, bridge: 'interrupt' | 'restart'): void {
+    if (k.state === 'dead') throw new Conflict(`kernel ${k.id} has ended; start a new one`);
+    k.lastActivity = clock.now();
+    k.run.input!.write(`${JSON.stringify({ bridge })}\n`);
+  }
+
   /** Reads the bridge's lines: its own (ready, died) update the kernel; the rest go to listeners. */
   function reader(k: () => Kernel | undefined) {
     let pending = '';
@@ -124,6 +134,7 @@ export function createKernelService(deps: {
         }
         if (message.bridge === 'ready') kernel.state = 'idle';
         else if (message.bridge === 'kernel-died') kernel.state = 'dead';
+        else if (message.bridge === 'restarted') kernel.restarted?.();
         if (message.bridge) continue;
         if (message.msg_type === 'status' && message.content?.execution_state)
           kernel.state = message.content.execution_state === 'busy' ? 'busy' : 'idle';
@@ -226,6 +237,44 @@ export function createKernelService(deps: {
       if (k.state === 'dead') throw new Conflict(`kernel ${id} has ended; start a new one`);
       k.lastActivity = clock.now();
       k.run.input!.write(`${JSON.stringify(message)}\n`);
+    },
+
+    /** Interrupts what the owner's kernel is running (Jupyter's Kernel → Interrupt). */
+    interrupt(caller: Caller, id: string): void {
+      control(find(caller, id), 'interrupt');
+    },
+
+    /**
+     * Restarts the owner's kernel in the same session (Jupyter's Kernel → Restart): a fresh kernel
+     * process in the same sandbox, with the same ticket, which still ends with the session.
+     */
+    async restart(caller: Caller, id: string): Promise<KernelView> {
+      const k = find(caller, id);
+      const done = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Conflict(`kernel ${id} did not restart in time`)), 120_000);
+        k.restarted = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        void k.run.done.then(() => {
+          clearTimeout(timer);
+          reject(new Conflict(`kernel ${id} ended while restarting; start a new one`));
+        });
+      });
+      control(k, 'restart');
+      k.state = 'starting';
+      await done;
+      k.restarted = undefined;
+      return view(k);
+    },
+
+    /** Follows its notebook to a new name in the same project (Jupyter renames the session). */
+    rename(caller: Caller, id: string, projectKey: string, notebook: string): KernelView {
+      const k = find(caller, id);
+      if (projectKey !== k.projectKey)
+        throw new Conflict(`a kernel stays in its project (${k.projectKey}): open a new session for another`);
+      k.notebook = notebook;
+      return view(k);
     },
 
     /** Follows the owner's kernel: every message it sends, masked; returns the unfollow. */

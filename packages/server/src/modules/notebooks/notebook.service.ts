@@ -27,6 +27,8 @@ import {
 
 /** Where a notebook's revision travels inside its document, so a read-modify-write client carries it. */
 const REVISION_KEY = 'coffer';
+/** Jupyter's file checkpoints have one id, and so do ours. */
+const CHECKPOINT_ID = 'checkpoint';
 
 export interface NotebookInfo {
   name: string;
@@ -50,7 +52,9 @@ export function createNotebookService(deps: {
 }) {
   const { store, clock, audit, projects, secrets, limits } = deps;
 
-  const info = (r: Omit<NotebookRow, 'id' | 'project_id' | 'content'>): NotebookInfo => ({
+  const info = (
+    r: Omit<NotebookRow, 'id' | 'project_id' | 'content' | 'checkpoint' | 'checkpoint_at'>,
+  ): NotebookInfo => ({
     name: r.name,
     language: r.language,
     revision: Number(r.revision),
@@ -277,6 +281,57 @@ export function createNotebookService(deps: {
           { action: 'notebook.deleted', detail: { project: key, notebook: name } },
         ]);
       });
+    },
+
+    /** Jupyter's checkpoints of a notebook: one at most, as Jupyter keeps them. */
+    async checkpoints(caller: Caller, key: string, name: string): Promise<{ id: string; at: number }[]> {
+      const { project } = await projects.membership(caller, key, 'reader');
+      const row = await find(project.id, key, name);
+      return row.checkpoint_at === null ? [] : [{ id: CHECKPOINT_ID, at: Number(row.checkpoint_at) }];
+    },
+
+    /** File → Save and Checkpoint: copies the notebook as stored (checked and masked when saved). */
+    async checkpoint(caller: Caller, key: string, name: string): Promise<{ id: string; at: number }> {
+      const { project } = await projects.membership(caller, key, 'contributor');
+      const now = clock.now();
+      const r = await store.db
+        .updateTable('notebooks')
+        .set((eb) => ({ checkpoint: eb.ref('content'), checkpoint_at: now }))
+        .where('project_id', '=', project.id)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0)
+        throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+      return { id: CHECKPOINT_ID, at: now };
+    },
+
+    /**
+     * File → Revert to Checkpoint: a save of the checkpoint's document by the caller, under the same
+     * rules as any save (the caller's values, the revision read with it).
+     */
+    async restoreCheckpoint(caller: Caller, key: string, name: string, id: string): Promise<NotebookInfo> {
+      const { project } = await projects.membership(caller, key, 'contributor');
+      const row = await find(project.id, key, name);
+      if (id !== CHECKPOINT_ID || row.checkpoint === null)
+        throw new NotFound(`notebook ${JSON.stringify(name)} has no checkpoint ${JSON.stringify(id)}`);
+      const doc = JSON.parse(row.checkpoint) as NotebookDocument;
+      return (await save(caller, key, name, { document: doc }, { baseRevision: Number(row.revision) })).info;
+    },
+
+    async deleteCheckpoint(caller: Caller, key: string, name: string, id: string): Promise<void> {
+      const { project } = await projects.membership(caller, key, 'contributor');
+      const r =
+        id === CHECKPOINT_ID
+          ? await store.db
+              .updateTable('notebooks')
+              .set({ checkpoint: null, checkpoint_at: null })
+              .where('project_id', '=', project.id)
+              .where('name', '=', name)
+              .where('checkpoint_at', 'is not', null)
+              .executeTakeFirst()
+          : undefined;
+      if (!r || Number(r.numUpdatedRows) === 0)
+        throw new NotFound(`notebook ${JSON.stringify(name)} has no checkpoint ${JSON.stringify(id)}`);
     },
 
     /** Empties every code cell's outputs (dataikuapi's clear_outputs). */
