@@ -39,6 +39,11 @@ def main(kernel_name):
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     workdir = tempfile.mkdtemp(prefix="kernel-")
     manager = KernelManager(kernel_name=kernel_name, transport="ipc", ip=os.path.join(workdir, "k"))
+    argv = manager.kernel_spec.argv
+    if argv[1:3] == ["-m", "ipykernel_launcher"]:
+        # ipykernel on its own listens on the host's loopback, open to every other sandbox there:
+        # coffer_ipykernel.py starts it without that.
+        argv[1:3] = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "coffer_ipykernel.py")]
     manager.start_kernel()
     session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
     sockets = {
