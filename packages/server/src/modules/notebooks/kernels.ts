@@ -155,6 +155,7 @@ export function createKernelService(deps: {
       const run = code.start({
         user: { id: me.user.id, login: me.user.login },
         project: { id: nb.projectId, key: projectKey },
+        notebookId: nb.id,
         language: nb.language,
         code: '',
         kernel: name,
