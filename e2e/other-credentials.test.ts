@@ -2,9 +2,12 @@
  * The seed's flow in a real Chromium: a person signs in, opens Profile → My Account → Other credentials,
  * clicks Add, types a Name and a Value, clicks Ok, then Save; their code gets the value at once. Then
  * replace and delete, the value's absence from the page after Save, inline validation, keyboard use,
- * the activity log, and the question asked before leaving with unsaved changes.
+ * the activity log (a notebook's reads linked to the notebook), and the question asked before leaving
+ * with unsaved changes.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Channels } from '../test/support/kernel-session.js';
 import { TestServer, type TestUser } from '../test/support/test-server.js';
 import { openPage, screenshot, skipBrowser, useBrowser } from './support/browser.js';
 import {
@@ -227,6 +230,43 @@ describe.skipIf(skipBrowser)('Other credentials, in the browser', () => {
     await table.getByRole('row').filter({ hasText: 'created' }).first().waitFor();
     await screenshot(page, 'activity');
     expect(await everythingThePageKeeps(page)).not.toContain('read-me');
+  });
+
+  it("Activity names the notebook whose kernel read a secret, with its project, linked to the notebook's page", async (ctx) => {
+    const ivy = await newUser('ivy');
+    const as = (method: string, p: string, body?: unknown) =>
+      server.request(method, p, { key: ivy.key, body });
+    await as('PUT', `/api/v1/me/secrets/${NAME}`, { value: 'read-by-a-kernel' });
+    const project = `NB${ivy.login.slice(-6).toUpperCase()}`;
+    expect((await as('POST', '/api/v1/projects', { key: project, name: 'Notebook reads' })).status).toBe(201);
+    await as('PUT', `/api/v1/projects/${project}/notebooks/explore`, { language: 'python' });
+    const opened = await as('POST', '/jupyter/api/sessions', { path: `${project}/explore.ipynb` });
+    const ws = `${server.url.replace(/^http/, 'ws')}/jupyter/api/kernels/${opened.json.kernel.id}/channels`;
+    const channels = await Channels.open(ws, ivy.key);
+    const snippet = readFileSync('test/fixtures/seed/python-snippet.py', 'utf8');
+    const { reply, out } = await channels.execute(
+      `import dataiku\nclient = dataiku.api_client()\n${snippet}`,
+    );
+    expect(reply.content!.status, out).toBe('ok');
+    channels.ws.close();
+    await as('DELETE', `/jupyter/api/sessions/${opened.json.id}`);
+
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, ivy.login, ivy.password);
+    await page.getByRole('link', { name: 'Activity' }).click();
+    const readRow = page.getByRole('row').filter({ hasText: `notebook explore in project ${project}` });
+    await readRow.waitFor();
+    await expect(readRow.textContent()).resolves.toMatch(new RegExp(`read by code.*${NAME}.*${ivy.login}`));
+    const link = readRow.getByRole('link', { name: 'explore' });
+    await expect(link.getAttribute('href')).resolves.toBe(`/jupyter/notebooks/${project}/explore.ipynb`);
+    await screenshot(page, 'activity-notebook');
+    // Jupyter's page is the server's: the link is a real navigation, not a route of the app.
+    const [navigation] = await Promise.all([
+      page.waitForRequest((r) => r.isNavigationRequest() && r.url().endsWith('/explore.ipynb')),
+      link.click(),
+    ]);
+    expect(new URL(navigation.url()).pathname).toBe(`/jupyter/notebooks/${project}/explore.ipynb`);
+    expect(problems).toEqual([]);
   });
 
   it('leaving the page with unsaved changes asks first, and staying keeps them', async (ctx) => {

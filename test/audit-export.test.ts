@@ -91,6 +91,8 @@ describe('coffer audit export', () => {
       authSource: 'PERSONAL_API_KEY',
       credentialId: /^cofk_([0-9a-f]+)\./.exec(alice.key)![1],
       jobId: null,
+      projectKey: null,
+      notebook: null,
       ip: '127.0.0.1',
       names: ['api-token', 'db-password'],
       detail: null,

@@ -221,6 +221,8 @@ it("earlier records stay in the user's activity and the export, follow the new o
         authSource: 'TICKET',
         credentialId: 't-old',
         jobId: 'job-old',
+        projectKey: null,
+        notebook: null,
         ip: '10.0.0.3',
         names: ['a'],
         detail: null,

@@ -122,6 +122,8 @@ describe('audit retention', () => {
       credentialId: keyIdOf(bob.key),
       jobId: null,
       ip: '127.0.0.1',
+      projectKey: null,
+      notebook: null,
     });
 
     server.clock.advance(RETENTION_DAYS * DAY - HOUR);

@@ -1071,6 +1071,16 @@ const PROJECTS: Entry[] = [
     admin: notMember(ownerNotebook(), { content: NOTEBOOK }),
   },
   {
+    method: 'PATCH',
+    route: '/api/v1/projects/:key/notebooks/:name',
+    access: 'user',
+    ticket: noTicket(/change notebooks \(code\)/),
+    call: async (f, as) => ({ path: await ownerNotebook()(f, as), body: { name: 'renamed' } }),
+    ok: 200,
+    other: notMember(ownerNotebook(), { name: 'renamed' }),
+    admin: notMember(ownerNotebook(), { name: 'renamed' }),
+  },
+  {
     method: 'DELETE',
     route: '/api/v1/projects/:key/notebooks/:name',
     access: 'user',

@@ -216,6 +216,11 @@ export class CofferClient {
     return this.#call('PUT', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`, notebook);
   }
 
+  /** Renames a notebook within its project; a name already taken is refused (409), nothing changed. */
+  renameNotebook(key: string, name: string, newName: string): Promise<NotebookInfo> {
+    return this.#call('PATCH', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`, { name: newName });
+  }
+
   async deleteNotebook(key: string, name: string): Promise<void> {
     await this.#call('DELETE', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`);
   }

@@ -51,6 +51,13 @@ export interface ActivityEvent {
   /** The job whose ticket did it, when one did. */
   jobId: string | null;
   ip: string | null;
+  /** The project a ticket acted in, when a ticket did. */
+  projectKey: string | null;
+  /**
+   * The notebook whose kernel's ticket did it: its name then (null if already deleted), and where it
+   * is now, while it exists in a project you are a member of.
+   */
+  notebook: { name: string | null; current: { projectKey: string; name: string } | null } | null;
 }
 
 export interface ApiKey {

@@ -63,7 +63,8 @@ function SignedIn({ session, setSession }: { session: Session; setSession(s: Ses
 
   return (
     <SessionContext.Provider value={ctx}>
-      <LocationProvider>
+      {/* Jupyter's pages are the server's, not this app's: a link to one is a real navigation. */}
+      <LocationProvider scope={/^\/(?!jupyter\/)/}>
         <Header />
         <main id="main" class="page">
           {session.mustChangePassword ? (

@@ -46,6 +46,8 @@ export interface CodeRequest {
   readonly project: { readonly id: string; readonly key: string };
   /** The job this run is: its ticket is bound to it, so any replica can revoke it. */
   readonly jobId?: string | undefined;
+  /** The notebook this run is the kernel of: its ticket names it, and so do the reads made with it. */
+  readonly notebookId?: string | undefined;
   readonly language: RecipeLanguage;
   /** The recipe's code; unused when `kernel` is set. */
   readonly code: string;
@@ -145,6 +147,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
           : deps.tickets
               .issue(req.user.id, {
                 jobId: req.jobId,
+                notebookId: req.notebookId,
                 projectId: req.project.id,
                 ttlMs: ticketLifetimeMs(req.timeoutMs),
               })

@@ -10,6 +10,7 @@ import * as m0008 from './migrations/0008-recipe-revisions.js';
 import * as m0009 from './migrations/0009-secret-revisions.js';
 import * as m0010 from './migrations/0010-audit-records.js';
 import * as m0012 from './migrations/0012-notebooks.js';
+import * as m0013 from './migrations/0013-notebook-tickets.js';
 import * as m0014 from './migrations/0014-notebook-checkpoints.js';
 
 type Dialect = 'sqlite' | 'postgres';
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0009-secret-revisions': m0009 as FrozenMigration,
   '0010-audit-records': m0010 as FrozenMigration,
   '0012-notebooks': m0012 as FrozenMigration,
+  '0013-notebook-tickets': m0013 as FrozenMigration,
   '0014-notebook-checkpoints': m0014 as FrozenMigration,
 };
 

@@ -83,6 +83,8 @@ export interface TicketsTable {
   job_id: string | null;
   /** The project the ticket's job runs in; null: no project access (docs/adr/0014). */
   project_id: string | null;
+  /** The notebook whose kernel holds the ticket; null for a job's (0013). */
+  notebook_id: string | null;
   secret_hash: string;
   created_at: Millis;
   expires_at: Millis;
@@ -130,6 +132,10 @@ export interface AuditCallersTable {
   credential_id: string | null;
   job_id: string | null;
   ip: string | null;
+  /** For a ticket: the key of its project, and the notebook whose kernel held it, its name then (0013). */
+  project_key: string | null;
+  notebook_id: string | null;
+  notebook_name: string | null;
   last_at: Millis;
 }
 

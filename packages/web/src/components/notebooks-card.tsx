@@ -14,7 +14,7 @@ export const notebookPage = (project: string, name: string) =>
 
 /**
  * A project's Jupyter notebooks (docs/adr/0021): new (Python or R), export as .ipynb, import an .ipynb,
- * delete. Notebooks open in Jupyter's own page, which comes with the kernels' front end.
+ * rename, delete. Notebooks open in Jupyter's own page, which comes with the kernels' front end.
  */
 export function NotebooksCard({ project, canEdit }: { project: string; canEdit: boolean }) {
   const call = useCall();
@@ -23,7 +23,11 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
   const [status, setStatus] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
   const [deleting, setDeleting] = useState<string | null>(null);
+  const [renaming, setRenaming] = useState<string | null>(null);
+  /** The notebook whose Rename button takes focus back once the list shows its new name. */
+  const [refocus, setRefocus] = useState<string | null>(null);
   const file = useRef<HTMLInputElement>(null);
+  const table = useRef<HTMLTableElement>(null);
 
   const load = useCallback(async () => {
     try {
@@ -33,6 +37,18 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
     }
   }, [call, project]);
   useEffect(() => void load(), [load]);
+
+  // A renamed notebook's row is a new row: the button that opened the dialog is gone, so focus goes to
+  // the same button of the row under its new name, where a keyboard user would expect to be.
+  useEffect(() => {
+    if (refocus === null) return;
+    const button = [...(table.current?.querySelectorAll<HTMLElement>('[data-rename]') ?? [])].find(
+      (b) => b.dataset.rename === refocus,
+    );
+    if (!button) return;
+    button.focus();
+    setRefocus(null);
+  }, [notebooks, refocus]);
 
   async function act(what: () => Promise<string>) {
     setError(null);
@@ -111,7 +127,7 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
       </div>
       {notebooks.length === 0 && <p class="empty">No notebooks yet.</p>}
       {notebooks.length > 0 && (
-        <table>
+        <table ref={table}>
           <thead>
             <tr>
               <th scope="col">Notebook</th>
@@ -140,6 +156,16 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
                   >
                     Export
                   </button>
+                  {canEdit && (
+                    <button
+                      type="button"
+                      aria-label={`Rename ${n.name}`}
+                      data-rename={n.name}
+                      onClick={() => setRenaming(n.name)}
+                    >
+                      Rename
+                    </button>
+                  )}
                   {canEdit && (
                     <button
                       type="button"
@@ -178,6 +204,18 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
             </button>
           </div>
         </Dialog>
+      )}
+      {renaming && (
+        <RenameNotebookDialog
+          project={project}
+          name={renaming}
+          onDone={(renamed) => {
+            setRenaming(null);
+            if (!renamed) return;
+            setRefocus(renamed);
+            void act(async () => `Renamed ${renaming} to ${renamed}.`);
+          }}
+        />
       )}
       {creating && (
         <NewNotebookDialog
@@ -243,6 +281,65 @@ function NewNotebookDialog({ project, onDone }: { project: string; onDone(messag
           </button>
           <button type="submit" class="primary">
             Create
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+/** Renames a notebook in its project; the server's rule for names, or a name taken, shows here. */
+function RenameNotebookDialog({
+  project,
+  name,
+  onDone,
+}: {
+  project: string;
+  name: string;
+  /** With the new name once renamed; without, when cancelled or nothing changed. */
+  onDone(renamed?: string): void;
+}) {
+  const call = useCall();
+  const [newName, setNewName] = useState(name);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    const to = newName.trim();
+    if (to === name) return onDone();
+    setBusy(true);
+    try {
+      const n = await call(() => api.renameNotebook(project, name, to));
+      onDone(n.name);
+    } catch (err) {
+      setError(messageOf(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Dialog title={`Rename ${name}`} onCancel={() => onDone()}>
+      <form onSubmit={submit} noValidate>
+        <Field
+          label="Name"
+          value={newName}
+          onValue={setNewName}
+          autocomplete="off"
+          spellcheck={false}
+          data-autofocus
+        />
+        {error && (
+          <p class="error" role="alert">
+            {error}
+          </p>
+        )}
+        <div class="actions">
+          <button type="button" onClick={() => onDone()}>
+            Cancel
+          </button>
+          <button type="submit" class="primary" disabled={busy}>
+            Rename
           </button>
         </div>
       </form>

@@ -1,6 +1,7 @@
 import type { ActivityEvent } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
+import { notebookPage } from '../components/notebooks-card';
 import { describeAction, describeSource, formatTime } from '../format';
 import { useCall } from '../session';
 
@@ -66,7 +67,9 @@ export function ActivityTab() {
                 <td>{describeAction(e.action)}</td>
                 <td class="names">{e.secretNames.join(', ')}</td>
                 <td>{e.actorLogin ?? '—'}</td>
-                <td>{describeSource(e.authSource, e.credentialId, keyLabels, e.jobId)}</td>
+                <td>
+                  <How event={e} keyLabels={keyLabels} />
+                </td>
                 <td>{e.ip ?? '—'}</td>
               </tr>
             ))}
@@ -80,4 +83,31 @@ export function ActivityTab() {
       )}
     </section>
   );
+}
+
+/**
+ * How it was done. Code the platform ran says where it ran: a job links to its page, a notebook's
+ * kernel to the notebook's page (where it is now, if it was renamed), each with its project.
+ */
+function How({ event: e, keyLabels }: { event: ActivityEvent; keyLabels: ReadonlyMap<string, string> }) {
+  const project = e.projectKey && <> in project {e.projectKey}</>;
+  if (e.authSource === 'TICKET' && e.notebook) {
+    const { name, current } = e.notebook;
+    const shown = name ?? current?.name ?? 'a deleted notebook';
+    return (
+      <>
+        notebook {current ? <a href={notebookPage(current.projectKey, current.name)}>{shown}</a> : shown}
+        {current && name !== null && current.name !== name && <> (now {current.name})</>}
+        {project}
+      </>
+    );
+  }
+  if (e.authSource === 'TICKET' && e.jobId)
+    return (
+      <>
+        job <a href={`/jobs/${encodeURIComponent(e.jobId)}`}>{e.jobId.slice(0, 8)}</a>
+        {project}
+      </>
+    );
+  return <>{describeSource(e.authSource, e.credentialId, keyLabels, e.jobId)}</>;
 }

@@ -25,6 +25,10 @@ export interface ExportedAuditRecord {
   readonly credentialId: string | null;
   /** The job whose ticket acted. */
   readonly jobId: string | null;
+  /** The project a ticket acted in. */
+  readonly projectKey: string | null;
+  /** The notebook whose kernel's ticket acted, with its name at the time (null: already deleted). */
+  readonly notebook: { readonly id: string; readonly name: string | null } | null;
   readonly ip: string | null;
   /** The secret names read or changed. */
   readonly names: readonly string[];
@@ -65,6 +69,8 @@ function fromRecord(r: AuditRecordRow): ExportedAuditRecord {
     authSource: r.auth_source,
     credentialId: r.credential_id,
     jobId: r.job_id,
+    projectKey: r.project_key,
+    notebook: r.notebook_id !== null ? { id: r.notebook_id, name: r.notebook_name } : null,
     ip: r.ip,
     names: r.names !== null ? (JSON.parse(r.names) as string[]) : [],
     detail: r.detail !== null ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
@@ -83,6 +89,8 @@ function fromLegacy(r: LegacyAuditRow): ExportedAuditRecord {
     authSource: r.auth_source,
     credentialId: r.credential_id,
     jobId: typeof viaJob === 'string' ? viaJob : null,
+    projectKey: null,
+    notebook: null,
     ip: r.ip,
     names: r.secret_name !== null ? [r.secret_name] : Array.isArray(names) ? (names as string[]) : [],
     detail: Object.keys(rest).length > 0 ? rest : null,

@@ -26,6 +26,11 @@ export interface CallerEntry {
   readonly credentialId: string | null;
   readonly jobId: string | null;
   readonly ip: string | null;
+  /** For a ticket: its project's key. */
+  readonly projectKey: string | null;
+  /** For a notebook kernel's ticket: the notebook, with its name at the time. */
+  readonly notebookId: string | null;
+  readonly notebookName: string | null;
 }
 
 /** A list of secret names, as audit_name_lists keeps it. */
@@ -70,6 +75,9 @@ type CallerArgs = [
   string | null,
   string | null,
   string | null,
+  string | null,
+  string | null,
+  string | null,
   number,
 ];
 const callerArgs = (c: CallerEntry, at: number): CallerArgs => [
@@ -80,12 +88,18 @@ const callerArgs = (c: CallerEntry, at: number): CallerArgs => [
   c.credentialId,
   c.jobId,
   c.ip,
+  c.projectKey,
+  c.notebookId,
+  c.notebookName,
   at,
 ];
 
 const stampCaller = preparedWrite(
-  8,
-  (db: Kysely<Database>, ...[key, userId, login, source, credential, job, ip, at]: CallerArgs) =>
+  11,
+  (
+    db: Kysely<Database>,
+    ...[key, userId, login, source, credential, job, ip, project, notebookId, notebookName, at]: CallerArgs
+  ) =>
     db
       .insertInto('audit_callers')
       .values({
@@ -96,6 +110,9 @@ const stampCaller = preparedWrite(
         credential_id: credential,
         job_id: job,
         ip,
+        project_key: project,
+        notebook_id: notebookId,
+        notebook_name: notebookName,
         last_at: at,
       })
       .onConflict((oc) =>
@@ -300,7 +317,16 @@ export interface AuditRecordRow {
   credential_id: string | null;
   job_id: string | null;
   ip: string | null;
+  project_key: string | null;
+  notebook_id: string | null;
+  notebook_name: string | null;
   names: string | null;
+}
+
+/** A record as its subject's activity shows it: with where its notebook is now, if anywhere they see. */
+export interface ActivityRecordRow extends AuditRecordRow {
+  notebook_now_project: string | null;
+  notebook_now_name: string | null;
 }
 
 const recordsWithShared = (db: Db) =>
@@ -322,18 +348,34 @@ const recordsWithShared = (db: Db) =>
       'c.credential_id',
       'c.job_id',
       'c.ip',
+      'c.project_key',
+      'c.notebook_id',
+      'c.notebook_name',
       'n.names',
     ]);
 
-/** Records about a user's own secrets, newest first, paged by id. */
+/**
+ * Records about a user's own secrets, newest first, paged by id. A read by a notebook's kernel comes
+ * with where that notebook is now (renamed since, say), but only while it exists in a project the user
+ * is still a member of: the trail tells no one the later name of a notebook they can no longer see.
+ */
 export async function listSecretRecordsForUser(
   db: Db,
   userId: string,
   opts: { limit: number; beforeId?: number | undefined },
-): Promise<AuditRecordRow[]> {
+): Promise<ActivityRecordRow[]> {
   let q = recordsWithShared(db)
+    .leftJoin('notebooks as nb', 'nb.id', 'c.notebook_id')
+    .leftJoin('project_members as pm', (join) =>
+      join.onRef('pm.project_id', '=', 'nb.project_id').on('pm.user_id', '=', userId),
+    )
+    .leftJoin('projects as p', 'p.id', 'pm.project_id')
+    .select(['p.key as notebook_now_project', 'nb.name as notebook_now_name'])
     .where('r.subject_id', '=', (eb) =>
-      eb.selectFrom('audit_subjects').select('id').where('user_id', '=', userId),
+      eb
+        .selectFrom('audit_subjects')
+        .select('audit_subjects.id')
+        .where('audit_subjects.user_id', '=', userId),
     )
     .where('r.action', 'like', 'secret.%');
   if (opts.beforeId !== undefined) q = q.where('r.id', '<', opts.beforeId);

@@ -11,7 +11,7 @@ import {
   recordReads,
   recordReadsInBackground,
   writePlan,
-  type AuditRecordRow,
+  type ActivityRecordRow,
   type CallerEntry,
   type NameListEntry,
   type NewAuditRecord,
@@ -84,6 +84,16 @@ export interface ActivityEntry {
   /** The job whose ticket did it, when one did. */
   readonly jobId: string | null;
   readonly ip: string | null;
+  /** The project a ticket acted in, when a ticket did. */
+  readonly projectKey: string | null;
+  /**
+   * The notebook whose kernel's ticket did it: its name then (null if it was already deleted), and
+   * where it is now, while it exists in a project the user is a member of.
+   */
+  readonly notebook: {
+    readonly name: string | null;
+    readonly current: { readonly projectKey: string; readonly name: string } | null;
+  } | null;
 }
 
 export interface AuditLog {
@@ -106,11 +116,15 @@ const EARLY_FLUSH_MIN = 12;
  */
 export const SHARED_STAMP_INTERVAL_MS = 3_600_000;
 
-/** Who acted and how, as a shared row: the user, the auth source, the credential, the ticket's job, the address. */
+/**
+ * Who acted and how, as a shared row: the user, the auth source, the credential, the ticket's job,
+ * project and notebook, the address.
+ */
 function callerEntryOf(caller: Caller): CallerEntry {
+  const none = { projectKey: null, notebookId: null, notebookName: null };
   const fields =
     caller.kind === 'operator'
-      ? { userId: null, login: null, authSource: 'CLI', credentialId: null, jobId: null, ip: null }
+      ? { userId: null, login: null, authSource: 'CLI', credentialId: null, jobId: null, ip: null, ...none }
       : {
           userId: caller.user.id,
           login: caller.user.login,
@@ -119,7 +133,12 @@ function callerEntryOf(caller: Caller): CallerEntry {
           // The ticket names its job too, so the trail says which run did it even after the ticket is gone.
           jobId: caller.ticket?.jobId ?? null,
           ip: caller.ip ?? null,
+          // And where it ran: a notebook's kernel has no job, and is named by its notebook instead.
+          projectKey: caller.ticket?.projectKey ?? null,
+          notebookId: caller.ticket?.notebook?.id ?? null,
+          notebookName: caller.ticket?.notebook?.name ?? null,
         };
+  const ran = [fields.projectKey, fields.notebookId, fields.notebookName];
   const key = digestOf(
     JSON.stringify([
       fields.userId,
@@ -128,6 +147,8 @@ function callerEntryOf(caller: Caller): CallerEntry {
       fields.credentialId,
       fields.jobId,
       fields.ip,
+      // Only when there is one, so a session's or a key's caller keeps the key it had before 0013.
+      ...(ran.some((v) => v !== null) ? ran : []),
     ]),
   );
   return { key, ...fields };
@@ -139,7 +160,7 @@ const nameListOf = (names: readonly string[]): NameListEntry => {
 };
 
 /** What users see of records about their secrets. */
-function activityOfRecord(r: AuditRecordRow): ActivityEntry {
+function activityOfRecord(r: ActivityRecordRow): ActivityEntry {
   return {
     id: Number(r.id),
     at: Number(r.at),
@@ -150,6 +171,17 @@ function activityOfRecord(r: AuditRecordRow): ActivityEntry {
     credentialId: r.credential_id,
     jobId: r.job_id,
     ip: r.ip,
+    projectKey: r.project_key,
+    notebook:
+      r.notebook_id === null
+        ? null
+        : {
+            name: r.notebook_name,
+            current:
+              r.notebook_now_project !== null && r.notebook_now_name !== null
+                ? { projectKey: r.notebook_now_project, name: r.notebook_now_name }
+                : null,
+          },
   };
 }
 
@@ -166,6 +198,8 @@ function activityOfLegacyEvent(r: LegacyAuditRow): ActivityEntry {
     credentialId: r.credential_id,
     jobId: typeof detail.viaJob === 'string' ? detail.viaJob : null,
     ip: r.ip,
+    projectKey: null,
+    notebook: null,
   };
 }
 

@@ -86,12 +86,15 @@ export function createAuthService(deps: {
         .selectFrom('tickets')
         .innerJoin('users', 'users.id', 'tickets.user_id')
         .leftJoin('projects', 'projects.id', 'tickets.project_id')
+        .leftJoin('notebooks', 'notebooks.id', 'tickets.notebook_id')
         .select([
           'tickets.secret_hash',
           'tickets.revoked_at',
           'tickets.expires_at',
           'tickets.job_id',
           'projects.key as ticket_project_key',
+          'tickets.notebook_id',
+          'notebooks.name as ticket_notebook_name',
         ])
         .selectAll('users')
         .where('tickets.id', '=', p.id)
@@ -100,7 +103,12 @@ export function createAuthService(deps: {
       live('ticket', row, clock.now());
       return {
         ...caller(toUser(row), 'TICKET', p.id, ip),
-        ticket: { jobId: row.job_id, projectKey: row.ticket_project_key },
+        ticket: {
+          jobId: row.job_id,
+          projectKey: row.ticket_project_key,
+          // Its name now: a notebook renamed while its kernel runs is read by its new name.
+          notebook: row.notebook_id ? { id: row.notebook_id, name: row.ticket_notebook_name } : null,
+        },
       };
     },
 

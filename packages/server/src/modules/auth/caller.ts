@@ -35,6 +35,8 @@ export interface TicketScope {
   readonly jobId: string | null;
   /** The key of the project the job runs in; null when the ticket has no project. */
   readonly projectKey: string | null;
+  /** The notebook whose kernel holds the ticket (its name null once deleted); null for a job's. */
+  readonly notebook?: { readonly id: string; readonly name: string | null } | null;
 }
 
 /** The refusal for a ticket beyond its scope: it names the limit and what to use instead. */

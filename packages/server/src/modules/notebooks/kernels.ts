@@ -40,6 +40,7 @@ interface Kernel {
   readonly owner: { id: string; login: string };
   readonly startedAt: number;
   readonly run: RunningCode;
+  readonly notebookId: string;
   /** Renamed with its notebook (Jupyter's rename), within the project its ticket is for. */
   notebook: string;
   lastActivity: number;
@@ -151,14 +152,12 @@ export function createKernelService(deps: {
     async open(caller: Caller, projectKey: string, notebook: string): Promise<KernelView> {
       const me = requireUser(caller);
       const nb = await notebooks.openable(caller, projectKey, notebook);
+      // By the notebook's id: a notebook renamed since (from the project page) keeps its kernel.
       for (const k of kernels.values())
-        if (
-          k.owner.id === me.user.id &&
-          k.projectKey === projectKey &&
-          k.notebook === notebook &&
-          k.state !== 'dead'
-        )
+        if (k.owner.id === me.user.id && k.notebookId === nb.id && k.state !== 'dead') {
+          k.notebook = notebook;
           return view(k);
+        }
       const id = newId();
       const name = KERNELS[nb.language].name;
       // Known once code.start has answered; the run's output callback may only come after that.
@@ -166,6 +165,7 @@ export function createKernelService(deps: {
       const run = code.start({
         user: { id: me.user.id, login: me.user.login },
         project: { id: nb.projectId, key: projectKey },
+        notebookId: nb.id,
         language: nb.language,
         code: '',
         kernel: name,
@@ -185,6 +185,7 @@ export function createKernelService(deps: {
         sessionId: newId(),
         name,
         projectKey,
+        notebookId: nb.id,
         notebook,
         owner: { id: me.user.id, login: me.user.login },
         startedAt: now,

@@ -3,12 +3,18 @@ import { Type } from 'typebox';
 import { Invalid } from '../../errors.js';
 import { authErrors, ErrorBody } from '../../http/schemas.js';
 import { ProjectParams } from '../projects/project.schema.js';
-import { NotebookBody, NotebookInfo, NotebookParams, NotebookView } from './notebook.schema.js';
+import {
+  NotebookBody,
+  NotebookInfo,
+  NotebookParams,
+  NotebookRename,
+  NotebookView,
+} from './notebook.schema.js';
 import type { NotebookService } from './notebook.service.js';
 
 /**
  * Coffer's own notebook calls, for the web UI and scripts: list, read (the .ipynb document with its
- * revision: the export), create or replace (the import), delete. Members read; a change needs the
+ * revision: the export), create or replace (the import), rename, delete. Members read; a change needs the
  * member's own hand, as a change of a recipe does: a notebook is code other members run as themselves.
  */
 export const notebookRoutes: FastifyPluginAsyncTypebox<{ notebooks: NotebookService }> = async (
@@ -68,6 +74,18 @@ export const notebookRoutes: FastifyPluginAsyncTypebox<{ notebooks: NotebookServ
       );
       return reply.status(r.created ? 201 : 200).send(r.info);
     },
+  });
+
+  app.patch('/api/v1/projects/:key/notebooks/:name', {
+    config: byOwnHand,
+    schema: {
+      tags,
+      summary: 'Rename a notebook within its project (contributors and owners)',
+      params: NotebookParams,
+      body: NotebookRename,
+      response: { 200: NotebookInfo, 409: ErrorBody, ...authErrors },
+    },
+    handler: async (req) => notebooks.rename(req.caller!, req.params.key, req.params.name, req.body.name),
   });
 
   app.delete('/api/v1/projects/:key/notebooks/:name', {

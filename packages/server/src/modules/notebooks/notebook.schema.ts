@@ -50,3 +50,8 @@ export const DssNotebookItem = Type.Object({
   lastModifiedOn: Millis,
   lastModifiedBy: Type.String(),
 });
+
+export const NotebookRename = Type.Object(
+  { name: Type.String({ description: 'the new name, without .ipynb; free in the project' }) },
+  { additionalProperties: false },
+);

@@ -230,10 +230,10 @@ export function createNotebookService(deps: {
       caller: Caller,
       key: string,
       name: string,
-    ): Promise<{ projectId: string; language: NotebookLanguage }> {
+    ): Promise<{ id: string; projectId: string; language: NotebookLanguage }> {
       const { project } = await projects.membership(caller, key, 'contributor');
       const row = await find(project.id, key, name);
-      return { projectId: project.id, language: row.language };
+      return { id: row.id, projectId: project.id, language: row.language };
     },
 
     /** Renames a notebook within its project; a name already taken is a 409, nothing changed. */

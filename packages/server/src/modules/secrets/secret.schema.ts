@@ -51,6 +51,14 @@ export const ActivityList = Type.Object({
       credentialId: Type.Union([Type.String(), Type.Null()]),
       jobId: Type.Union([Type.String(), Type.Null()]),
       ip: Type.Union([Type.String(), Type.Null()]),
+      projectKey: Type.Union([Type.String(), Type.Null()]),
+      notebook: Type.Union([
+        Type.Object({
+          name: Type.Union([Type.String(), Type.Null()]),
+          current: Type.Union([Type.Object({ projectKey: Type.String(), name: Type.String() }), Type.Null()]),
+        }),
+        Type.Null(),
+      ]),
     }),
   ),
 });

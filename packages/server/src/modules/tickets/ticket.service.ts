@@ -4,7 +4,7 @@ import type { Db, Store } from '../../store/store.js';
 
 /*
  * Tickets authenticate code that the platform runs for a user (header X-DKU-APITicket). Each is bound to
- * one user and, for jobs, one job; it is short-lived and revoked when its job ends. A ticket is a scoped
+ * one user and, for jobs, one job (for a notebook's kernel, its notebook); it is short-lived and revoked when its job ends. A ticket is a scoped
  * credential: its scope (the job, and the project that job runs in) is recorded here, when it is issued,
  * and enforced by the auth hook against what each route declares (docs/adr/0014). A ticket issued
  * without a project acts on no project.
@@ -25,7 +25,13 @@ export function createTicketService(deps: { store: Store; clock: Clock }) {
     /** Issues a ticket; in `db`'s transaction when given one, so it commits with what it is for. */
     async issue(
       userId: string,
-      opts: { jobId?: string | undefined; projectId?: string | undefined; ttlMs: number },
+      opts: {
+        jobId?: string | undefined;
+        projectId?: string | undefined;
+        /** The notebook whose kernel the ticket is for: reads with it are recorded as that notebook's. */
+        notebookId?: string | undefined;
+        ttlMs: number;
+      },
       db: Db = store.db,
     ): Promise<IssuedTicket> {
       const t = newToken('coft');
@@ -38,6 +44,7 @@ export function createTicketService(deps: { store: Store; clock: Clock }) {
           user_id: userId,
           job_id: opts.jobId ?? null,
           project_id: opts.projectId ?? null,
+          notebook_id: opts.notebookId ?? null,
           secret_hash: t.secretHash,
           created_at: now,
           expires_at: expiresAt,
