@@ -12,6 +12,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { printedTicket } from '../test/support/printed-ticket.js';
 import { TestServer, type TestUser } from '../test/support/test-server.js';
 import { openPage, screenshot, skipBrowser, useBrowser } from './support/browser.js';
 import { signIn } from './support/flows.js';
@@ -23,7 +24,7 @@ client = dataiku.api_client()
 ${readFileSync('test/fixtures/seed/python-snippet.py', 'utf8')}
 print("value:", secret_value)
 import os
-print("ticket:", os.environ["DKU_API_TICKET"])
+print("ticket:", os.environ["DKU_API_TICKET"][::-1])
 `;
 const R_SNIPPET = `${readFileSync('test/fixtures/seed/r-snippet.R', 'utf8')}
 cat("value:", secret_value, "\\n")
@@ -82,7 +83,7 @@ describe.skipIf(skipBrowser)("Jupyter's notebook page, in the browser", () => {
     const out = await runInCell(page, 0, PYTHON_SNIPPET);
     expect(out).toContain('value: *****');
     expect(out).not.toContain(ALICE_SECRET);
-    const ticket = /ticket: (\S+)/.exec(out)?.[1];
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
     expect(ticket).toBeDefined();
     // The ticket is Alice's, alive while her kernel runs.
     const live = await server.request('GET', '/dip/publicapi/auth/info', {

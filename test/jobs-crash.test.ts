@@ -13,6 +13,7 @@ import {
   startServe,
 } from './helpers/coffer-process.js';
 import { hostPidsRunning } from './support/host-processes.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 describe('jobs across a server crash', () => {
   afterEach(killAllChildren);
@@ -46,7 +47,7 @@ if os.fork() == 0:
         os.execvp("sleep", ${JSON.stringify(daemon)})
     os._exit(0)
 subprocess.Popen(${JSON.stringify(child)})
-print("TICKET", os.environ["DKU_API_TICKET"], flush=True)
+print("TICKET", os.environ["DKU_API_TICKET"][::-1], flush=True)
 time.sleep(300)
 `;
     const put = await call('PUT', '/api/v1/projects/CRASH/recipes/long', { language: 'python', code });
@@ -60,7 +61,7 @@ time.sleep(300)
         async () => {
           const log = await call('GET', `/api/v1/jobs/${id}/log`);
           const texts = (log.json.chunks as { text: string }[]).map((c) => c.text).join('');
-          ticket = /^TICKET (\S+)$/m.exec(texts)?.[1] ?? '';
+          ticket = printedTicket(/^TICKET (\S+)$/m.exec(texts)?.[1]);
           return ticket !== '' && hostPidsRunning(daemon).length === 1 && hostPidsRunning(child).length === 1;
         },
         { timeout: 20_000 },

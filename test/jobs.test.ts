@@ -21,6 +21,7 @@ import {
   waitForJob,
 } from './support/jobs.js';
 import { TestServer, type TestUser } from './support/test-server.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -235,7 +236,7 @@ print("USER", getpass.getuser())
     },
   );
 
-  it("the job's ticket works while it runs and is refused once it has finished", async () => {
+  it("the job's ticket works while it runs and is refused once it has finished; printed as is, it is masked", async () => {
     const job = await runRecipe(
       server,
       alice,
@@ -243,11 +244,14 @@ print("USER", getpass.getuser())
       'leak-ticket',
       'python',
       `import os
-print("TICKET", os.environ["DKU_API_TICKET"])
+print("TICKET", os.environ["DKU_API_TICKET"][::-1])
+print("RAW", os.environ["DKU_API_TICKET"])
 `,
     );
     expect(job.state, job.log).toBe('succeeded');
-    const ticket = /^TICKET (\S+)$/m.exec(job.log)![1]!;
+    const ticket = printedTicket(/^TICKET (\S+)$/m.exec(job.log)?.[1]);
+    expect(job.log).toContain('RAW *****');
+    expect(job.log).not.toContain(ticket);
     const r = await server.request('GET', '/dip/publicapi/auth/info', { ticket });
     expect(r.status).toBe(401);
     expect(r.json.message).toMatch(/revoked/);

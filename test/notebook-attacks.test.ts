@@ -34,6 +34,7 @@ import { putRecipe, startJob, type Api } from './support/jobs.js';
 import { jupyterCall, openKernel, type KernelSession } from './support/kernel-session.js';
 import { testAccount, type TestAccount } from './support/test-account.js';
 import { httpRequest, TestServer, type TestUser } from './support/test-server.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 const BOB_VALUE = 'bob-plaintext-5e0a2c19-victim';
 const SERVER_CODE = fileURLToPath(new URL('../packages/server/dist/app.js', import.meta.url));
@@ -182,10 +183,10 @@ value = dataiku.api_client().get_secret("credential-for-my-api")
 open(os.path.expanduser("~/bob-notes.txt"), "w").write(value)
 child = subprocess.Popen(${JSON.stringify(KERNEL_MARKER)})
 print("VALUE", value)
-print("TICKET", os.environ["DKU_API_TICKET"])
+print("TICKET", os.environ["DKU_API_TICKET"][::-1])
 `);
     expect(out, 'Bob’s kernel holds his value (masked in what it prints)').toContain('VALUE *****');
-    bobTickets.push(/^TICKET (\S+)$/m.exec(out)?.[1] ?? '');
+    bobTickets.push(printedTicket(/^TICKET (\S+)$/m.exec(out)?.[1]));
     // His job beside it, the same way.
     await putRecipe(
       d.api,
@@ -196,7 +197,7 @@ print("TICKET", os.environ["DKU_API_TICKET"])
       `import dataiku, os, subprocess, time
 open(os.path.expanduser("~/bob-job-notes.txt"), "w").write(dataiku.api_client().get_secret("credential-for-my-api"))
 subprocess.Popen(${JSON.stringify(JOB_MARKER)})
-print("TICKET", os.environ["DKU_API_TICKET"], flush=True)
+print("TICKET", os.environ["DKU_API_TICKET"][::-1], flush=True)
 time.sleep(600)
 `,
     );
@@ -207,7 +208,7 @@ time.sleep(600)
         (log.json.chunks as { text: string }[]).map((c) => c.text).join(''),
       );
       if (ticket && hostPidsRunning(JOB_MARKER).length === 1) {
-        bobTickets.push(ticket[1]!);
+        bobTickets.push(printedTicket(ticket[1]));
         break;
       }
       if (Date.now() > deadline) throw new Error(`Bob's job did not start: ${log.text}`);

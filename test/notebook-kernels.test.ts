@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hostPidsRunning } from './support/host-processes.js';
 import { Channels, channelsUrl, jupyterCall } from './support/kernel-session.js';
 import { TestServer, type TestUser } from './support/test-server.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 const SECRET = 'nb-secret-8d1f0c2a9e';
 /** The seed's Python snippet as written, with the client it expects, then what the test reads. */
@@ -19,7 +20,8 @@ client = dataiku.api_client()
 ${readFileSync('test/fixtures/seed/python-snippet.py', 'utf8')}
 print("value:", secret_value)
 print("origin:", os.environ["DKU_CALL_ORIGIN"], os.environ["DKU_CURRENT_PROJECT_KEY"])
-print("ticket:", os.environ["DKU_API_TICKET"])
+print("ticket:", os.environ["DKU_API_TICKET"][::-1])
+print("raw ticket:", os.environ["DKU_API_TICKET"])
 `;
 
 describe('notebook kernels', () => {
@@ -61,8 +63,11 @@ describe('notebook kernels', () => {
     expect(out).toContain('value: *****');
     expect(out).toContain('origin: notebook NB');
     expect(channels.raw.join('\n')).not.toContain(SECRET);
-    const ticket = /ticket: (\S+)/.exec(out)![1]!;
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
     expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(200);
+    // Printed as is, the kernel's own ticket is masked like a value: saved outputs are the project's.
+    expect(out).toContain('raw ticket: *****');
+    expect(channels.raw.join('\n')).not.toContain(ticket);
 
     // Bob, on the same notebook, gets a kernel of his own: his secret, never hers.
     const his = await as(bob, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
@@ -76,7 +81,7 @@ describe('notebook kernels', () => {
     const bobOut = (await bobs.execute(SNIPPET)).out;
     expect(bobOut).toContain('value: *****');
     expect(bobs.raw.join('\n')).not.toContain('bob-secret-1e2d3c4b');
-    expect(/ticket: (\S+)/.exec(bobOut)![1]).not.toBe(ticket);
+    expect(printedTicket(/ticket: (\S+)/.exec(bobOut)?.[1])).not.toBe(ticket);
 
     expect((await as(alice, 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(204);
     expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(401);
@@ -135,7 +140,7 @@ describe('notebook kernels', () => {
   it("a kernel reaches neither another user's kernel nor the server's data", async () => {
     const hers = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
     const herChannels = await Channels.open(ws(hers.json.kernel.id), alice.key);
-    const herTicket = /ticket: (\S+)/.exec((await herChannels.execute(SNIPPET)).out)![1]!;
+    const herTicket = printedTicket(/ticket: (\S+)/.exec((await herChannels.execute(SNIPPET)).out)?.[1]);
     const his = await as(bob, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
     const hisChannels = await Channels.open(ws(his.json.kernel.id), bob.key);
     const probe = `import os
@@ -184,8 +189,8 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
   it('a server stopping ends its kernels, and their tickets are refused after it starts again', async () => {
     const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
     const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);
-    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"])');
-    const ticket = /ticket: (\S+)/.exec(out)![1]!;
+    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])');
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
     const closed = new Promise((r) => channels.ws.once('close', r));
     const dataDir = server.dataDir;
     await server.close({ keepData: true });
@@ -198,8 +203,8 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
   it('stops a kernel left idle past the setting, and its ticket with it', async () => {
     const opened = await as(alice, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });
     const channels = await Channels.open(ws(opened.json.kernel.id), alice.key);
-    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"])');
-    const ticket = /ticket: (\S+)/.exec(out)![1]!;
+    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])');
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
     channels.ws.close();
     const deadline = Date.now() + 30_000;
     while ((await as(alice, 'GET', '/jupyter/api/sessions')).json.length > 0) {

@@ -18,6 +18,7 @@ import {
 } from './helpers/coffer-process.js';
 import { hostPidsRunning } from './support/host-processes.js';
 import { createTestDatabase, dropTestDatabase } from './support/test-store.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 /** The job's log so far, as any replica shows it. */
 async function logOf(s: ServeHandle, key: string, id: string): Promise<string> {
@@ -119,7 +120,7 @@ describe('replicas on one PostgreSQL', () => {
       expect((await call(a, 'POST', '/api/v1/projects', { key: 'REPL', name: 'Replicas' })).status).toBe(201);
       // Recipes run in a sandbox: what the test needs of them, they print.
       const code = `import os, time
-print("TICKET", os.environ["DKU_API_TICKET"], flush=True)
+print("TICKET", os.environ["DKU_API_TICKET"][::-1], flush=True)
 print("running", flush=True)
 time.sleep(300)
 `;
@@ -131,9 +132,12 @@ time.sleep(300)
       const id = run.json.id as string;
       let ticket = '';
       await expect
-        .poll(async () => (ticket = /^TICKET (\S+)$/m.exec(await logOf(b, keys.alice!, id))?.[1] ?? ''), {
-          timeout: 20_000,
-        })
+        .poll(
+          async () => (ticket = printedTicket(/^TICKET (\S+)$/m.exec(await logOf(b, keys.alice!, id))?.[1])),
+          {
+            timeout: 20_000,
+          },
+        )
         .not.toBe('');
       for (const s of [a, b, runner]) {
         const info = await request(s.url, 'GET', '/dip/publicapi/auth/info', { ticket });

@@ -29,6 +29,7 @@ import { hostPidsRunning } from './support/host-processes.js';
 import { putRecipe, startJob, waitForJob, type Api, type FinishedJob } from './support/jobs.js';
 import { testAccount, type TestAccount } from './support/test-account.js';
 import { httpRequest, TestServer, type Reply, type TestUser } from './support/test-server.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 const CI = Boolean(process.env.CI);
 const ALICE_VALUE = 'alice-plaintext-9f3c71be-victim';
@@ -168,7 +169,7 @@ describe.each(deployments)('sandbox attacks, %s', (_name, deploy) => {
 value = dataiku.api_client().get_secret("credential-for-my-api")
 open(os.path.expanduser("~/alice-notes.txt"), "w").write(value)
 subprocess.Popen(${JSON.stringify(VICTIM_MARKER)})
-print("TICKET", os.environ["DKU_API_TICKET"], flush=True)
+print("TICKET", os.environ["DKU_API_TICKET"][::-1], flush=True)
 time.sleep(600)
 `,
     );
@@ -176,7 +177,7 @@ time.sleep(600)
     for (const deadline = Date.now() + 30_000; ;) {
       const r = await call(d, d.alice, 'GET', `/api/v1/jobs/${victimJob}/log`);
       const text = (r.json.chunks as { text: string }[]).map((c) => c.text).join('');
-      aliceTicket = /^TICKET (\S+)$/m.exec(text)?.[1] ?? '';
+      aliceTicket = printedTicket(/^TICKET (\S+)$/m.exec(text)?.[1]);
       if (aliceTicket !== '' && hostPidsRunning(VICTIM_MARKER).length === 1) break;
       if (Date.now() > deadline) throw new Error(`Alice's job did not start: ${r.text}`);
       await new Promise((res) => setTimeout(res, 100));

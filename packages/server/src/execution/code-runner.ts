@@ -194,7 +194,9 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
         });
         const runDirs = dirs;
         // Compiled before the code starts, once for both its streams.
-        const masking = compileMasking(values, { minLength: config.maskMinLength });
+        // The run's own ticket is masked like a value: a notebook's outputs are saved and shown to the
+        // project's members, and a printed ticket works as its user until the run ends.
+        const masking = compileMasking([...values, ticket.ticket], { minLength: config.maskMinLength });
         return await supervise(launch, req, masking, input, {
           onKill: (k) => {
             kill = k;
