@@ -112,6 +112,37 @@ describe('replicas on one PostgreSQL', () => {
     expect(locked.status).toBe(429);
   });
 
+  it('a kernel is reached through the replica that started it: another replica names that replica, lists the kernel, and sends its owner there', async () => {
+    const as = (s: ServeHandle, login: string, method: string, p: string, body?: unknown) =>
+      request(s.url, method, p, { key: keys[login]!, body });
+    expect((await as(a, 'alice', 'POST', '/api/v1/projects', { key: 'KRN', name: 'Kernels' })).status).toBe(
+      201,
+    );
+    await as(a, 'alice', 'PUT', '/api/v1/projects/KRN/notebooks/nb', { language: 'python' });
+    const opened = await as(a, 'alice', 'POST', '/jupyter/api/sessions', { path: 'KRN/nb.ipynb' });
+    expect(opened.status, opened.text).toBe(201);
+    const id = opened.json.kernel.id as string;
+
+    const there = await as(b, 'alice', 'GET', `/jupyter/api/kernels/${id}`);
+    expect(there.status, there.text).toBe(421);
+    expect(there.json.message).toMatch(
+      new RegExp(`runs on replica \\S+:${new URL(a.url).port}, not on this one`),
+    );
+    const stop = await as(b, 'alice', 'DELETE', `/jupyter/api/sessions/${opened.json.id}`);
+    expect(stop.status).toBe(421);
+    const listed = (await as(b, 'alice', 'GET', '/jupyter/api/sessions')).json as {
+      kernel: { id: string };
+    }[];
+    expect(listed.map((s) => s.kernel.id)).toContain(id);
+    // Anyone else is told nothing of it, on either replica.
+    expect((await as(b, 'bob', 'GET', `/jupyter/api/kernels/${id}`)).status).toBe(404);
+    expect((await as(b, 'bob', 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+
+    expect((await as(a, 'alice', 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(204);
+    expect((await as(b, 'alice', 'GET', `/jupyter/api/kernels/${id}`)).status).toBe(404);
+    expect((await as(b, 'alice', 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+  }, 60_000);
+
   it('a job is followed and cancelled through replicas that do not run it; its ticket works on all while it runs', async () => {
     const runner = await replica();
     try {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -206,15 +207,19 @@ export async function buildApp(deps: AppDeps): Promise<{
     code: execution.code,
   });
   local.runner = runner;
+  let replica = `${hostname()}:${config.port}`;
   const kernels = createKernelService({
     code: execution.code,
     notebooks: services.notebooks,
+    store,
+    replica: () => replica,
     clock: deps.clock,
     logger: deps.logger,
     settings: {
       idleMs: config.jobs.kernelIdleSeconds * 1000,
       lifetimeMs: KERNEL_LIFETIME_MS,
       maxOutputBytes: KERNEL_MAX_OUTPUT_BYTES,
+      heartbeatMs: config.jobs.heartbeatSeconds * 1000,
     },
   });
   await app.register(jupyterRoutes, { kernels });
@@ -233,7 +238,10 @@ export async function buildApp(deps: AppDeps): Promise<{
   });
   app.addHook('onListen', async () => {
     // Taken once: a job starting while the server shuts down still knows where it was.
-    await execution.start(backendOf(app.server.address()));
+    const listening = backendOf(app.server.address());
+    // How other replicas name this one when they point at a kernel it holds.
+    replica = `${hostname()}:${listening.port}`;
+    await execution.start(listening);
     await runner.start();
     auditPruner.start();
   });

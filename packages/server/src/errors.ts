@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'approval_required'
   | 'rate_limited'
   | 'payload_too_large'
-  | 'unavailable';
+  | 'unavailable'
+  | 'misdirected';
 
 const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
@@ -23,6 +24,7 @@ const STATUS: Record<ErrorCode, number> = {
   rate_limited: 429,
   payload_too_large: 413,
   unavailable: 503,
+  misdirected: 421,
 };
 
 export class AppError extends Error {
@@ -109,5 +111,12 @@ export class StoreUnavailable extends AppError {
 export class Unavailable extends AppError {
   constructor(message: string) {
     super('unavailable', message);
+  }
+}
+
+/** What was asked for lives on another replica of this server (a kernel): named in the message. */
+export class Misdirected extends AppError {
+  constructor(message: string) {
+    super('misdirected', message);
   }
 }

@@ -17,6 +17,7 @@ const DSS_ERROR_TYPE: Record<string, string> = {
   unsupported_media_type: 'com.dataiku.dip.exceptions.InvalidArgumentException',
   internal_error: 'com.dataiku.dip.exceptions.InternalErrorException',
   unavailable: 'com.dataiku.dip.exceptions.ServiceUnavailableException',
+  misdirected: 'com.dataiku.dip.exceptions.ServiceUnavailableException',
 };
 
 interface Rendered {

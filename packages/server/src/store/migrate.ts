@@ -12,6 +12,7 @@ import * as m0010 from './migrations/0010-audit-records.js';
 import * as m0012 from './migrations/0012-notebooks.js';
 import * as m0013 from './migrations/0013-notebook-tickets.js';
 import * as m0014 from './migrations/0014-notebook-checkpoints.js';
+import * as m0015 from './migrations/0015-running-kernels.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0012-notebooks': m0012 as FrozenMigration,
   '0013-notebook-tickets': m0013 as FrozenMigration,
   '0014-notebook-checkpoints': m0014 as FrozenMigration,
+  '0015-running-kernels': m0015 as FrozenMigration,
 };
 
 /**

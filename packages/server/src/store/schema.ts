@@ -237,6 +237,21 @@ export interface NotebooksTable {
   checkpoint_at: Millis | null;
 }
 
+/** A notebook kernel running on some replica (0015); gone with its kernel. */
+export interface KernelsTable {
+  id: string;
+  session_id: string;
+  owner_id: string;
+  owner_login: string;
+  project_key: string;
+  notebook: string;
+  kernel_name: string;
+  /** Where it runs: the holder's host name and port, as people and logs name a replica. */
+  replica: string;
+  started_at: Millis;
+  heartbeat_at: Millis;
+}
+
 /** One save of a recipe's code (0008): what a runner is shown when someone else changed it. */
 export interface RecipeRevisionsTable {
   recipe_id: string;
@@ -319,6 +334,7 @@ export interface Database {
   project_members: ProjectMembersTable;
   recipes: RecipesTable;
   notebooks: NotebooksTable;
+  kernels: KernelsTable;
   recipe_revisions: RecipeRevisionsTable;
   jobs: JobsTable;
   job_logs: JobLogsTable;

@@ -77,13 +77,13 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
   app.get('/jupyter/api/sessions', {
     config,
     schema: { tags, summary: 'Your running notebook sessions', response: { 200: Type.Array(SessionModel) } },
-    handler: async (req) => kernels.list(req.caller!).map(session),
+    handler: async (req) => (await kernels.list(req.caller!)).map(session),
   });
 
   app.get('/jupyter/api/sessions/:id', {
     config,
     schema: { tags, summary: 'One of your sessions', params: SessionParams, response: { 200: SessionModel } },
-    handler: async (req) => session(kernels.bySession(req.caller!, req.params.id)),
+    handler: async (req) => session(await kernels.bySession(req.caller!, req.params.id)),
   });
 
   app.delete('/jupyter/api/sessions/:id', {
@@ -95,7 +95,7 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
       response: { 204: Type.Null() },
     },
     handler: async (req, reply) => {
-      const k = kernels.bySession(req.caller!, req.params.id, { admin: true });
+      const k = await kernels.bySession(req.caller!, req.params.id, { admin: true });
       await kernels.stop(req.caller!, k.id);
       return reply.status(204).send(null);
     },
@@ -116,7 +116,7 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
       response: { 200: SessionModel },
     },
     handler: async (req) => {
-      const k = kernels.bySession(req.caller!, req.params.id);
+      const k = await kernels.bySession(req.caller!, req.params.id);
       if (req.body.kernel?.name !== undefined && req.body.kernel.name !== k.name)
         throw new Invalid(
           `a notebook's kernel follows its language (${k.name}); change the notebook's language instead`,
@@ -124,20 +124,20 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
       if (req.body.path === undefined) return session(k);
       const at = notebookAt(req.body.path);
       if (!at) throw new Invalid('path must be <PROJECTKEY>/<name>.ipynb');
-      return session(kernels.rename(req.caller!, k.id, at.key, at.name));
+      return session(await kernels.rename(req.caller!, k.id, at.key, at.name));
     },
   });
 
   app.get('/jupyter/api/kernels', {
     config,
     schema: { tags, summary: 'Your running kernels', response: { 200: Type.Array(KernelModel) } },
-    handler: async (req) => kernels.list(req.caller!).map((k) => session(k).kernel),
+    handler: async (req) => (await kernels.list(req.caller!)).map((k) => session(k).kernel),
   });
 
   app.get('/jupyter/api/kernels/:id', {
     config,
     schema: { tags, summary: 'One of your kernels', params: SessionParams, response: { 200: KernelModel } },
-    handler: async (req) => session(kernels.get(req.caller!, req.params.id)).kernel,
+    handler: async (req) => session(await kernels.get(req.caller!, req.params.id)).kernel,
   });
 
   app.delete('/jupyter/api/kernels/:id', {
@@ -163,7 +163,7 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
       response: { 204: Type.Null() },
     },
     handler: async (req, reply) => {
-      kernels.interrupt(req.caller!, req.params.id);
+      await kernels.interrupt(req.caller!, req.params.id);
       return reply.status(204).send(null);
     },
   });
@@ -186,7 +186,7 @@ export const jupyterRoutes: FastifyPluginAsyncTypebox<{ kernels: KernelService }
     schema: { params: SessionParams },
     // Before any upgrade: someone else's kernel is not found, and a page of another site gets no socket.
     preHandler: async (req) => {
-      kernels.get(req.caller!, (req.params as { id: string }).id);
+      await kernels.get(req.caller!, (req.params as { id: string }).id);
       const caller = req.caller!;
       const origin = req.headers.origin;
       const sameSite =

@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
-import { Conflict, NotFound } from '../../errors.js';
+import { Conflict, Misdirected, NotFound } from '../../errors.js';
 import type { CodeRunner, RunningCode } from '../../execution/code-runner.js';
 import type { JupyterKernel } from '../../execution/runtimes.js';
 import { isAdminCaller, requireUser, type Caller } from '../auth/caller.js';
+import type { Store } from '../../store/store.js';
+import * as repo from './kernel.repo.js';
 import { KERNELS } from './notebook.rules.js';
 import type { NotebookService } from './notebook.service.js';
 
@@ -17,7 +19,8 @@ import type { NotebookService } from './notebook.service.js';
  * send, or see it, administrators excepted for listing and stopping.
  */
 
-export type ExecutionState = 'starting' | 'idle' | 'busy' | 'dead';
+/** 'unknown': a kernel another replica holds, whose state only that replica knows. */
+export type ExecutionState = 'starting' | 'idle' | 'busy' | 'dead' | 'unknown';
 
 export interface KernelView {
   id: string;
@@ -30,6 +33,8 @@ export interface KernelView {
   lastActivity: number;
   executionState: ExecutionState;
   connections: number;
+  /** The replica that holds it (host:port). */
+  replica: string;
 }
 
 interface Kernel {
@@ -58,19 +63,36 @@ export interface KernelSettings {
   readonly lifetimeMs: number;
   /** Most output one kernel may send over its life. */
   readonly maxOutputBytes: number;
+  /** How often this replica says its kernels still run. */
+  readonly heartbeatMs: number;
 }
 
 export type KernelService = ReturnType<typeof createKernelService>;
 
+/** A replica that misses this many heartbeats in a row is taken for gone, with its kernels. */
+const MISSED_BEATS = 6;
+
 export function createKernelService(deps: {
   code: Pick<CodeRunner, 'start'>;
   notebooks: Pick<NotebookService, 'openable'>;
+  store: Store;
+  /** This replica's name (host:port), known once it listens. */
+  replica: () => string;
   clock: Clock;
   logger: Logger;
   settings: KernelSettings;
 }) {
-  const { code, notebooks, clock, logger, settings } = deps;
+  const { code, notebooks, store, replica, clock, logger, settings } = deps;
   const kernels = new Map<string, Kernel>();
+  const liveSince = () => clock.now() - MISSED_BEATS * settings.heartbeatMs;
+  // Every replica's kernels are in the store (0015), so another replica can say where one runs.
+  const beats = setInterval(() => {
+    void repo
+      .beat(store.db, [...kernels.keys()], clock.now())
+      .then(() => repo.forgetDead(store.db, liveSince()))
+      .catch((e: unknown) => logger.warn({ err: e }, 'kernel heartbeat failed'));
+  }, settings.heartbeatMs);
+  beats.unref();
   const cull = setInterval(
     () => {
       const now = clock.now();
@@ -93,7 +115,47 @@ export function createKernelService(deps: {
     lastActivity: k.lastActivity,
     executionState: k.state,
     connections: k.listeners.size,
+    replica: replica(),
   });
+  const rowView = (r: repo.KernelRow): KernelView => ({
+    id: r.id,
+    sessionId: r.session_id,
+    name: r.kernel_name as JupyterKernel,
+    projectKey: r.project_key,
+    notebook: r.notebook,
+    owner: r.owner_login,
+    startedAt: Number(r.started_at),
+    lastActivity: Number(r.heartbeat_at),
+    executionState: 'unknown',
+    connections: 0,
+    replica: r.replica,
+  });
+
+  /**
+   * A kernel this replica does not hold: if another holds it and the caller may reach it, say where
+   * (421); otherwise it is not found, as for anyone else's.
+   */
+  async function elsewhere(
+    caller: Caller,
+    by: { id: string } | { sessionId: string },
+    opts: { admin?: boolean },
+  ): Promise<never> {
+    const what = 'id' in by ? `kernel ${JSON.stringify(by.id)}` : `session ${JSON.stringify(by.sessionId)}`;
+    const row = await repo.findKernel(store.db, by, liveSince());
+    const me = requireUser(caller).user.id;
+    if (row && row.replica !== replica() && (row.owner_id === me || (opts.admin && isAdminCaller(caller))))
+      throw new Misdirected(
+        `${what} runs on replica ${row.replica}, not on this one (${replica()}): a kernel is reached through the replica that started it. Send requests for it to ${row.replica}, or have the load balancer keep each browser on one replica`,
+      );
+    throw new NotFound(`${what} is not running`);
+  }
+
+  /** The caller's kernel on this replica, or the error that says where it is. */
+  async function locate(caller: Caller, id: string, opts: { admin?: boolean } = {}): Promise<Kernel> {
+    const k = kernels.get(id);
+    if (k && reaches(caller, k, opts)) return k;
+    return elsewhere(caller, { id }, opts);
+  }
 
   /** Whether the caller may reach a kernel: its owner, or with `admin`, an administrator. */
   const reaches = (caller: Caller, k: Kernel, opts: { admin?: boolean }) =>
@@ -155,7 +217,10 @@ export function createKernelService(deps: {
       // By the notebook's id: a notebook renamed since (from the project page) keeps its kernel.
       for (const k of kernels.values())
         if (k.owner.id === me.user.id && k.notebookId === nb.id && k.state !== 'dead') {
-          k.notebook = notebook;
+          if (k.notebook !== notebook) {
+            k.notebook = notebook;
+            await store.db.updateTable('kernels').set({ notebook }).where('id', '=', k.id).execute();
+          }
           return view(k);
         }
       const id = newId();
@@ -196,38 +261,71 @@ export function createKernelService(deps: {
       });
       kernels.set(id, kernel);
       void run.done.then((end) => {
+        void repo
+          .forgetKernel(store.db, id)
+          .catch((e: unknown) => logger.warn({ err: e, kernel: id }, 'a kernel ended but its row stays'));
         kernels.delete(id);
         kernel.state = 'dead';
         for (const listen of kernel.listeners) listen(null);
         logger.info({ kernel: id, state: end.state, error: end.error }, 'kernel ended');
       });
+      try {
+        await repo.recordKernel(store.db, {
+          id,
+          session_id: kernel.sessionId,
+          owner_id: me.user.id,
+          owner_login: me.user.login,
+          project_key: projectKey,
+          notebook,
+          kernel_name: name,
+          replica: replica(),
+          started_at: now,
+          heartbeat_at: now,
+        });
+      } catch (e) {
+        run.stop('failed', 'the kernel could not be recorded in the store');
+        throw e;
+      }
       return view(kernel);
     },
 
     /** The kernels running for a project's notebooks (for its members: who and when, nothing inside). */
-    running(projectKey: string): KernelView[] {
-      return [...kernels.values()].filter((k) => k.projectKey === projectKey && k.state !== 'dead').map(view);
+    async running(projectKey: string): Promise<KernelView[]> {
+      const here = [...kernels.values()].filter((k) => k.projectKey === projectKey && k.state !== 'dead');
+      const there = (await repo.kernelsElsewhere(store.db, replica(), liveSince())).filter(
+        (r) => r.project_key === projectKey,
+      );
+      return [...here.map(view), ...there.map(rowView)];
     },
 
-    list(caller: Caller, opts: { all?: boolean } = {}): KernelView[] {
+    /** The caller's kernels (with `all`, an administrator's view: everyone's), on every replica. */
+    async list(caller: Caller, opts: { all?: boolean } = {}): Promise<KernelView[]> {
       const me = requireUser(caller);
-      const all = opts.all && isAdminCaller(caller);
-      return [...kernels.values()].filter((k) => all || k.owner.id === me.user.id).map(view);
+      const all = opts.all === true && isAdminCaller(caller);
+      const here = [...kernels.values()].filter((k) => all || k.owner.id === me.user.id);
+      const there = await repo.kernelsElsewhere(
+        store.db,
+        replica(),
+        liveSince(),
+        all ? undefined : me.user.id,
+      );
+      return [...here.map(view), ...there.map(rowView)];
     },
 
-    get(caller: Caller, id: string): KernelView {
-      return view(find(caller, id));
+    /** One of the caller's kernels on this replica (421 naming the replica that holds it elsewhere). */
+    async get(caller: Caller, id: string): Promise<KernelView> {
+      return view(await locate(caller, id));
     },
 
-    bySession(caller: Caller, sessionId: string, opts: { admin?: boolean } = {}): KernelView {
+    async bySession(caller: Caller, sessionId: string, opts: { admin?: boolean } = {}): Promise<KernelView> {
       for (const k of kernels.values())
         if (k.sessionId === sessionId && reaches(caller, k, opts)) return view(k);
-      throw new NotFound(`session ${JSON.stringify(sessionId)} is not running on this server`);
+      return elsewhere(caller, { sessionId }, opts);
     },
 
     /** Stops a kernel (its owner, or an administrator); resolves once its ticket is revoked. */
     async stop(caller: Caller, id: string): Promise<void> {
-      const k = find(caller, id, { admin: true });
+      const k = await locate(caller, id, { admin: true });
       k.run.stop('cancelled', `stopped by ${requireUser(caller).user.login}`);
       await k.run.done;
     },
@@ -241,8 +339,8 @@ export function createKernelService(deps: {
     },
 
     /** Interrupts what the owner's kernel is running (Jupyter's Kernel → Interrupt). */
-    interrupt(caller: Caller, id: string): void {
-      control(find(caller, id), 'interrupt');
+    async interrupt(caller: Caller, id: string): Promise<void> {
+      control(await locate(caller, id), 'interrupt');
     },
 
     /**
@@ -250,7 +348,7 @@ export function createKernelService(deps: {
      * process in the same sandbox, with the same ticket, which still ends with the session.
      */
     async restart(caller: Caller, id: string): Promise<KernelView> {
-      const k = find(caller, id);
+      const k = await locate(caller, id);
       const done = new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Conflict(`kernel ${id} did not restart in time`)), 120_000);
         k.restarted = () => {
@@ -270,11 +368,12 @@ export function createKernelService(deps: {
     },
 
     /** Follows its notebook to a new name in the same project (Jupyter renames the session). */
-    rename(caller: Caller, id: string, projectKey: string, notebook: string): KernelView {
-      const k = find(caller, id);
+    async rename(caller: Caller, id: string, projectKey: string, notebook: string): Promise<KernelView> {
+      const k = await locate(caller, id);
       if (projectKey !== k.projectKey)
         throw new Conflict(`a kernel stays in its project (${k.projectKey}): open a new session for another`);
       k.notebook = notebook;
+      await store.db.updateTable('kernels').set({ notebook }).where('id', '=', id).execute();
       return view(k);
     },
 
@@ -291,6 +390,7 @@ export function createKernelService(deps: {
     /** Ends every kernel of this server (it is stopping): their tickets are revoked on the way. */
     async stopAll(): Promise<void> {
       clearInterval(cull);
+      clearInterval(beats);
       const all = [...kernels.values()];
       for (const k of all) k.run.stop('cancelled', 'the server stopped');
       await Promise.allSettled(all.map((k) => k.run.done));

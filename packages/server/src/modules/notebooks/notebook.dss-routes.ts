@@ -48,7 +48,7 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
     handler: async (req) => {
       const activeOnly = parseQueryBool(req.query.active, 'active', false);
       const all = await notebooks.list(req.caller!, req.params.key);
-      const running = new Set(kernels.running(req.params.key).map((k) => k.notebook));
+      const running = new Set((await kernels.running(req.params.key)).map((k) => k.notebook));
       return all.filter((n) => !activeOnly || running.has(n.name)).map((n) => item(req.params.key, n));
     },
   });
@@ -87,8 +87,7 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
     schema: { ...hide, params: NotebookParams, response: { 200: Type.Array(SessionItem) } },
     handler: async (req) => {
       await notebooks.get(req.caller!, req.params.key, req.params.name);
-      return kernels
-        .running(req.params.key)
+      return (await kernels.running(req.params.key))
         .filter((k) => k.notebook === req.params.name)
         .map(sessionItem);
     },
@@ -99,7 +98,7 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
     schema: { ...hide, params: SessionParams },
     handler: async (req) => {
       // Your own session, or any as an administrator: unloading stops the kernel and ends its ticket.
-      const k = kernels.bySession(req.caller!, req.params.sessionId, { admin: true });
+      const k = await kernels.bySession(req.caller!, req.params.sessionId, { admin: true });
       if (k.projectKey !== req.params.key || k.notebook !== req.params.name)
         throw new NotFound(`session ${JSON.stringify(req.params.sessionId)} is not one of this notebook's`);
       await kernels.stop(req.caller!, k.id);
@@ -110,7 +109,7 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
   app.get('/admin/notebooks', {
     config: { access: 'admin' as const },
     schema: { ...hide, response: { 200: Type.Array(SessionItem) } },
-    handler: async (req) => kernels.list(req.caller!, { all: true }).map(sessionItem),
+    handler: async (req) => (await kernels.list(req.caller!, { all: true })).map(sessionItem),
   });
 
   app.post('/projects/:key/jupyter-notebooks/:name', {

@@ -35,4 +35,6 @@ export const LEFT_OUT: readonly (keyof Database)[] = [
   'rate_limits',
   'change_counter',
   'sandbox_accounts',
+  // Kernels running on the replicas that wrote them: none runs in a restored store.
+  'kernels',
 ];
