@@ -114,6 +114,11 @@ describe("Jupyter's notebook page and what it loads", () => {
       expect(attributes).toContain('SameSite=Strict');
       expect(attributes.map((a) => a.toLowerCase())).not.toContain('httponly');
 
+      // Every file the page links to is there.
+      const linked = [...page.text.matchAll(/(?:src|href)="(\/jupyter\/[^"]+)"/g)].map((m) => m[1]!);
+      expect(linked.length).toBeGreaterThan(5);
+      for (const href of linked) expect((await server.request('GET', href)).status, href).toBe(200);
+
       const again = await pageOf('explore.ipynb');
       const nonceAgain = /'nonce-([^']+)'/.exec(again.headers.get('content-security-policy') ?? '')?.[1];
       expect(nonceAgain).toBeDefined();
@@ -135,6 +140,18 @@ describe("Jupyter's notebook page and what it loads", () => {
       expect(page.text).not.toContain('<b>');
       expect(page.text).not.toContain('"draft"');
       expect(page.text).not.toContain('été');
+
+      // Download as .ipynb names the file as the notebook is named.
+      const download = await as(
+        alice,
+        'GET',
+        `/jupyter/nbconvert/notebook/NB/${encodeURIComponent(`${name}.ipynb`)}`,
+      );
+      expect(download.status, download.text).toBe(200);
+      const disposition = download.headers.get('content-disposition') ?? '';
+      expect(decodeURIComponent(/filename\*=UTF-8''(.*)$/.exec(disposition)?.[1] ?? '')).toBe(
+        `${name}.ipynb`,
+      );
     });
 
     it('sends an anonymous visitor to sign in, coming back to the notebook', async () => {
@@ -211,6 +228,18 @@ describe("Jupyter's notebook page and what it loads", () => {
         expect(r.text, p).not.toContain(PASSWD);
         expect(r.text, p).not.toContain('{% block');
       }
+    });
+
+    it("answers a missing front-end file, and a path under /jupyter that Coffer does not serve, with a 404 in Jupyter's error shape", async () => {
+      const file = await server.request('GET', '/jupyter/static/notebook/js/no-such-file.js');
+      expect(file.status).toBe(404);
+      expect(file.json).toMatchObject({ reason: 'not_found', message: expect.any(String) });
+      const terminals = await as(alice, 'GET', '/jupyter/api/terminals');
+      expect(terminals.status).toBe(404);
+      expect(terminals.json).toEqual({
+        message: 'no such route: GET /jupyter/api/terminals',
+        reason: 'not_found',
+      });
     });
 
     it("answers the notebook extensions with a script's 404, and serves Coffer's custom.js", async () => {
