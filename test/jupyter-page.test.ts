@@ -399,6 +399,17 @@ describe("Jupyter's notebook page and what it loads", () => {
       ]);
     });
 
+    /** Starts a cell that sleeps for a minute; resolves once it surely runs (it has printed). */
+    async function sleeping(k: KernelSession): Promise<string> {
+      const id = k.channels.submit('import time\nprint("sleeping", flush=True)\ntime.sleep(60)');
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+        if (k.channels.messages.some((m) => m.parent_header?.msg_id === id && m.msg_type === 'stream'))
+          return id;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the cell never started');
+    }
+
     it("lists only the caller's own kernels", async () => {
       const ids = async (u: TestUser) =>
         ((await as(u, 'GET', '/jupyter/api/kernels')).json as { id: string }[]).map((k) => k.id);
@@ -410,16 +421,7 @@ describe("Jupyter's notebook page and what it loads", () => {
     });
 
     it('interrupts a running cell (KeyboardInterrupt), and the kernel answers afterwards', async () => {
-      const id = his.channels.submit('import time\nprint("sleeping", flush=True)\ntime.sleep(60)');
-      // Interrupt once the cell is surely running, not before it starts.
-      for (const deadline = Date.now() + 60_000; ;) {
-        const started = his.channels.messages.some(
-          (m) => m.parent_header?.msg_id === id && m.msg_type === 'stream',
-        );
-        if (started) break;
-        if (Date.now() > deadline) throw new Error('the cell never started');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      const id = await sleeping(his);
       const r = await as(bob, 'POST', `/jupyter/api/kernels/${his.kernelId}/interrupt`);
       expect(r.status, r.text).toBe(204);
       const reply = await his.channels.replyTo(id, 'execute_reply', 15_000);
@@ -455,11 +457,16 @@ describe("Jupyter's notebook page and what it loads", () => {
       expect(still.json.path).toBe('NB/kernel2.ipynb');
     });
 
-    it('restarts a kernel in the same session: same id, variables gone, and its ticket works until the session closes', async () => {
+    it('restarts a kernel stuck in a cell in the same session: same id, variables gone, and its ticket works until the session closes', async () => {
       const first = await mine.channels.execute('import os\nx = 41\nprint(os.environ["DKU_API_TICKET"])');
       const ticket = first.out.trim();
       expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(200);
 
+      // Kernel → Restart is what a person does with a kernel stuck in a cell.
+      await sleeping(mine);
+      expect((await as(alice, 'GET', `/jupyter/api/kernels/${mine.kernelId}`)).json.execution_state).toBe(
+        'busy',
+      );
       const restarted = await as(alice, 'POST', `/jupyter/api/kernels/${mine.kernelId}/restart`);
       expect(restarted.status, restarted.text).toBe(200);
       expect(restarted.json).toMatchObject({ id: mine.kernelId, name: 'python3' });
