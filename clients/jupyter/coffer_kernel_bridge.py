@@ -52,29 +52,14 @@ def main(kernel_name):
         "stdin": manager.connect_stdin(identity=session.bsession),
         "iopub": manager.connect_iopub(),
     }
-    channel_of = {sock: name for name, sock in sockets.items()}
     poller = zmq.Poller()
     for sock in sockets.values():
         poller.register(sock, zmq.POLLIN)
 
-    # Ready once the kernel answers kernel_info on the shell channel and its IOPub messages reach us:
-    # a subscription takes a moment to reach the kernel, and what it publishes before then is lost.
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    kernel_info = None
-    heard_iopub = False
-    while kernel_info is None or not heard_iopub:
-        if time.monotonic() > deadline or not manager.is_alive():
-            emit({"bridge": "kernel-died", "exit": exit_code(manager)})
-            return 1
-        probe = session.msg("kernel_info_request", {})
-        session.send(sockets["shell"], probe)
-        for sock, _ in poller.poll(500):
-            _, frames = session.feed_identities(sock.recv_multipart())
-            msg = session.deserialize(frames, content=True)
-            if sock is sockets["iopub"]:
-                heard_iopub = True
-            elif msg["msg_type"] == "kernel_info_reply":
-                kernel_info = msg["content"]
+    kernel_info = wait_ready(manager, session, sockets)
+    if kernel_info is None:
+        emit({"bridge": "kernel-died", "exit": exit_code(manager)})
+        return 1
     emit({"bridge": "ready", "kernel_info": kernel_info})
 
     stdin = sys.stdin.buffer.fileno()
@@ -96,10 +81,47 @@ def main(kernel_name):
                     relay_in(manager, session, sockets, line)
             else:
                 _, frames = session.feed_identities(sock.recv_multipart())
-                msg = session.deserialize(frames, content=True)
-                msg.pop("buffers", None)
-                msg["channel"] = channel_of[sock]
-                emit(msg)
+                relay_out(sockets, sock, session.deserialize(frames, content=True))
+
+
+def relay_out(sockets, sock, msg):
+    """One of the kernel's messages, to Coffer, with its channel."""
+    msg.pop("buffers", None)
+    msg["channel"] = next(name for name, s in sockets.items() if s is sock)
+    emit(msg)
+
+
+def wait_ready(manager, session, sockets, relay=None):
+    """The kernel's kernel_info once it answers on the shell channel and its IOPub messages reach us
+    (None if it dies or does not answer in time). A subscription takes a moment to reach a kernel,
+    and what it publishes before then is lost: at start, and again after a restart. Only answers to
+    this wait's own probes count; anything else is given to `relay` (after a restart: what the kernel
+    before it sent last), or dropped."""
+    poller = zmq.Poller()
+    for name in ("shell", "iopub"):
+        poller.register(sockets[name], zmq.POLLIN)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    probes = set()
+    kernel_info = None
+    heard_iopub = False
+    while kernel_info is None or not heard_iopub:
+        if time.monotonic() > deadline or not manager.is_alive():
+            return None
+        probe = session.msg("kernel_info_request", {})
+        probes.add(probe["header"]["msg_id"])
+        session.send(sockets["shell"], probe)
+        for sock, _ in poller.poll(500):
+            _, frames = session.feed_identities(sock.recv_multipart())
+            msg = session.deserialize(frames, content=True)
+            if msg["parent_header"].get("msg_id") not in probes:
+                if relay is not None:
+                    relay(sock, msg)
+                continue
+            if sock is sockets["iopub"]:
+                heard_iopub = True
+            elif msg["msg_type"] == "kernel_info_reply":
+                kernel_info = msg["content"]
+    return kernel_info
 
 
 def relay_in(manager, session, sockets, line):
@@ -109,9 +131,12 @@ def relay_in(manager, session, sockets, line):
             manager.interrupt_kernel()
             return
         if request.get("bridge") == "restart":
-            # The same connection (ipc files) again, so this bridge's sockets reconnect by themselves.
+            # The same connection (ipc files) again, so this bridge's sockets reconnect by themselves;
+            # restarted once the new kernel's IOPub reaches us, or the first cell's output is lost.
             manager.restart_kernel(now=False)
-            emit({"bridge": "restarted"})
+            relay = lambda sock, msg: relay_out(sockets, sock, msg)
+            if wait_ready(manager, session, sockets, relay) is not None:
+                emit({"bridge": "restarted"})
             return
         channel = request["channel"]
         if channel not in ("shell", "control", "stdin"):

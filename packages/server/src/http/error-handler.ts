@@ -162,6 +162,8 @@ export function registerErrorHandler(app: FastifyInstance, sendError: SendError)
       };
       return reply.status(404).header('content-type', 'application/json').send(JSON.stringify(body));
     }
+    // As every other answer under /jupyter: Jupyter's front end shows `message` from this shape.
+    if (isJupyterUrl(req.url)) return reply.status(404).send({ message, reason: 'not_found' });
     return reply.status(404).send({ error: { code: 'not_found', message } });
   });
 }
