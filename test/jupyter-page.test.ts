@@ -10,6 +10,7 @@ import { request as httpGet } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jupyterCall, openKernel, type KernelSession } from './support/kernel-session.js';
 import { TestServer, type TestUser } from './support/test-server.js';
+import { printedTicket } from './support/printed-ticket.js';
 
 const BOB_SECRET = 'bob-page-value-6e1f3a9d';
 
@@ -458,8 +459,10 @@ describe("Jupyter's notebook page and what it loads", () => {
     });
 
     it("restarts a kernel stuck in a cell in the same session: same id, variables gone, the next cell's output comes, and its ticket works until the session closes", async () => {
-      const first = await mine.channels.execute('import os\nx = 41\nprint(os.environ["DKU_API_TICKET"])');
-      const ticket = first.out.trim();
+      const first = await mine.channels.execute(
+        'import os\nx = 41\nprint(os.environ["DKU_API_TICKET"][::-1])',
+      );
+      const ticket = printedTicket(first.out.trim());
       expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(200);
 
       // Kernel → Restart is what a person does with a kernel stuck in a cell.
@@ -477,8 +480,11 @@ describe("Jupyter's notebook page and what it loads", () => {
       // messages reach Coffer (they were lost about one restart in three before).
       const gone = await mine.channels.execute('x', 15_000);
       expect(gone.reply.content).toMatchObject({ status: 'error', ename: 'NameError' });
-      const again = await mine.channels.execute('import os\nprint(os.environ["DKU_API_TICKET"])', 15_000);
-      expect(again.out.trim()).toBe(ticket);
+      const again = await mine.channels.execute(
+        'import os\nprint(os.environ["DKU_API_TICKET"][::-1])',
+        15_000,
+      );
+      expect(printedTicket(again.out.trim())).toBe(ticket);
       expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(200);
       for (const i of [1, 2]) {
         expect((await as(alice, 'POST', `/jupyter/api/kernels/${mine.kernelId}/restart`)).status).toBe(200);

@@ -364,6 +364,8 @@ export function createKernelService(deps: {
       k.state = 'starting';
       await done;
       k.restarted = undefined;
+      // The bridge says restarted once the new kernel answers: ready for code.
+      if (k.state === 'starting') k.state = 'idle';
       return view(k);
     },
 
