@@ -211,6 +211,38 @@ print("done")`,
     }
   });
 
+  it('lists your running kernels on the project page to stop, and every kernel to an administrator', async (ctx) => {
+    const admin = await server.createUser('root', { admin: true });
+    const carol = await server.createUser('carol');
+    await as(alice, 'PUT', '/api/v1/projects/LAB/members/carol', { role: 'contributor' });
+    await as(carol, 'PUT', '/api/v1/projects/LAB/notebooks/carols', { language: 'python' });
+    const opened = await as(carol, 'POST', '/jupyter/api/sessions', { path: 'LAB/carols.ipynb' });
+    expect(opened.status).toBe(201);
+    await as(carol, 'PUT', '/api/v1/projects/LAB/notebooks/own', { language: 'python' });
+    const own = await as(carol, 'POST', '/jupyter/api/sessions', { path: 'LAB/own.ipynb' });
+
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, carol.login, carol.password);
+    await page.goto('/projects/LAB');
+    const mine = page.getByRole('region', { name: 'Your running kernels' });
+    await mine.getByRole('link', { name: 'own' }).waitFor();
+    await mine.getByRole('button', { name: 'Stop the kernel of own' }).click();
+    await mine.getByRole('status').filter({ hasText: 'Stopped the kernel of own.' }).waitFor();
+    const left = (await as(carol, 'GET', '/jupyter/api/sessions')).json as { id: string }[];
+    expect(left.map((x) => x.id)).not.toContain(own.json.id);
+
+    const adminPage = await openPage(browser(), server.url, ctx);
+    await signIn(adminPage.page, admin.login, admin.password);
+    await adminPage.page.goto('/admin/users');
+    const all = adminPage.page.getByRole('region', { name: 'Running notebook kernels' });
+    await all.getByRole('button', { name: 'Stop the kernel of carols (carol)' }).click();
+    await all.getByRole('status').filter({ hasText: 'Stopped the kernel of carols (carol).' }).waitFor();
+    expect((await as(carol, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+    await screenshot(adminPage.page, 'admin-running-kernels');
+    expect(problems).toEqual([]);
+    expect(adminPage.problems).toEqual([]);
+  });
+
   it('after a server restart, says the kernel is gone and starts a new one on request', async (ctx) => {
     const { page, problems } = await openNotebook(alice, 'restart', ctx);
     await runInCell(page, 0, 'x = 41');

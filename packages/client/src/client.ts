@@ -19,6 +19,7 @@ import type {
   NewApiKey,
   NewUser,
   NotebookInfo,
+  RunningKernel,
   SecretChange,
   SecretInfo,
   SecretList,
@@ -221,6 +222,24 @@ export class CofferClient {
     return this.#call('PATCH', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`, { name: newName });
   }
 
+  /** Your running notebook kernels, on every replica (Jupyter's sessions). */
+  async listKernels(): Promise<RunningKernel[]> {
+    return (await this.#call<JupyterSession[]>('GET', '/jupyter/api/sessions')).map((s) => ({
+      sessionId: s.id,
+      kernelId: s.kernel.id,
+      projectKey: s.path.slice(0, s.path.indexOf('/')),
+      notebook: s.name.replace(/\.ipynb$/, ''),
+      owner: null,
+      lastActivity: Date.parse(s.kernel.last_activity),
+      state: s.kernel.execution_state,
+    }));
+  }
+
+  /** Stops a kernel (yours; an administrator's any): its ticket is refused from then on. */
+  async stopKernel(sessionId: string): Promise<void> {
+    await this.#call('DELETE', `/jupyter/api/sessions/${enc(sessionId)}`);
+  }
+
   async deleteNotebook(key: string, name: string): Promise<void> {
     await this.#call('DELETE', `/api/v1/projects/${enc(key)}/notebooks/${enc(name)}`);
   }
@@ -281,6 +300,17 @@ export class CofferClient {
     },
     /** How this server isolates users' code. */
     sandbox: (): Promise<SandboxStatus> => this.#call('GET', '/api/v1/admin/sandbox'),
+    /** Every user's running notebook kernels: who runs which notebook where, never what one holds. */
+    listKernels: async (): Promise<RunningKernel[]> =>
+      (await this.#call<DssKernelSession[]>('GET', '/public/api/admin/notebooks/')).map((k) => ({
+        sessionId: k.sessionId,
+        kernelId: k.kernelId,
+        projectKey: k.projectKey,
+        notebook: k.notebookName,
+        owner: k.sessionCreator,
+        lastActivity: k.kernelLastActivityTime,
+        state: k.kernelExecutionState,
+      })),
   };
 
   // --- Transport ------------------------------------------------------------------------------------
@@ -313,6 +343,25 @@ export class CofferClient {
     if (!res.ok) throw errorFrom(res.status, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }
+}
+
+/** A session as Jupyter's API answers it. */
+interface JupyterSession {
+  id: string;
+  path: string;
+  name: string;
+  kernel: { id: string; last_activity: string; execution_state: string };
+}
+
+/** A running notebook as DSS's admin/notebooks answers it. */
+interface DssKernelSession {
+  sessionId: string;
+  kernelId: string;
+  projectKey: string;
+  notebookName: string;
+  sessionCreator: string;
+  kernelLastActivityTime: number;
+  kernelExecutionState: string;
 }
 
 /** Reads either error shape the server speaks (Coffer's own, or DSS's) into one error. */

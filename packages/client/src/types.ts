@@ -134,6 +134,19 @@ export interface NotebookInfo {
   updatedAt: number;
 }
 
+/** A notebook kernel running for someone, on any replica. */
+export interface RunningKernel {
+  sessionId: string;
+  kernelId: string;
+  projectKey: string;
+  notebook: string;
+  /** Whose it is: in an administrator's list; null in your own. */
+  owner: string | null;
+  lastActivity: number;
+  /** idle, busy, starting; unknown for a kernel another replica holds. */
+  state: string;
+}
+
 export interface Recipe {
   name: string;
   language: RecipeLanguage;

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { RunningKernels } from '../components/running-kernels';
 import { SandboxStatusCard } from '../components/sandbox-status';
 import { useCall, useSession } from '../session';
 
@@ -146,6 +147,8 @@ export function AdminUsersPage() {
           </table>
         )}
       </section>
+
+      <RunningKernels all />
 
       <SandboxStatusCard />
 

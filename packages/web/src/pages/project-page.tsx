@@ -5,6 +5,7 @@ import { api, messageOf } from '../api';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
 import { NotebooksCard } from '../components/notebooks-card';
+import { RunningKernels } from '../components/running-kernels';
 import { formatTime } from '../format';
 import { useCall } from '../session';
 
@@ -120,6 +121,8 @@ export function ProjectPage() {
       </section>
 
       <NotebooksCard project={key} canEdit={canEdit} />
+
+      <RunningKernels project={key} />
 
       <Members project={project} onChanged={load} />
 
