@@ -17,23 +17,17 @@
  * server and the kernel of the user next door answering.
  */
 import { createHash } from 'node:crypto';
-import { chownSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  killAllChildren,
-  makeTempDir,
-  removeTempDirs,
-  runCli,
-  startServe,
-} from './helpers/coffer-process.js';
+import { killAllChildren, makeTempDir, removeTempDirs } from './helpers/coffer-process.js';
 import { readStat, scanProcesses, treeOf } from '../packages/server/src/execution/process-tree.js';
+import { attackDeployments, type Deployment as AttackDeployment } from './support/attack-deployments.js';
 import { hostPidsRunning } from './support/host-processes.js';
-import { putRecipe, startJob, type Api } from './support/jobs.js';
+import { putRecipe, startJob } from './support/jobs.js';
 import { jupyterCall, openKernel, type KernelSession } from './support/kernel-session.js';
-import { testAccount, type TestAccount } from './support/test-account.js';
-import { httpRequest, TestServer, type TestUser } from './support/test-server.js';
+import { TestServer, type TestUser } from './support/test-server.js';
 import { printedTicket } from './support/printed-ticket.js';
 
 const BOB_VALUE = 'bob-plaintext-5e0a2c19-victim';
@@ -42,78 +36,8 @@ const SERVER_CODE = fileURLToPath(new URL('../packages/server/dist/app.js', impo
 const BRIDGE = fileURLToPath(new URL('../clients/jupyter/coffer_kernel_bridge.py', import.meta.url));
 
 /** A server with Mallory (the attacker) and Bob (the victim) as users. */
-interface Deployment {
-  api: Api;
-  url: string;
-  dataDir: string;
-  workRoot: string;
-  serverPid: number;
-  mallory: TestUser;
-  bob: TestUser;
-  close(): Promise<void>;
-}
-
-async function inProcess(): Promise<Deployment> {
-  const workRoot = makeTempDir('coffer-nb-attack-work-');
-  const server = await TestServer.start({ COFFER_JOB_WORK_DIR: workRoot });
-  return {
-    api: server,
-    url: server.url,
-    dataDir: server.dataDir,
-    workRoot,
-    serverPid: process.pid,
-    mallory: await server.createUser('mallory'),
-    bob: await server.createUser('bob'),
-    close: () => server.close(),
-  };
-}
-
-/** `coffer serve` run by an ordinary account that owns its data, master key, work root and sandboxes. */
-async function ordinaryAccount(account: TestAccount): Promise<Deployment> {
-  const base = makeTempDir('coffer-nb-attack-account-');
-  const dataDir = path.join(base, 'data');
-  const workRoot = path.join(base, 'work');
-  const as = { uid: account.uid, gid: account.gid };
-  for (const dir of [base, dataDir, workRoot]) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chownSync(dir, as.uid, as.gid);
-  }
-  const env = { COFFER_DATA_DIR: dataDir, COFFER_JOB_WORK_DIR: workRoot };
-  // One after the other: the first command makes the database.
-  const users: TestUser[] = [];
-  for (const login of ['mallory', 'bob']) {
-    const password = `pw-${login}-0123456789`;
-    const created = await runCli(['users', 'create', login], { env, as, input: `${password}\n` });
-    const issued = await runCli(['api-keys', 'create', login], { env, as });
-    expect([created.code, issued.code], created.stderr + issued.stderr).toEqual([0, 0]);
-    users.push({ login, password, key: issued.stdout.trim() });
-  }
-  const served = await startServe(env, { as });
-  return {
-    api: { request: (method, urlPath, opts) => httpRequest(served.url, method, urlPath, opts) },
-    url: served.url,
-    dataDir,
-    workRoot,
-    serverPid: served.child.pid!,
-    mallory: users[0]!,
-    bob: users[1]!,
-    close: async () => void (await served.stop()),
-  };
-}
-
-const account = testAccount();
-const deployments: [string, () => Promise<Deployment>][] = [
-  [process.getuid?.() === 0 ? 'server as root' : 'server as an ordinary account', inProcess],
-];
-if ('uid' in account)
-  deployments.push(['server as an ordinary account (useradd)', () => ordinaryAccount(account)]);
-else if (process.getuid?.() === 0) {
-  // As in the recipe suite: root could have made the account, so its absence is a broken machine.
-  if (process.env.CI) throw new Error(`the ordinary-account notebook attacks cannot run: ${account.missing}`);
-  console.warn(
-    `\n!!! notebook attacks as an ordinary account are SKIPPED: ${account.missing} (on CI this fails)\n`,
-  );
-}
+type Deployment = AttackDeployment<'mallory' | 'bob'>;
+const deployments = attackDeployments('notebook attacks', ['mallory', 'bob']);
 
 /** Defines `attack(name, fn)` in Mallory's kernel: it prints `ATTACK <name> BLOCKED|GOT <detail>`. */
 const ATTACK_HELPER = `import ctypes, errno, json, os, socket, sys

@@ -12,110 +12,27 @@
  * outer account are one and only the sandbox keeps them apart.
  */
 import { createHash } from 'node:crypto';
-import { chownSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  killAllChildren,
-  makeTempDir,
-  removeTempDirs,
-  runCli,
-  startServe,
-  type ServeHandle,
-} from './helpers/coffer-process.js';
+import { killAllChildren, removeTempDirs } from './helpers/coffer-process.js';
+import { attackDeployments, type Deployment as AttackDeployment } from './support/attack-deployments.js';
 import { hostPidsRunning } from './support/host-processes.js';
-import { putRecipe, startJob, waitForJob, type Api, type FinishedJob } from './support/jobs.js';
-import { testAccount, type TestAccount } from './support/test-account.js';
+import { putRecipe, startJob, waitForJob, type FinishedJob } from './support/jobs.js';
 import { httpRequest, TestServer, type Reply, type TestUser } from './support/test-server.js';
 import { printedTicket } from './support/printed-ticket.js';
 
-const CI = Boolean(process.env.CI);
 const ALICE_VALUE = 'alice-plaintext-9f3c71be-victim';
 /** A file of the server's own code, as an attacker would aim at it. */
 const SERVER_CODE = fileURLToPath(new URL('../packages/server/dist/app.js', import.meta.url));
 
-interface Deployment {
-  api: Api;
-  url: string;
-  dataDir: string;
-  workRoot: string;
-  serverPid: number;
-  alice: TestUser;
-  bob: TestUser;
-  close(): Promise<void>;
-}
+type Deployment = AttackDeployment<'alice' | 'bob'>;
+const deployments = attackDeployments('sandbox attacks', ['alice', 'bob'], { COFFER_JOB_CONCURRENCY: '4' });
 
 const call = (d: Deployment, user: TestUser, method: string, p: string, body?: unknown): Promise<Reply> =>
   httpRequest(d.url, method, p, { key: user.key, body });
-
-/** The server in this process, on a fresh data directory and work root. */
-async function inProcess(): Promise<Deployment> {
-  const workRoot = makeTempDir('coffer-attack-work-');
-  const server = await TestServer.start({ COFFER_JOB_WORK_DIR: workRoot, COFFER_JOB_CONCURRENCY: '4' });
-  return {
-    api: server,
-    url: server.url,
-    dataDir: server.dataDir,
-    workRoot,
-    serverPid: process.pid,
-    alice: await server.createUser('alice'),
-    bob: await server.createUser('bob'),
-    close: () => server.close(),
-  };
-}
-
-/** `coffer serve` as an ordinary account that owns its data directory, master key and work root. */
-async function asOrdinaryAccount(account: TestAccount): Promise<Deployment> {
-  const base = makeTempDir('coffer-attack-account-');
-  chownSync(base, account.uid, account.gid);
-  const dataDir = path.join(base, 'data');
-  const workRoot = path.join(base, 'work');
-  for (const d of [dataDir, workRoot]) {
-    mkdirSync(d, { mode: 0o700 });
-    chownSync(d, account.uid, account.gid);
-  }
-  const env = { COFFER_DATA_DIR: dataDir, COFFER_JOB_WORK_DIR: workRoot, COFFER_JOB_CONCURRENCY: '4' };
-  const as = { uid: account.uid, gid: account.gid };
-  const user = async (login: string): Promise<TestUser> => {
-    const password = `pw-${login}-0123456789`;
-    const made = await runCli(['users', 'create', login], { env, input: `${password}\n`, as });
-    expect(made.code, made.stderr).toBe(0);
-    const key = await runCli(['api-keys', 'create', login], { env, as });
-    expect(key.code, key.stderr).toBe(0);
-    return { login, password, key: key.stdout.trim() };
-  };
-  const alice = await user('alice');
-  const bob = await user('bob');
-  const server: ServeHandle = await startServe(env, { as });
-  return {
-    api: { request: (method, urlPath, opts) => httpRequest(server.url, method, urlPath, opts) },
-    url: server.url,
-    dataDir,
-    workRoot,
-    serverPid: server.child.pid!,
-    alice,
-    bob,
-    close: async () => {
-      await server.stop();
-    },
-  };
-}
-
-const account = testAccount();
-const deployments: [string, () => Promise<Deployment>][] = [
-  [process.getuid?.() === 0 ? 'server as root' : 'server as an ordinary account', inProcess],
-];
-if ('uid' in account)
-  deployments.push(['server as an ordinary account (useradd)', () => asOrdinaryAccount(account)]);
-else if (process.getuid?.() === 0) {
-  // Root could have made the account: missing it is a broken machine, not a reason to skip.
-  if (CI) throw new Error(`the ordinary-account attack suite cannot run: ${account.missing}`);
-  console.warn(
-    `\n!!! sandbox attacks as an ordinary account are SKIPPED: ${account.missing} (on CI this fails)\n`,
-  );
-}
 
 /** Python that runs each named attack and prints `ATTACK <name> BLOCKED|GOT <detail>`. */
 const PRELUDE = `import ctypes, errno, os, sys
