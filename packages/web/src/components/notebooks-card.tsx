@@ -1,7 +1,7 @@
 import type { NotebookInfo } from '@coffer/client';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
-import { Dialog } from './dialog';
+import { ConfirmDialog, Dialog } from './dialog';
 import { Field } from './field';
 import { formatTime } from '../format';
 import { useCall } from '../session';
@@ -191,19 +191,18 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
         {status}
       </p>
       {deleting && (
-        <Dialog title={`Delete ${deleting}?`} onCancel={() => setDeleting(null)}>
-          <p>
-            The notebook and its outputs are deleted for every member of the project. This cannot be undone.
-          </p>
-          <div class="actions">
-            <button type="button" onClick={() => setDeleting(null)}>
-              Cancel
-            </button>
-            <button type="button" class="danger" onClick={() => void remove(deleting)}>
-              Delete {deleting}
-            </button>
-          </div>
-        </Dialog>
+        <ConfirmDialog
+          title={`Delete ${deleting}?`}
+          message={
+            <p>
+              The notebook and its outputs are deleted for every member of the project. This cannot be undone.
+            </p>
+          }
+          confirmLabel={`Delete ${deleting}`}
+          danger
+          onConfirm={() => void remove(deleting)}
+          onCancel={() => setDeleting(null)}
+        />
       )}
       {renaming && (
         <RenameNotebookDialog

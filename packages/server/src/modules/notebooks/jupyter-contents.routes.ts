@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { Invalid, NotFound } from '../../errors.js';
+import { Invalid } from '../../errors.js';
 import type { ProjectService } from '../projects/project.service.js';
-import { notebookAt } from './notebook.rules.js';
+import { notebookAt, notebookNameOf } from './notebook.rules.js';
 import type { NotebookInfo, NotebookService } from './notebook.service.js';
 
 /**
@@ -58,12 +58,6 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
     last_modified: iso(at),
     writable: false,
   });
-  /** `name.ipynb` → `name`; anything else is not a notebook, and nothing else lives here. */
-  const nameOf = (file: string) => {
-    const m = /^(.+)\.ipynb$/.exec(file);
-    if (!m) throw new NotFound(`${JSON.stringify(file)}: only notebooks (.ipynb) live in a project`);
-    return m[1]!;
-  };
   const Query = Type.Object(
     {
       content: Type.Optional(Type.String()),
@@ -156,7 +150,11 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
     config: read,
     schema: { tags, summary: 'A notebook', params: FileParams, querystring: Query, response: { 200: Model } },
     handler: async (req) => {
-      const { info, document } = await notebooks.get(req.caller!, req.params.key, nameOf(req.params.file));
+      const { info, document } = await notebooks.get(
+        req.caller!,
+        req.params.key,
+        notebookNameOf(req.params.file),
+      );
       return wantsContent(req.query)
         ? notebookModel(req.params.key, info, document, 'json')
         : notebookModel(req.params.key, info);
@@ -184,7 +182,7 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
         throw new Invalid('only notebooks can be saved in a project (type must be notebook)');
       if (req.body.format !== undefined && req.body.format !== 'json')
         throw new Invalid('format must be json');
-      const r = await notebooks.save(req.caller!, req.params.key, nameOf(req.params.file), {
+      const r = await notebooks.save(req.caller!, req.params.key, notebookNameOf(req.params.file), {
         document: req.body.content,
       });
       return reply.status(r.created ? 201 : 200).send(notebookModel(req.params.key, r.info));
@@ -206,7 +204,12 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
         throw new Invalid(
           'a notebook can only be renamed within its project: path must be <KEY>/<new name>.ipynb',
         );
-      const info = await notebooks.rename(req.caller!, req.params.key, nameOf(req.params.file), to.name);
+      const info = await notebooks.rename(
+        req.caller!,
+        req.params.key,
+        notebookNameOf(req.params.file),
+        to.name,
+      );
       return notebookModel(req.params.key, info);
     },
   });
@@ -228,7 +231,7 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
       response: { 200: Type.Array(Checkpoint) },
     },
     handler: async (req) =>
-      (await notebooks.checkpoints(req.caller!, req.params.key, nameOf(req.params.file))).map(
+      (await notebooks.checkpoints(req.caller!, req.params.key, notebookNameOf(req.params.file))).map(
         checkpointModel,
       ),
   });
@@ -245,7 +248,9 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
       reply
         .status(201)
         .send(
-          checkpointModel(await notebooks.checkpoint(req.caller!, req.params.key, nameOf(req.params.file))),
+          checkpointModel(
+            await notebooks.checkpoint(req.caller!, req.params.key, notebookNameOf(req.params.file)),
+          ),
         ),
   });
 
@@ -259,7 +264,7 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
     },
     handler: async (req, reply) => {
       const { key, file, id } = req.params;
-      await notebooks.restoreCheckpoint(req.caller!, key, nameOf(file), id);
+      await notebooks.restoreCheckpoint(req.caller!, key, notebookNameOf(file), id);
       return reply.status(204).send(null);
     },
   });
@@ -274,7 +279,7 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
     },
     handler: async (req, reply) => {
       const { key, file, id } = req.params;
-      await notebooks.deleteCheckpoint(req.caller!, key, nameOf(file), id);
+      await notebooks.deleteCheckpoint(req.caller!, key, notebookNameOf(file), id);
       return reply.status(204).send(null);
     },
   });
@@ -283,7 +288,7 @@ export const jupyterContentsRoutes: FastifyPluginAsyncTypebox<{
     config: write,
     schema: { tags, summary: 'Delete a notebook', params: FileParams, response: { 204: Type.Null() } },
     handler: async (req, reply) => {
-      await notebooks.delete(req.caller!, req.params.key, nameOf(req.params.file));
+      await notebooks.delete(req.caller!, req.params.key, notebookNameOf(req.params.file));
       return reply.status(204).send(null);
     },
   });

@@ -6,8 +6,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NotFound } from '../../errors.js';
 import { notebookPage, type JupyterFrontEnd } from './jupyter-front-end.js';
-import { KERNELS } from './notebook.rules.js';
-import type { NotebookService } from './notebook.service.js';
+import { KERNELS, notebookNameOf } from './notebook.rules.js';
+import { REVISION_KEY, type NotebookService } from './notebook.service.js';
 
 /** Where Debian installs the kernelspecs (python3-ipykernel, r-cran-irkernel). */
 const KERNELSPECS_DIR = '/usr/share/jupyter/kernels';
@@ -34,18 +34,13 @@ export const jupyterPageRoutes: FastifyPluginAsyncTypebox<{
     { key: Type.String(), file: Type.String() },
     { additionalProperties: false },
   );
-  const nameOf = (file: string) => {
-    const m = /^(.+)\.ipynb$/.exec(file);
-    if (!m) throw new NotFound(`${JSON.stringify(file)} is not a notebook (.ipynb)`);
-    return m[1]!;
-  };
 
   app.get('/jupyter/notebooks/:key/:file', {
     config: { access: 'user', page: true, action: 'open notebooks' },
     schema: { hide: true, params: FileParams },
     handler: async (req, reply) => {
       const { key, file } = req.params;
-      const name = nameOf(file);
+      const name = notebookNameOf(file);
       await notebooks.get(req.caller!, key, name); // a member's, and it exists
       const page = notebookPage(await frontEnd.get(), { key, name });
       // Jupyter's front end sends the `_xsrf` cookie back as X-XSRFToken; Coffer checks it as its CSRF
@@ -165,9 +160,8 @@ export const jupyterPageRoutes: FastifyPluginAsyncTypebox<{
         throw new NotFound(
           `${JSON.stringify(format)}: Coffer converts no notebooks; download the notebook (.ipynb) instead`,
         );
-      const { document } = await notebooks.get(req.caller!, key, nameOf(file));
-      const metadata = (document as { metadata?: Record<string, unknown> }).metadata;
-      if (metadata) delete metadata.coffer;
+      const { document } = await notebooks.get(req.caller!, key, notebookNameOf(file));
+      delete document.metadata[REVISION_KEY]; // the file is the notebook alone
       return reply
         .type('application/x-ipynb+json')
         .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file)}`)

@@ -13,6 +13,11 @@ export async function forgetKernel(db: Db, id: string): Promise<void> {
   await db.deleteFrom('kernels').where('id', '=', id).execute();
 }
 
+/** Follows a notebook renamed while its kernel runs. */
+export async function renameKernel(db: Db, id: string, notebook: string): Promise<void> {
+  await db.updateTable('kernels').set({ notebook }).where('id', '=', id).execute();
+}
+
 export async function beat(db: Db, ids: readonly string[], now: number): Promise<void> {
   if (ids.length > 0)
     await db.updateTable('kernels').set({ heartbeat_at: now }).where('id', 'in', ids).execute();

@@ -85,11 +85,14 @@ export function createKernelService(deps: {
   const { code, notebooks, store, replica, clock, logger, settings } = deps;
   const kernels = new Map<string, Kernel>();
   const liveSince = () => clock.now() - MISSED_BEATS * settings.heartbeatMs;
-  // Every replica's kernels are in the store (0015), so another replica can say where one runs.
+  // Every replica's kernels are in the store (0015), so another replica can say where one runs. Reads
+  // skip rows without a recent beat; the rows a crash left are deleted now and then, not every beat.
+  let beat = 0;
   const beats = setInterval(() => {
+    const forget = ++beat % MISSED_BEATS === 0;
     void repo
       .beat(store.db, [...kernels.keys()], clock.now())
-      .then(() => repo.forgetDead(store.db, liveSince()))
+      .then(() => (forget ? repo.forgetDead(store.db, liveSince()) : undefined))
       .catch((e: unknown) => logger.warn({ err: e }, 'kernel heartbeat failed'));
   }, settings.heartbeatMs);
   beats.unref();
@@ -142,8 +145,7 @@ export function createKernelService(deps: {
   ): Promise<never> {
     const what = 'id' in by ? `kernel ${JSON.stringify(by.id)}` : `session ${JSON.stringify(by.sessionId)}`;
     const row = await repo.findKernel(store.db, by, liveSince());
-    const me = requireUser(caller).user.id;
-    if (row && row.replica !== replica() && (row.owner_id === me || (opts.admin && isAdminCaller(caller))))
+    if (row && row.replica !== replica() && reaches(caller, row.owner_id, opts))
       throw new Misdirected(
         `${what} runs on replica ${row.replica}, not on this one (${replica()}): a kernel is reached through the replica that started it. Send requests for it to ${row.replica}, or have the load balancer keep each browser on one replica`,
       );
@@ -153,18 +155,18 @@ export function createKernelService(deps: {
   /** The caller's kernel on this replica, or the error that says where it is. */
   async function locate(caller: Caller, id: string, opts: { admin?: boolean } = {}): Promise<Kernel> {
     const k = kernels.get(id);
-    if (k && reaches(caller, k, opts)) return k;
+    if (k && reaches(caller, k.owner.id, opts)) return k;
     return elsewhere(caller, { id }, opts);
   }
 
-  /** Whether the caller may reach a kernel: its owner, or with `admin`, an administrator. */
-  const reaches = (caller: Caller, k: Kernel, opts: { admin?: boolean }) =>
-    k.owner.id === requireUser(caller).user.id || (opts.admin === true && isAdminCaller(caller));
+  /** Whether the caller may reach a kernel of this owner: its owner, or with `admin`, an administrator. */
+  const reaches = (caller: Caller, ownerId: string, opts: { admin?: boolean }) =>
+    ownerId === requireUser(caller).user.id || (opts.admin === true && isAdminCaller(caller));
 
   /** The caller's own kernel; another user's is not found (administrators may see and stop it). */
   function find(caller: Caller, id: string, opts: { admin?: boolean } = {}): Kernel {
     const k = kernels.get(id);
-    if (!k || !reaches(caller, k, opts))
+    if (!k || !reaches(caller, k.owner.id, opts))
       throw new NotFound(`kernel ${JSON.stringify(id)} is not running on this server`);
     return k;
   }
@@ -219,7 +221,7 @@ export function createKernelService(deps: {
         if (k.owner.id === me.user.id && k.notebookId === nb.id && k.state !== 'dead') {
           if (k.notebook !== notebook) {
             k.notebook = notebook;
-            await store.db.updateTable('kernels').set({ notebook }).where('id', '=', k.id).execute();
+            await repo.renameKernel(store.db, k.id, notebook);
           }
           return view(k);
         }
@@ -319,7 +321,7 @@ export function createKernelService(deps: {
 
     async bySession(caller: Caller, sessionId: string, opts: { admin?: boolean } = {}): Promise<KernelView> {
       for (const k of kernels.values())
-        if (k.sessionId === sessionId && reaches(caller, k, opts)) return view(k);
+        if (k.sessionId === sessionId && reaches(caller, k.owner.id, opts)) return view(k);
       return elsewhere(caller, { sessionId }, opts);
     },
 
@@ -375,7 +377,7 @@ export function createKernelService(deps: {
       if (projectKey !== k.projectKey)
         throw new Conflict(`a kernel stays in its project (${k.projectKey}): open a new session for another`);
       k.notebook = notebook;
-      await store.db.updateTable('kernels').set({ notebook }).where('id', '=', id).execute();
+      await repo.renameKernel(store.db, id, notebook);
       return view(k);
     },
 

@@ -1,4 +1,4 @@
-import { Invalid } from '../../errors.js';
+import { Invalid, NotFound } from '../../errors.js';
 import type { JupyterKernel } from '../../execution/runtimes.js';
 import type { NotebookLanguage } from '../../store/schema.js';
 import { checkText, line, multiline } from '../../text-rules.js';
@@ -24,6 +24,13 @@ export const KERNELS: Record<
 export function notebookAt(path: string): { key: string; name: string } | undefined {
   const m = /^([^/]+)\/([^/]+)\.ipynb$/.exec(path);
   return m ? { key: m[1]!, name: m[2]! } : undefined;
+}
+
+/** `name.ipynb`, a file in Jupyter's paths, as its notebook's name; nothing else lives in a project. */
+export function notebookNameOf(file: string): string {
+  const m = /^(.+)\.ipynb$/.exec(file);
+  if (!m) throw new NotFound(`${JSON.stringify(file)}: only notebooks (.ipynb) live in a project`);
+  return m[1]!;
 }
 
 export function checkNotebookName(name: string): string {

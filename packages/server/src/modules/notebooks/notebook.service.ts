@@ -26,7 +26,7 @@ import {
  */
 
 /** Where a notebook's revision travels inside its document, so a read-modify-write client carries it. */
-const REVISION_KEY = 'coffer';
+export const REVISION_KEY = 'coffer';
 /** Jupyter's file checkpoints have one id, and so do ours. */
 const CHECKPOINT_ID = 'checkpoint';
 
