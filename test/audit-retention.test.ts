@@ -256,7 +256,9 @@ describe('audit retention', () => {
 
 describe('the server prunes by itself', () => {
   it('at start, and logs one line with what it removed', async () => {
-    const first = await TestServer.start({ COFFER_AUDIT_RETENTION_DAYS: '7' });
+    // The first server keeps the default 90 days: its own start pass may still be under way when the
+    // old reads go in, and must not be the one that removes them.
+    const first = await TestServer.start();
     const dave = await first.createUser('dave');
     await putSecret(first, dave, 'x', 'dave-value-0005');
     await oldReads(first, 'dave', 50, first.clock.now() - 8 * DAY);
