@@ -19,6 +19,13 @@ import type {
   NewApiKey,
   NewUser,
   NotebookInfo,
+  PluginCredentialRequest,
+  PluginCredentialValue,
+  PluginDetail,
+  PluginPresetInfo,
+  PluginSummary,
+  PluginUsage,
+  RecipeReadiness,
   RunningKernel,
   SecretChange,
   SecretInfo,
@@ -195,6 +202,59 @@ export class CofferClient {
     return this.#call('PUT', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`, recipe);
   }
 
+  /** Creates or replaces a recipe of a plugin: its component and the values of its generated form. */
+  putPluginRecipe(
+    key: string,
+    name: string,
+    recipe: {
+      plugin: { id: string; recipe: string };
+      config: Record<string, unknown>;
+      baseRevision?: number;
+    },
+  ): Promise<Recipe> {
+    return this.#call('PUT', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}`, recipe);
+  }
+
+  /** What you lack to run a recipe (a plugin credential, a secret it needs); nothing for plain code. */
+  recipeReadiness(key: string, name: string): Promise<RecipeReadiness> {
+    return this.#call('GET', `/api/v1/projects/${enc(key)}/recipes/${enc(name)}/readiness`);
+  }
+
+  // --- Plugins --------------------------------------------------------------------------------------
+
+  async listPlugins(): Promise<PluginSummary[]> {
+    return (await this.#call<{ plugins: PluginSummary[] }>('GET', '/api/v1/plugins')).plugins;
+  }
+
+  /** A plugin's recipes, parameter sets and presets (administrators also see presets' pluginConfig). */
+  getPlugin(id: string): Promise<PluginDetail> {
+    return this.#call('GET', `/api/v1/plugins/${enc(id)}`);
+  }
+
+  /** The credentials presets ask you for, and which you have entered (never their values). */
+  async listPluginCredentials(): Promise<PluginCredentialRequest[]> {
+    return (
+      await this.#call<{ credentials: PluginCredentialRequest[] }>('GET', '/api/v1/me/plugin-credentials')
+    ).credentials;
+  }
+
+  /** Enters or replaces your own credential for one preset's parameter; encrypted, personal. */
+  async setPluginCredential(
+    c: { plugin: string; parameterSet: string; preset: string; param: string },
+    value: PluginCredentialValue,
+  ): Promise<void> {
+    await this.#call('PUT', pluginCredentialPath(c), value);
+  }
+
+  async deletePluginCredential(c: {
+    plugin: string;
+    parameterSet: string;
+    preset: string;
+    param: string;
+  }): Promise<void> {
+    await this.#call('DELETE', pluginCredentialPath(c));
+  }
+
   async listNotebooks(key: string): Promise<NotebookInfo[]> {
     return (await this.#call<{ notebooks: NotebookInfo[] }>('GET', `/api/v1/projects/${enc(key)}/notebooks`))
       .notebooks;
@@ -298,6 +358,29 @@ export class CofferClient {
     deleteUser: async (login: string): Promise<void> => {
       await this.#call('DELETE', `/api/v1/admin/users/${enc(login)}`);
     },
+    /** Installs a plugin from a zip (or replaces the installed version of the same id). */
+    installPlugin: (zip: Uint8Array | Blob): Promise<PluginDetail> =>
+      this.#call('POST', '/api/v1/admin/plugins', zip, 'application/zip'),
+    /** Removes a plugin; refused while recipes use it unless `force` (they are then marked broken). */
+    removePlugin: async (id: string, opts: { force?: boolean } = {}): Promise<void> => {
+      await this.#call('DELETE', `/api/v1/admin/plugins/${enc(id)}${opts.force ? '?force=true' : ''}`);
+    },
+    pluginUsages: async (id: string): Promise<PluginUsage[]> =>
+      (await this.#call<{ usages: PluginUsage[] }>('GET', `/api/v1/admin/plugins/${enc(id)}/usages`)).usages,
+    /** Creates or replaces an instance-wide preset of a parameter set. */
+    putPreset: (
+      id: string,
+      parameterSet: string,
+      name: string,
+      preset: { config: Record<string, unknown>; pluginConfig?: Record<string, unknown> },
+    ): Promise<PluginPresetInfo> =>
+      this.#call('PUT', `/api/v1/admin/plugins/${enc(id)}/presets/${enc(parameterSet)}/${enc(name)}`, preset),
+    deletePreset: async (id: string, parameterSet: string, name: string): Promise<void> => {
+      await this.#call(
+        'DELETE',
+        `/api/v1/admin/plugins/${enc(id)}/presets/${enc(parameterSet)}/${enc(name)}`,
+      );
+    },
     /** How this server isolates users' code. */
     sandbox: (): Promise<SandboxStatus> => this.#call('GET', '/api/v1/admin/sandbox'),
     /** Every user's running notebook kernels: who runs which notebook where, never what one holds. */
@@ -320,10 +403,10 @@ export class CofferClient {
     return s;
   }
 
-  async #call<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  async #call<T>(method: Method, path: string, body?: unknown, contentType?: string): Promise<T> {
     const url = this.baseUrl + path;
     const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined) headers['content-type'] = contentType ?? 'application/json';
     if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
     else if (this.#ticket) headers['x-dku-apiticket'] = this.#ticket;
     else if (method !== 'GET' && this.csrfToken) headers[CSRF_HEADER] = this.csrfToken;
@@ -332,7 +415,12 @@ export class CofferClient {
       res = await this.#fetch(url, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body:
+          body === undefined
+            ? undefined
+            : contentType
+              ? (body as Uint8Array<ArrayBuffer> | Blob)
+              : JSON.stringify(body),
         credentials: 'same-origin',
         cache: 'no-store',
       });
@@ -343,6 +431,15 @@ export class CofferClient {
     if (!res.ok) throw errorFrom(res.status, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }
+}
+
+function pluginCredentialPath(c: {
+  plugin: string;
+  parameterSet: string;
+  preset: string;
+  param: string;
+}): string {
+  return `/api/v1/me/plugin-credentials/${enc(c.plugin)}/${enc(c.parameterSet)}/${enc(c.preset)}/${enc(c.param)}`;
 }
 
 /** A session as Jupyter's API answers it. */

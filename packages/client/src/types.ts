@@ -150,7 +150,12 @@ export interface RunningKernel {
 export interface Recipe {
   name: string;
   language: RecipeLanguage;
+  /** The code; for a plugin recipe, its config as JSON text (what a runner approves when it changes). */
   code: string;
+  /** Set for a recipe of a plugin: which plugin and component, and the form's values. */
+  plugin: { id: string; recipe: string; config: Record<string, unknown> } | null;
+  /** Why the recipe cannot run as it is (its plugin was removed, say); null when it can. */
+  broken: string | null;
   /** The number of this code; a run of code someone else changed approves it by this number. */
   revision: number;
   createdBy: string;
@@ -195,4 +200,131 @@ export interface SandboxStatus {
   network: 'host' | 'coffer-only';
   limits: { memoryBytes: number; processes: number; cpuSeconds: number; fileBytes: number };
   problem?: { cause: string; fix: string };
+}
+
+// --- Plugins (docs/adr/0022) ------------------------------------------------------------------------
+
+/** DSS's parameter types Coffer supports, and its own USER_SECRET (the name of one of the runner's secrets). */
+export type PluginParamType =
+  | 'STRING'
+  | 'STRINGS'
+  | 'TEXTAREA'
+  | 'INT'
+  | 'DOUBLE'
+  | 'BOOLEAN'
+  | 'DATE'
+  | 'SELECT'
+  | 'MULTISELECT'
+  | 'MAP'
+  | 'KEY_VALUE_LIST'
+  | 'PASSWORD'
+  | 'SEPARATOR'
+  | 'PRESET'
+  | 'CREDENTIAL_REQUEST'
+  | 'USER_SECRET';
+
+/** One field of a generated form, as recipe.json or parameter-set.json declares it. */
+export interface PluginParam {
+  name: string;
+  type: PluginParamType;
+  label: string;
+  description: string | null;
+  /** A JSON value, absent when the descriptor gives none. */
+  defaultValue?: unknown;
+  mandatory: boolean;
+  /** DSS's expression over `model` (the form's values): the field shows only while it holds. */
+  visibilityCondition: string | null;
+  selectChoices?: { value: string; label: string }[];
+  /** PRESET: the parameter set whose presets it picks from. */
+  parameterSetId?: string;
+  /** CREDENTIAL_REQUEST: SINGLE_FIELD (one value) or BASIC (user and password). */
+  credentialRequestType?: 'SINGLE_FIELD' | 'BASIC';
+}
+
+export interface PluginRecipeInfo {
+  id: string;
+  language: 'python' | 'r';
+  label: string;
+  description: string | null;
+  params: PluginParam[];
+}
+
+export interface PluginPresetInfo {
+  name: string;
+  /** Values of the parameter set's params, without CREDENTIAL_REQUEST and PASSWORD (each user's own). */
+  config: Record<string, unknown>;
+  /** Administrators' parameters; present for administrators only. */
+  pluginConfig?: Record<string, unknown>;
+  updatedAt: number;
+}
+
+export interface PluginParameterSetInfo {
+  id: string;
+  label: string;
+  description: string | null;
+  params: PluginParam[];
+  pluginParams: PluginParam[];
+  presets: PluginPresetInfo[];
+}
+
+export interface PluginSummary {
+  id: string;
+  version: string;
+  label: string;
+  description: string | null;
+  author: string | null;
+  installedBy: string;
+  installedAt: number;
+  updatedAt: number;
+  recipes: number;
+}
+
+export interface PluginDetail extends Omit<PluginSummary, 'recipes'> {
+  recipes: PluginRecipeInfo[];
+  parameterSets: PluginParameterSetInfo[];
+  /** Secrets every runner of the plugin's recipes must have, by name (the code reads them itself). */
+  userSecrets: { name: string; description: string | null }[];
+}
+
+/** A project recipe that uses a plugin. */
+export interface PluginUsage {
+  projectKey: string;
+  recipe: string;
+  component: string;
+}
+
+/** One credential a preset asks each user for, and whether you have entered yours. */
+export interface PluginCredentialRequest {
+  plugin: string;
+  pluginLabel: string;
+  parameterSet: string;
+  parameterSetLabel: string;
+  preset: string;
+  param: string;
+  paramLabel: string;
+  /** SINGLE_FIELD and BASIC: CREDENTIAL_REQUEST parameters; PASSWORD: a password parameter of the set. */
+  type: 'SINGLE_FIELD' | 'BASIC' | 'PASSWORD';
+  /** Whether you have entered a value; values are never shown. */
+  set: boolean;
+  updatedAt: number | null;
+}
+
+/** A credential value: a single field, or BASIC's user and password. */
+export type PluginCredentialValue = { value: string } | { user: string; password: string };
+
+/** What stands between the caller and a run of a plugin recipe. */
+export interface RecipeReadiness {
+  ready: boolean;
+  missing: (
+    | {
+        kind: 'credential';
+        plugin: string;
+        parameterSet: string;
+        preset: string;
+        param: string;
+        message: string;
+      }
+    | { kind: 'secret'; name: string; description: string | null; message: string }
+    | { kind: 'problem'; message: string }
+  )[];
 }
