@@ -1,8 +1,12 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { zipEntries, type ZipEntrySpec } from '../../../../../test/support/plugin-zips.js';
+import { zipDirectory, zipEntries, type ZipEntrySpec } from '../../../../../test/support/plugin-zips.js';
 import { AppError } from '../../errors.js';
 import { readPluginArchive } from './plugin-archive.js';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './plugin.model.js';
+
+const SAMPLE = path.resolve(fileURLToPath(import.meta.url), '../../../../../../examples/plugins/api-connect');
 
 const PLUGIN_JSON = '// made by hand\n{ "id": "demo", "version": "1.0.0", }';
 const RECIPE = [
@@ -68,6 +72,33 @@ describe('readPluginArchive: good archives', () => {
     ]);
     const plugin = await readPluginArchive(zip);
     expect(plugin.files.map((f) => f.path)).toEqual(['plugin.json', ...RECIPE.map((e) => e.path)]);
+  });
+
+  it('reads the sample plugin, zipped bare or inside its folder, both recipe languages', async () => {
+    for (const zip of [await zipDirectory(SAMPLE), await zipDirectory(SAMPLE, { under: 'api-connect' })]) {
+      const { manifest } = await readPluginArchive(zip);
+      expect(manifest.id).toBe('api-connect');
+      expect(manifest.recipes.map((r) => [r.id, r.language])).toEqual([
+        ['fetch', 'python'],
+        ['fetch-r', 'r'],
+      ]);
+      const fetch = manifest.recipes[0]!;
+      expect(fetch.params.map((p) => `${p.name}:${p.type}`)).toEqual([
+        'endpoint:STRING',
+        'page_size:INT',
+        'format:SELECT',
+        'show_raw:BOOLEAN',
+        'raw_note:STRING',
+        'separator-5:SEPARATOR',
+        'credentials:PRESET',
+        'secret_name:USER_SECRET',
+      ]);
+      expect(manifest.parameterSets[0]!.params[1]).toMatchObject({
+        name: 'token',
+        label: 'API token',
+        credentialRequestType: 'SINGLE_FIELD',
+      });
+    }
   });
 });
 
