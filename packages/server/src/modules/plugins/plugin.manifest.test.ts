@@ -256,7 +256,7 @@ describe('parseManifest: refusals name the file and the field', () => {
         { name: 'b', type: 'INT' },
         { name: 'in', type: 'DATASET' },
       ],
-      /^custom-recipes\/r1\/recipe\.json: params\[2\]\.type "DATASET" picks a DSS object, and Coffer has no datasets/,
+      /^custom-recipes\/r1\/recipe\.json: params\[2\]\.type "DATASET" picks a DSS object \(parameter "in"\), and Coffer has no datasets/,
     ],
     [
       'an unknown type',

@@ -67,7 +67,7 @@ export function parseParamList(raw: unknown, source: ParamListSource): ParamDesc
 function parseParam(raw: unknown, index: number, source: ParamListSource): ParamDesc {
   const at = `${source.file}: ${source.field}[${index}]`;
   if (!isRecord(raw)) throw new Invalid(`${at} must be an object`);
-  const type = parseType(raw.type, at);
+  const type = parseType(raw.type, at, raw.name);
   const name = parseName(raw.name, type, index, at);
   const named = `${at} ("${name}")`;
   checkPlace(type, named, source);
@@ -93,12 +93,14 @@ function parseParam(raw: unknown, index: number, source: ParamListSource): Param
   return { ...param, defaultValue: raw.defaultValue };
 }
 
-function parseType(raw: unknown, at: string): ParamType {
+function parseType(raw: unknown, at: string, name: unknown): ParamType {
+  // The parameter by the name its author gave it, as well as by its place in the list.
+  const which = typeof name === 'string' ? ` (parameter ${JSON.stringify(name)})` : '';
   if (typeof raw !== 'string')
     throw new Invalid(`${at}.type is missing; give one of ${PARAM_TYPES.join(', ')}`);
   if ((DSS_OBJECT_PARAM_TYPES as readonly string[]).includes(raw)) {
     throw new Invalid(
-      `${at}.type "${raw}" picks a DSS object, and Coffer has no datasets, folders, connections or other DSS objects: remove the parameter or use a STRING`,
+      `${at}.type "${raw}" picks a DSS object${which}, and Coffer has no datasets, folders, connections or other DSS objects: remove the parameter or use a STRING`,
     );
   }
   if (!(PARAM_TYPES as readonly string[]).includes(raw)) {

@@ -3,7 +3,7 @@ import { Conflict, Invalid, NotFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
-import { formProblems } from '@coffer/client';
+import { formProblems } from '@coffer/client/rules';
 import { readPluginArchive } from './plugin-archive.js';
 import type { ParamDesc, ParameterSetDesc, PluginManifest, RecipeDesc } from './plugin.model.js';
 import * as repo from './plugin.repo.js';
