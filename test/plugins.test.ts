@@ -5,7 +5,7 @@
  * credential and secrets, masked in the log. Bad archives install nothing; a plugin in use is removed
  * only by force and leaves its recipes broken; nobody reads another user's credential.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApprovedJob, startJob, waitForJob } from './support/jobs.js';
@@ -272,8 +272,15 @@ describe('plugins', () => {
     const entry = mine.json.credentials['"PLUGIN", "api-connect", "api-credentials", "default", "token"'];
     expect(entry.password).toMatch(/^e:AES:/);
     expect(mine.text).not.toContain(ALICE_TOKEN);
-    const stored = readFileSync(path.join(server.dataDir, 'coffer.db'));
-    expect(stored.includes(Buffer.from(ALICE_TOKEN))).toBe(false);
+    const token = Buffer.from(ALICE_TOKEN);
+    if (server.store.kind === 'sqlite') {
+      for (const file of ['coffer.db', 'coffer.db-wal'].map((f) => path.join(server.dataDir, f)))
+        if (existsSync(file)) expect(readFileSync(file).includes(token)).toBe(false);
+    } else {
+      const rows = await server.store.db.selectFrom('plugin_credentials').select('ciphertext').execute();
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) expect(Buffer.from(r.ciphertext).includes(token)).toBe(false);
+    }
   });
 
   it('DSS user settings round-trip the credential as a marker; an administrator cannot change it', async () => {
