@@ -158,8 +158,8 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
       return (await repo.listPlugins(db)).map(summary);
     },
 
+    /** Any user's (the operator's too): what a plugin offers, never anyone's credential. */
     async get(caller: Caller, id: string) {
-      if (caller.kind === 'user') requireUser(caller);
       return detail(caller, await load(id));
     },
 
