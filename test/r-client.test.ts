@@ -2,7 +2,8 @@
  * Installs the R package `dataiku` (clients/r/dataiku) into a temporary library and runs its contract
  * tests (clients/r/tests/*.R, plain Rscript) against a real Coffer server: the R snippet of the DSS
  * "User secrets" page verbatim, with an API key and with a job's ticket; how the package finds the
- * server; dkuGetSecret(); and how errors read. R must be there in CI; locally its absence skips loudly.
+ * server; dkuGetSecret(); how errors read; and what a plugin recipe reads from its environment (no
+ * server needed there). R must be there in CI; locally its absence skips loudly.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -248,4 +249,14 @@ describe('R client (package dataiku) contract', () => {
     const { output } = await rscript('test_secrets.R');
     expectAllPassed(output);
   });
+
+  maybe(
+    'plugin recipes: dkuCustomRecipeConfig, dkuPluginConfig, dkuCustomRecipeResource (UTF-8 and C locales)',
+    async () => {
+      for (const locale of ['C.UTF-8', 'C']) {
+        const { output } = await rscript('test_customrecipe.R', () => ({ LANG: locale, LC_ALL: locale }));
+        expectAllPassed(output);
+      }
+    },
+  );
 });

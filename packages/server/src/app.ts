@@ -41,6 +41,9 @@ import { jobRoutes } from './modules/jobs/job.routes.js';
 import { createJobService, type LocalRunner } from './modules/jobs/job.service.js';
 import { projectRoutes } from './modules/projects/project.routes.js';
 import { createProjectService } from './modules/projects/project.service.js';
+import { createPluginCredentialService } from './modules/plugins/plugin-credential.service.js';
+import { createPluginRunner } from './modules/plugins/plugin-run.js';
+import { createPluginService } from './modules/plugins/plugin.service.js';
 import { notebookDssRoutes } from './modules/notebooks/notebook.dss-routes.js';
 import { notebookRoutes } from './modules/notebooks/notebook.routes.js';
 import { jupyterRoutes } from './modules/notebooks/jupyter.routes.js';
@@ -71,12 +74,25 @@ export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalR
   const tickets = createTicketService({ store, clock });
   const auth = createAuthService({ store, clock, audit, users, config: config.limits });
   const settings = createDssSettingsService({ store, users, secrets });
-  const projects = createProjectService({ store, clock, audit, users });
+  const plugins = createPluginService({ store, clock, audit });
+  const pluginCredentials = createPluginCredentialService({ store, keyring, clock, audit });
+  const pluginRuns = createPluginRunner({ store, credentials: pluginCredentials, secrets });
+  const projects = createProjectService({
+    store,
+    clock,
+    audit,
+    users,
+    plugins: {
+      checkRecipe: (id, recipe, config) => plugins.checkRecipe(id, recipe, config),
+      broken: (id, recipe) => pluginRuns.broken(id, recipe),
+    },
+  });
   const jobs = createJobService({
     store,
     clock,
     audit,
     projects,
+    pluginReadiness: (caller, code) => pluginRuns.readiness(caller, code),
     limits: { timeoutSeconds: config.jobs.timeoutSeconds },
     runner: deps.runner,
   });
@@ -88,7 +104,21 @@ export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalR
     secrets,
     limits: { maskMinLength: config.jobs.maskMinLength, maxNotebookBytes: config.limits.bodyBytes },
   });
-  return { audit, users, secrets, apiKeys, tickets, auth, settings, projects, jobs, notebooks };
+  return {
+    audit,
+    users,
+    secrets,
+    apiKeys,
+    tickets,
+    auth,
+    settings,
+    projects,
+    jobs,
+    notebooks,
+    plugins,
+    pluginCredentials,
+    pluginRuns,
+  };
 }
 
 export type Services = ReturnType<typeof createServices>;
@@ -193,7 +223,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
-  await app.register(projectRoutes, { projects: services.projects });
+  await app.register(projectRoutes, { projects: services.projects, jobs: services.jobs });
   await app.register(notebookRoutes, { notebooks: services.notebooks });
   await app.register(jupyterContentsRoutes, { notebooks: services.notebooks, projects: services.projects });
   await app.register(jobRoutes, { jobs: services.jobs });
@@ -205,6 +235,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     config: config.jobs,
     tickets: services.tickets,
     code: execution.code,
+    plugins: services.pluginRuns,
   });
   local.runner = runner;
   let replica = `${hostname()}:${config.port}`;

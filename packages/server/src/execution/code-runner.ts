@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { constants, hostname } from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -53,6 +53,8 @@ export interface CodeRequest {
   readonly code: string;
   /** Instead of a recipe, a notebook's Jupyter kernel, started beside its bridge (docs/adr/0021). */
   readonly kernel?: JupyterKernel | undefined;
+  /** Instead of `code`, a plugin's recipe: its files, resolved for this run's user (docs/adr/0022). */
+  readonly plugin?: PluginCode | undefined;
   /**
    * The run's ticket when it was issued in the transaction that recorded the run (a job started at
    * once), sparing the run a commit before it starts; revoked at the end like one issued here. Issued
@@ -70,6 +72,20 @@ export interface CodeRequest {
   /** The run's first process, once started, for restart recovery. */
   started?(proc: { host: string; pid: number; pidStarted: string | null }): void;
 }
+
+/** A plugin recipe as a run needs it: its files (placed in the run's home), code file and config. */
+export interface PluginCode {
+  readonly files: readonly { readonly path: string; readonly content: Buffer }[];
+  /** The code file's path among `files`. */
+  readonly codeFile: string;
+  /** DSS's DKU_CUSTOM_RECIPE_* variables; DKU_CUSTOM_RESOURCE_FOLDER is added where the files land. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Credential values in `env`: masked in what the code prints, as the user's secrets are. */
+  readonly maskValues: readonly string[];
+}
+
+/** Where a plugin's files are placed in a run's home. */
+const PLUGIN_DIR = 'plugin';
 
 export interface RunningCode {
   /** Stops the run (at once, or as soon as it has started). */
@@ -163,8 +179,19 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
         dirs = makeRunDirs(config.workRoot, account, deps.serverUid);
         const view = backend.view(dirs);
         let command;
+        let pluginEnv: Record<string, string> = {};
         if (req.kernel) command = await deps.runtimes.prepareKernel(req.kernel, view);
-        else {
+        else if (req.plugin) {
+          writePluginFiles(path.join(dirs.home, PLUGIN_DIR), req.plugin.files);
+          command = await deps.runtimes.prepare(req.language, dirs.home, view, {
+            file: `${PLUGIN_DIR}/${req.plugin.codeFile}`,
+            pythonPath: [`${view.home}/${PLUGIN_DIR}/python-lib`],
+          });
+          pluginEnv = {
+            ...req.plugin.env,
+            DKU_CUSTOM_RESOURCE_FOLDER: `${view.home}/${PLUGIN_DIR}/resource`,
+          };
+        } else {
           writeFileSync(path.join(dirs.home, recipeFile(req.language)), req.code, { mode: 0o644 });
           command = await deps.runtimes.prepare(req.language, dirs.home, view);
         }
@@ -186,6 +213,7 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
             DKU_BACKEND_PROTOCOL: at.protocol,
             DKU_CURRENT_PROJECT_KEY: req.project.key,
             ...req.env,
+            ...pluginEnv,
             ...command.env,
           },
           shared: command.shared,
@@ -196,7 +224,9 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
         // Compiled before the code starts, once for both its streams.
         // The run's own ticket is masked like a value: a notebook's outputs are saved and shown to the
         // project's members, and a printed ticket works as its user until the run ends.
-        const masking = compileMasking([...values, ticket.ticket], { minLength: config.maskMinLength });
+        const masking = compileMasking([...values, ...(req.plugin?.maskValues ?? []), ticket.ticket], {
+          minLength: config.maskMinLength,
+        });
         return await supervise(launch, req, masking, input, {
           onKill: (k) => {
             kill = k;
@@ -355,6 +385,20 @@ async function settledAll<T extends readonly unknown[]>(promises: {
   const failure = results.find((r) => r.status === 'rejected');
   if (failure) throw failure.reason;
   return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/**
+ * Writes a plugin's files under `root`. Their paths were checked when the plugin was installed; this
+ * checks again that each stays inside, as a file written outside the run's home would be the server's.
+ */
+function writePluginFiles(root: string, files: PluginCode['files']): void {
+  for (const f of files) {
+    const target = path.resolve(root, f.path);
+    if (!target.startsWith(root + path.sep))
+      throw new Error(`plugin file ${f.path} would leave the run's directory`);
+    mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+    writeFileSync(target, f.content, { mode: 0o644, flag: 'wx' });
+  }
 }
 
 function failed(error: string): CodeOutcome {

@@ -159,15 +159,21 @@ export function createRuntimes(config: RuntimesConfig) {
      * Prepares the run's home (`home`, on the host) for the language and says how to start its recipe
      * there, as the code sees it (`view`).
      */
-    async prepare(language: RecipeLanguage, home: string, view: CodeView): Promise<CodeCommand> {
-      const file = FILES[language];
+    async prepare(
+      language: RecipeLanguage,
+      home: string,
+      view: CodeView,
+      /** A plugin's code file (relative to the home) and its python-lib, instead of the recipe file. */
+      plugin?: { file: string; pythonPath: readonly string[] },
+    ): Promise<CodeCommand> {
+      const file = plugin?.file ?? FILES[language];
       switch (language) {
         case 'python':
           return {
             command: python,
             args: ['-u', file],
             env: {
-              PYTHONPATH: view.shared(pythonClient),
+              PYTHONPATH: [view.shared(pythonClient), ...(plugin?.pythonPath ?? [])].join(':'),
               PYTHONUNBUFFERED: '1',
               PYTHONDONTWRITEBYTECODE: '1',
             },

@@ -13,6 +13,7 @@ import * as m0012 from './migrations/0012-notebooks.js';
 import * as m0013 from './migrations/0013-notebook-tickets.js';
 import * as m0014 from './migrations/0014-notebook-checkpoints.js';
 import * as m0015 from './migrations/0015-running-kernels.js';
+import * as m0016 from './migrations/0016-plugins.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0013-notebook-tickets': m0013 as FrozenMigration,
   '0014-notebook-checkpoints': m0014 as FrozenMigration,
   '0015-running-kernels': m0015 as FrozenMigration,
+  '0016-plugins': m0016 as FrozenMigration,
 };
 
 /**

@@ -215,6 +215,9 @@ export interface RecipesTable {
   updated_at: Millis;
   /** The number of the current revision in recipe_revisions (0008). */
   revision: ColumnType<number, number | undefined, number>;
+  /** A plugin recipe's plugin and component (0016); its `code` is then its config as JSON. */
+  plugin_id: ColumnType<string | null, string | null | undefined, string | null>;
+  plugin_recipe: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** The language a notebook's kernel speaks: ipykernel or IRkernel (0012). */
@@ -292,6 +295,9 @@ export interface JobsTable {
   log_chunks: number;
   /** The recipe revision the job runs (0008); null for jobs queued before revisions were kept. */
   recipe_revision: ColumnType<number | null, number | null | undefined, number | null>;
+  /** A plugin recipe's run (0016): its plugin and component; `code` is the recipe's config as JSON. */
+  plugin_id: ColumnType<string | null, string | null | undefined, string | null>;
+  plugin_recipe: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface JobLogsTable {
@@ -313,6 +319,51 @@ export interface SandboxAccountsTable {
   user_id: string;
   uid: number;
   created_at: Millis;
+}
+
+/** An installed plugin (0016): its checked manifest (plugin.model.ts) as JSON. */
+export interface PluginsTable {
+  id: string;
+  version: string;
+  label: string;
+  manifest: string;
+  /** JSON object: the plugin-level params administrators set (DSS's plugin settings `config`). */
+  config: ColumnType<string, string | undefined, string>;
+  installed_by: string;
+  installed_at: Millis;
+  updated_at: Millis;
+}
+
+export interface PluginFilesTable {
+  plugin_id: string;
+  path: string;
+  content: Buffer;
+}
+
+/** An instance-wide preset of a parameter set (0016); users' own credentials are not in it. */
+export interface PluginPresetsTable {
+  plugin_id: string;
+  parameter_set: string;
+  name: string;
+  /** JSON object. */
+  config: string;
+  /** JSON object: the parameter set's pluginParams, set by administrators. */
+  plugin_config: string;
+  updated_by: string;
+  created_at: Millis;
+  updated_at: Millis;
+}
+
+/** One user's own value for one credential a preset asks for (0016), sealed like a secret. */
+export interface PluginCredentialsTable {
+  user_id: string;
+  plugin_id: string;
+  parameter_set: string;
+  preset: string;
+  param: string;
+  ciphertext: Buffer;
+  key_version: number;
+  updated_at: Millis;
 }
 
 export interface Database {
@@ -340,6 +391,10 @@ export interface Database {
   job_logs: JobLogsTable;
   change_counter: ChangeCounterTable;
   sandbox_accounts: SandboxAccountsTable;
+  plugins: PluginsTable;
+  plugin_files: PluginFilesTable;
+  plugin_presets: PluginPresetsTable;
+  plugin_credentials: PluginCredentialsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -59,7 +59,14 @@ export type AuditAction =
   | 'notebook.saved'
   | 'notebook.deleted'
   | 'job.started'
-  | 'job.cancelled';
+  | 'job.cancelled'
+  | 'plugin.installed'
+  | 'plugin.removed'
+  | 'plugin.preset_set'
+  | 'plugin.preset_deleted'
+  | 'plugin.settings_saved'
+  | 'plugin_credential.set'
+  | 'plugin_credential.deleted';
 
 export interface AuditEvent {
   readonly action: AuditAction;

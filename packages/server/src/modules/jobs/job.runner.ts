@@ -7,10 +7,11 @@ import {
   ticketLifetimeMs,
   type CodeOutcome,
   type CodeRunner,
+  type PluginCode,
   type RunningCode,
 } from '../../execution/code-runner.js';
 import { killLeftoverGroup } from '../../execution/process-tree.js';
-import type { JobRow } from '../../store/schema.js';
+import type { JobRow, RecipeLanguage } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import type { IssuedTicket, TicketService } from '../tickets/ticket.service.js';
 import type { JobSlot, QueuedJob } from './job.service.js';
@@ -38,6 +39,8 @@ export interface JobRunnerDeps {
   config: JobsConfig;
   tickets: Pick<TicketService, 'issue' | 'revokeForJob'>;
   code: Pick<CodeRunner, 'start'>;
+  /** Resolves a plugin recipe's run for its runner: files, config with their own credentials. */
+  plugins: { resolve(userId: string, code: string): Promise<PluginCode & { language: RecipeLanguage }> };
 }
 
 export function createJobRunner(deps: JobRunnerDeps) {
@@ -139,16 +142,24 @@ export function createJobRunner(deps: JobRunnerDeps) {
     };
     const flushTimer = setInterval(() => void flush(), FLUSH_MS);
 
-    emit('system', `Running ${job.language} recipe ${job.recipe_name} (job ${job.id}).\n`);
+    emit(
+      'system',
+      job.plugin_id
+        ? `Running recipe ${job.recipe_name} of plugin ${job.plugin_id} (${job.plugin_recipe}, job ${job.id}).\n`
+        : `Running ${job.language} recipe ${job.recipe_name} (job ${job.id}).\n`,
+    );
     let end: CodeOutcome;
     try {
       const who = queued ?? (await repo.projectAndRunnerOf(store.db, job.id));
+      // Resolved here, where it runs: the runner's credentials are opened for this run only.
+      const plugin = job.plugin_id ? await deps.plugins.resolve(job.runner_id, job.code) : undefined;
       const run = deps.code.start({
+        plugin,
         user: { id: job.runner_id, login: who.runnerLogin },
         project: { id: job.project_id, key: who.projectKey },
         jobId: job.id,
         ticket,
-        language: job.language,
+        language: plugin?.language ?? job.language,
         code: job.code,
         env: { COFFER_JOB_ID: job.id },
         timeoutMs: Number(job.timeout_ms),

@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
-import { ApprovalRequired, Invalid, NotFound } from '../../errors.js';
+import { ApprovalRequired, Conflict, Invalid, NotFound } from '../../errors.js';
 import type { JobRow } from '../../store/schema.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
@@ -8,6 +8,7 @@ import { beyondTicket, requireOwnCredential, requireUser, type Caller } from '..
 import type { ProjectService } from '../projects/project.service.js';
 import { approvalProblem, codeDiff } from './approval.rules.js';
 import * as repo from './job.repo.js';
+import type { Missing } from '../plugins/plugin-run.js';
 
 /*
  * Jobs: one run of a recipe, as the user who clicked Run (never the recipe's author). A job and its log
@@ -79,6 +80,8 @@ export function createJobService(deps: {
   audit: AuditLog;
   projects: Pick<ProjectService, 'membership' | 'recipeToRun' | 'recipeChanges'>;
   limits: JobLimits;
+  /** What the caller lacks to run a plugin recipe (its code is the recipe's config): refused until none. */
+  pluginReadiness: (caller: Caller, code: string) => Promise<Missing[]>;
   /** Tells the local runner that a job is waiting (others find it by polling). */
   runner?: LocalRunner;
 }) {
@@ -164,6 +167,13 @@ export function createJobService(deps: {
           changes: changes.map((c) => ({ revision: c.revision, by: c.by, at: c.at })),
           diff: await codeDiff(recipe.name, before, recipe),
         });
+      if (recipe.plugin) {
+        const missing = await deps.pluginReadiness(caller, recipe.code);
+        if (missing.length > 0)
+          throw new Conflict(`The run did not start. ${missing.map((m) => m.message).join(' ')}`, {
+            missing,
+          });
+      }
       const now = clock.now();
       const id = newId();
       // With a slot free here, the job is queued claimed by this replica: it starts at once.
@@ -193,6 +203,8 @@ export function createJobService(deps: {
               heartbeat_at: slot ? now : null,
               log_bytes: 0,
               log_chunks: 0,
+              plugin_id: recipe.plugin?.id ?? null,
+              plugin_recipe: recipe.plugin?.recipe ?? null,
             })
             .execute();
           const detail = {
@@ -219,6 +231,17 @@ export function createJobService(deps: {
       if (slot) slot.run(row, queued);
       else deps.runner?.wake();
       return view(row, projectKey, me.user.login);
+    },
+
+    /** What the caller lacks to run a recipe (for a plugin recipe: credentials, secrets); ready when none. */
+    async readiness(
+      caller: Caller,
+      projectKey: string,
+      recipeName: string,
+    ): Promise<{ ready: boolean; missing: Missing[] }> {
+      const { recipe } = await projects.recipeToRun(caller, projectKey, recipeName);
+      const missing = recipe.plugin ? await deps.pluginReadiness(caller, recipe.code) : [];
+      return { ready: missing.length === 0, missing };
     },
 
     async get(caller: Caller, id: string): Promise<JobView> {

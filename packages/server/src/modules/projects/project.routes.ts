@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { authErrors, ErrorBody } from '../../http/schemas.js';
 import type { ProjectService } from './project.service.js';
+import type { JobService } from '../jobs/job.service.js';
 import {
   MemberBody,
   MemberParams,
@@ -9,6 +10,8 @@ import {
   ProjectDetail,
   ProjectParams,
   ProjectView,
+  PluginRecipeBody,
+  Readiness,
   RecipeBody,
   RecipeParams,
   RecipeView,
@@ -19,10 +22,10 @@ import {
  * ticket reads its own project and its recipes, nothing else; changes to code, membership and projects
  * need the user's own hand (their session or an API key of their own, not one an administrator made).
  */
-export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService }> = async (
-  app,
-  { projects },
-) => {
+export const projectRoutes: FastifyPluginAsyncTypebox<{
+  projects: ProjectService;
+  jobs: Pick<JobService, 'readiness'>;
+}> = async (app, { projects, jobs }) => {
   const tags = ['projects'];
   const config = { access: 'user' as const };
   const ownProject = { ...config, ticket: 'own-project' as const };
@@ -125,15 +128,30 @@ export const projectRoutes: FastifyPluginAsyncTypebox<{ projects: ProjectService
     config: byOwnHand('change recipes (code)'),
     schema: {
       tags,
-      summary: 'Create or replace a recipe (contributors and owners)',
+      summary: 'Create or replace a recipe (contributors and owners): code, or a plugin recipe',
       params: RecipeParams,
-      body: RecipeBody,
+      body: Type.Union([RecipeBody, PluginRecipeBody]),
       response: { 200: RecipeView, 201: RecipeView, ...authErrors },
     },
     handler: async (req, reply) => {
-      const r = await projects.putRecipe(req.caller!, req.params.key, req.params.name, req.body);
+      const { key, name } = req.params;
+      const r =
+        'plugin' in req.body
+          ? await projects.putPluginRecipe(req.caller!, key, name, req.body)
+          : await projects.putRecipe(req.caller!, key, name, req.body);
       return reply.status(r.created ? 201 : 200).send(r.recipe);
     },
+  });
+
+  app.get('/api/v1/projects/:key/recipes/:name/readiness', {
+    config: byOwnHand('check what running a recipe needs'),
+    schema: {
+      tags,
+      summary: 'What you lack to run a recipe: credentials its presets ask for, secrets its plugin needs',
+      params: RecipeParams,
+      response: { 200: Readiness, ...authErrors },
+    },
+    handler: (req) => jobs.readiness(req.caller!, req.params.key, req.params.name),
   });
 
   app.delete('/api/v1/projects/:key/recipes/:name', {

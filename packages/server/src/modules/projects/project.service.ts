@@ -30,6 +30,10 @@ export interface RecipeView {
   name: string;
   language: RecipeLanguage;
   code: string;
+  /** A plugin recipe's plugin, component and form values; null for code. */
+  plugin: { id: string; recipe: string; config: Record<string, unknown> } | null;
+  /** Why it cannot run whoever runs it (its plugin was removed); null when it can. */
+  broken: string | null;
   /** The number of the saved code shown here; every save that changes the code adds one. */
   revision: number;
   createdBy: string;
@@ -45,6 +49,18 @@ export interface RecipeToRun {
   language: RecipeLanguage;
   code: string;
   revision: number;
+  /** A plugin recipe's plugin and component; `code` is then its config as JSON. */
+  plugin: { id: string; recipe: string } | null;
+}
+
+/** What projects need from plugins: to check a plugin recipe's form, and say why one cannot run. */
+export interface PluginRecipes {
+  checkRecipe(
+    pluginId: string,
+    recipeId: string,
+    config: Record<string, unknown>,
+  ): Promise<{ language: 'python' | 'r'; code: string }>;
+  broken(pluginId: string, recipeId: string): Promise<string | null>;
 }
 
 /** One save of a recipe's code, without the code. */
@@ -74,8 +90,9 @@ export function createProjectService(deps: {
   clock: Clock;
   audit: AuditLog;
   users: UserService;
+  plugins: PluginRecipes;
 }) {
-  const { store, clock, audit, users } = deps;
+  const { store, clock, audit, users, plugins } = deps;
   const db = store.db;
 
   /** The caller's membership of a project, at least `role`; NotFound for non-members. */
@@ -106,6 +123,11 @@ export function createProjectService(deps: {
     name: r.name,
     language: r.language,
     code: r.code,
+    plugin:
+      r.plugin_id && r.plugin_recipe
+        ? { id: r.plugin_id, recipe: r.plugin_recipe, config: configOf(r.code) }
+        : null,
+    broken: null,
     revision: r.revision,
     createdBy: r.created_by,
     updatedBy: r.updated_by,
@@ -113,7 +135,13 @@ export function createProjectService(deps: {
     updatedAt: Number(r.updated_at),
   });
 
-  return {
+  /** The view with, for a plugin recipe, why it cannot run (its plugin is gone, say). */
+  const withBroken = async (r: RecipeRow): Promise<RecipeView> => {
+    const v = recipeView(r);
+    return v.plugin ? { ...v, broken: await plugins.broken(v.plugin.id, v.plugin.recipe) } : v;
+  };
+
+  const service = {
     membership,
 
     async create(caller: Caller, input: { key: string; name: string }): Promise<ProjectView> {
@@ -201,14 +229,14 @@ export function createProjectService(deps: {
 
     async listRecipes(caller: Caller, key: string): Promise<RecipeView[]> {
       const { project } = await membership(caller, key, 'reader');
-      return (await repo.listRecipes(db, project.id)).map(recipeView);
+      return Promise.all((await repo.listRecipes(db, project.id)).map(withBroken));
     },
 
     async getRecipe(caller: Caller, key: string, name: string): Promise<RecipeView> {
       const { project } = await membership(caller, key, 'reader');
       const r = await repo.findRecipe(db, project.id, name);
       if (!r) throw new NotFound(`recipe ${JSON.stringify(name)} does not exist in project ${key}`);
-      return recipeView(r);
+      return withBroken(r);
     },
 
     /**
@@ -226,11 +254,21 @@ export function createProjectService(deps: {
       caller: Caller,
       key: string,
       name: string,
-      input: { language: RecipeLanguage; code: string; baseRevision?: number | undefined },
+      input: {
+        language: RecipeLanguage;
+        code: string;
+        baseRevision?: number | undefined;
+        /** Set by putPluginRecipe: the plugin and component whose config `code` holds. */
+        plugin?: { id: string; recipe: string } | undefined;
+      },
     ): Promise<{ created: boolean; recipe: RecipeView }> {
       const { me, project } = await membership(caller, key, 'contributor');
       checkRecipeName(name);
       checkCode(input.code);
+      const pluginColumns = {
+        plugin_id: input.plugin?.id ?? null,
+        plugin_recipe: input.plugin?.recipe ?? null,
+      };
       const base = input.baseRevision;
       const now = clock.now();
       return store.transaction(async (trx) => {
@@ -260,6 +298,7 @@ export function createProjectService(deps: {
                   created_at: now,
                   updated_at: now,
                   revision: 1,
+                  ...pluginColumns,
                 })
                 .onConflict((oc) => oc.columns(['project_id', 'name']).doNothing())
                 .executeTakeFirst()
@@ -276,6 +315,7 @@ export function createProjectService(deps: {
             updated_by: me.user.login,
             updated_at: now,
             revision: eb('revision', '+', 1),
+            ...pluginColumns,
           }))
           .where('project_id', '=', project.id)
           .where('name', '=', name)
@@ -308,6 +348,31 @@ export function createProjectService(deps: {
       });
     },
 
+    /**
+     * Creates or replaces a recipe of a plugin: its form values are checked against the component's
+     * parameters, then kept as the recipe's code (pluginRecipeCode), revisions and approval included.
+     */
+    async putPluginRecipe(
+      caller: Caller,
+      key: string,
+      name: string,
+      input: {
+        plugin: { id: string; recipe: string };
+        config: Record<string, unknown>;
+        baseRevision?: number | undefined;
+      },
+    ): Promise<{ created: boolean; recipe: RecipeView }> {
+      await membership(caller, key, 'contributor');
+      checkRecipeName(name);
+      const checked = await plugins.checkRecipe(input.plugin.id, input.plugin.recipe, input.config);
+      return service.putRecipe(caller, key, name, {
+        language: checked.language,
+        code: checked.code,
+        baseRevision: input.baseRevision,
+        plugin: input.plugin,
+      });
+    },
+
     /** The recipe as a job would run it now (contributors and owners: who may run it). */
     async recipeToRun(caller: Caller, key: string, name: string) {
       const { project } = await membership(caller, key, 'contributor');
@@ -319,6 +384,7 @@ export function createProjectService(deps: {
         language: r.language,
         code: r.code,
         revision: r.revision,
+        plugin: r.plugin_id && r.plugin_recipe ? { id: r.plugin_id, recipe: r.plugin_recipe } : null,
       };
       return { project, recipe };
     },
@@ -367,6 +433,17 @@ export function createProjectService(deps: {
       });
     },
   };
+  return service;
 }
 
 export type Membership = Awaited<ReturnType<ProjectService['membership']>>;
+
+/** A plugin recipe's form values, from the JSON its code holds. */
+function configOf(code: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(code) as { config?: unknown };
+    return typeof v.config === 'object' && v.config !== null ? (v.config as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}

@@ -16,3 +16,12 @@ export async function currentDataKey(db: Db, userId: string): Promise<Selectable
     .limit(1)
     .executeTakeFirst();
 }
+
+/** The user's data keys by version: what opens values sealed under any of them. */
+export async function dataKeysByVersion(
+  db: Db,
+  userId: string,
+): Promise<Map<number, Selectable<DataKeysTable>>> {
+  const rows = await db.selectFrom('data_keys').selectAll().where('user_id', '=', userId).execute();
+  return new Map(rows.map((r) => [r.version, r]));
+}

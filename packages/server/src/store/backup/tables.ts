@@ -27,6 +27,11 @@ export const BACKED_UP: readonly { table: keyof Database; key: readonly string[]
   { table: 'notebooks', key: ['id'] },
   { table: 'jobs', key: ['id'] },
   { table: 'job_logs', key: ['job_id', 'seq'] },
+  { table: 'plugins', key: ['id'] },
+  { table: 'plugin_files', key: ['plugin_id', 'path'] },
+  { table: 'plugin_presets', key: ['plugin_id', 'parameter_set', 'name'] },
+  // Sealed under their owners' data keys, as secrets are.
+  { table: 'plugin_credentials', key: ['user_id', 'plugin_id', 'parameter_set', 'preset', 'param'] },
 ];
 
 export const LEFT_OUT: readonly (keyof Database)[] = [

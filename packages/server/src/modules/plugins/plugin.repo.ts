@@ -1,0 +1,212 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { PluginCredentialsTable, PluginPresetsTable } from '../../store/schema.js';
+import type { Db } from '../../store/store.js';
+import type { PluginFile, PluginManifest } from './plugin.model.js';
+
+/** The rows of plugins, their files, presets and users' credentials. */
+
+export interface PluginRecord {
+  id: string;
+  version: string;
+  label: string;
+  manifest: PluginManifest;
+  /** JSON object: the plugin-level params administrators saved. */
+  config: string;
+  installedBy: string;
+  installedAt: number;
+  updatedAt: number;
+}
+
+const record = (r: {
+  id: string;
+  version: string;
+  label: string;
+  manifest: string;
+  config: string;
+  installed_by: string;
+  installed_at: number | string;
+  updated_at: number | string;
+}): PluginRecord => ({
+  id: r.id,
+  version: r.version,
+  label: r.label,
+  manifest: JSON.parse(r.manifest) as PluginManifest,
+  config: r.config,
+  installedBy: r.installed_by,
+  installedAt: Number(r.installed_at),
+  updatedAt: Number(r.updated_at),
+});
+
+export async function listPlugins(db: Db): Promise<PluginRecord[]> {
+  return (await db.selectFrom('plugins').selectAll().orderBy('id').execute()).map(record);
+}
+
+export async function findPlugin(db: Db, id: string): Promise<PluginRecord | undefined> {
+  const r = await db.selectFrom('plugins').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && record(r);
+}
+
+/** Writes a plugin and its files, replacing a previous version's files; answers the previous version. */
+export async function upsertPlugin(
+  db: Db,
+  p: { manifest: PluginManifest; files: readonly PluginFile[]; by: string; at: number },
+): Promise<string | null> {
+  const { manifest } = p;
+  const before = await db
+    .selectFrom('plugins')
+    .select('version')
+    .where('id', '=', manifest.id)
+    .executeTakeFirst();
+  const row = {
+    version: manifest.version,
+    label: manifest.label,
+    manifest: JSON.stringify(manifest),
+    installed_by: p.by,
+    updated_at: p.at,
+  };
+  if (before) await db.updateTable('plugins').set(row).where('id', '=', manifest.id).execute();
+  else
+    await db
+      .insertInto('plugins')
+      .values({ id: manifest.id, installed_at: p.at, ...row })
+      .execute();
+  await db.deleteFrom('plugin_files').where('plugin_id', '=', manifest.id).execute();
+  // In slices: one statement per file would be slow, one for all may pass a driver's parameter limit.
+  for (let i = 0; i < p.files.length; i += 100)
+    await db
+      .insertInto('plugin_files')
+      .values(
+        p.files.slice(i, i + 100).map((f) => ({ plugin_id: manifest.id, path: f.path, content: f.content })),
+      )
+      .execute();
+  return before?.version ?? null;
+}
+
+export async function deletePlugin(db: Db, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('plugins').where('id', '=', id).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function pluginFiles(db: Db, id: string): Promise<PluginFile[]> {
+  const rows = await db
+    .selectFrom('plugin_files')
+    .select(['path', 'content'])
+    .where('plugin_id', '=', id)
+    .orderBy('path')
+    .execute();
+  return rows.map((r) => ({ path: r.path, content: Buffer.from(r.content) }));
+}
+
+/** Recipes of any project that use the plugin. */
+export async function usagesOf(db: Db, pluginId: string, projectKey?: string) {
+  let q = db
+    .selectFrom('recipes')
+    .innerJoin('projects', 'projects.id', 'recipes.project_id')
+    .select(['projects.key as project_key', 'recipes.name', 'recipes.plugin_recipe'])
+    .where('recipes.plugin_id', '=', pluginId);
+  if (projectKey !== undefined) q = q.where('projects.key', '=', projectKey);
+  return q.orderBy('projects.key').orderBy('recipes.name').execute();
+}
+
+export type PresetRow = Selectable<PluginPresetsTable>;
+
+export async function presetsOf(db: Db, pluginId: string): Promise<PresetRow[]> {
+  return db
+    .selectFrom('plugin_presets')
+    .selectAll()
+    .where('plugin_id', '=', pluginId)
+    .orderBy('parameter_set')
+    .orderBy('name')
+    .execute();
+}
+
+export async function allPresets(db: Db): Promise<PresetRow[]> {
+  return db
+    .selectFrom('plugin_presets')
+    .selectAll()
+    .orderBy('plugin_id')
+    .orderBy('parameter_set')
+    .orderBy('name')
+    .execute();
+}
+
+export async function findPreset(db: Db, pluginId: string, set: string, name: string) {
+  return db
+    .selectFrom('plugin_presets')
+    .selectAll()
+    .where('plugin_id', '=', pluginId)
+    .where('parameter_set', '=', set)
+    .where('name', '=', name)
+    .executeTakeFirst();
+}
+
+export async function upsertPreset(db: Db, row: Insertable<PluginPresetsTable>): Promise<void> {
+  await db
+    .insertInto('plugin_presets')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['plugin_id', 'parameter_set', 'name']).doUpdateSet({
+        config: row.config,
+        plugin_config: row.plugin_config,
+        updated_by: row.updated_by,
+        updated_at: row.updated_at,
+      }),
+    )
+    .execute();
+}
+
+/** Deletes a preset and every user's credentials for it; answers whether it existed. */
+export async function deletePreset(db: Db, pluginId: string, set: string, name: string): Promise<boolean> {
+  await db
+    .deleteFrom('plugin_credentials')
+    .where('plugin_id', '=', pluginId)
+    .where('parameter_set', '=', set)
+    .where('preset', '=', name)
+    .execute();
+  const r = await db
+    .deleteFrom('plugin_presets')
+    .where('plugin_id', '=', pluginId)
+    .where('parameter_set', '=', set)
+    .where('name', '=', name)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export type CredentialRow = Selectable<PluginCredentialsTable>;
+export type CredentialKey = Pick<CredentialRow, 'plugin_id' | 'parameter_set' | 'preset' | 'param'>;
+
+export async function credentialsOf(db: Db, userId: string, pluginId?: string): Promise<CredentialRow[]> {
+  let q = db.selectFrom('plugin_credentials').selectAll().where('user_id', '=', userId);
+  if (pluginId !== undefined) q = q.where('plugin_id', '=', pluginId);
+  return q.execute();
+}
+
+export async function upsertCredential(db: Db, row: Insertable<PluginCredentialsTable>): Promise<void> {
+  await db
+    .insertInto('plugin_credentials')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['user_id', 'plugin_id', 'parameter_set', 'preset', 'param']).doUpdateSet({
+        ciphertext: row.ciphertext,
+        key_version: row.key_version,
+        updated_at: row.updated_at,
+      }),
+    )
+    .execute();
+}
+
+export async function deleteCredential(db: Db, userId: string, k: CredentialKey): Promise<boolean> {
+  const r = await db
+    .deleteFrom('plugin_credentials')
+    .where('user_id', '=', userId)
+    .where('plugin_id', '=', k.plugin_id)
+    .where('parameter_set', '=', k.parameter_set)
+    .where('preset', '=', k.preset)
+    .where('param', '=', k.param)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
+}
+
+export async function savePluginConfig(db: Db, id: string, config: string): Promise<void> {
+  await db.updateTable('plugins').set({ config }).where('id', '=', id).execute();
+}

@@ -1,0 +1,313 @@
+import type { Clock } from '../../clock.js';
+import { Conflict, Invalid, NotFound } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import type { AuditLog } from '../audit/audit.service.js';
+import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
+import { formProblems } from '@coffer/client';
+import { readPluginArchive } from './plugin-archive.js';
+import type { ParamDesc, ParameterSetDesc, PluginManifest, RecipeDesc } from './plugin.model.js';
+import * as repo from './plugin.repo.js';
+
+/*
+ * Installed plugins: administrators install, update and remove them, and create the instance-wide
+ * presets of their parameter sets; every user sees what is installed, to add its recipes to projects.
+ * What each user enters for a preset's credentials is theirs alone (plugin-credential.service.ts).
+ */
+
+/** Parameters of a parameter set that each user fills in for themselves, never a preset. */
+export const PERSONAL_TYPES: ReadonlySet<string> = new Set(['CREDENTIAL_REQUEST', 'PASSWORD']);
+
+export interface PluginSummaryView {
+  id: string;
+  version: string;
+  label: string;
+  description: string | null;
+  author: string | null;
+  installedBy: string;
+  installedAt: number;
+  updatedAt: number;
+  recipes: number;
+}
+
+export interface PresetView {
+  name: string;
+  config: Record<string, unknown>;
+  pluginConfig?: Record<string, unknown>;
+  updatedAt: number;
+}
+
+export type PluginService = ReturnType<typeof createPluginService>;
+
+const paramView = ({ selectChoices, ...p }: ParamDesc) => ({
+  ...p,
+  ...(selectChoices ? { selectChoices: selectChoices.map((c) => ({ ...c })) } : {}),
+});
+
+export function createPluginService(deps: { store: Store; clock: Clock; audit: AuditLog }) {
+  const { store, clock, audit } = deps;
+  const db = store.db;
+
+  const summary = (p: repo.PluginRecord): PluginSummaryView => ({
+    id: p.id,
+    version: p.version,
+    label: p.label,
+    description: p.manifest.description,
+    author: p.manifest.author,
+    installedBy: p.installedBy,
+    installedAt: p.installedAt,
+    updatedAt: p.updatedAt,
+    recipes: p.manifest.recipes.length,
+  });
+
+  async function load(id: string): Promise<repo.PluginRecord> {
+    const p = await repo.findPlugin(db, id);
+    if (!p) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+    return p;
+  }
+
+  function parameterSetOf(p: repo.PluginRecord, set: string): ParameterSetDesc {
+    const s = p.manifest.parameterSets.find((x) => x.id === set);
+    if (!s) throw new NotFound(`plugin ${p.id} has no parameter set ${JSON.stringify(set)}`);
+    return s;
+  }
+
+  async function detail(caller: Caller, p: repo.PluginRecord) {
+    const admin = isAdminCaller(caller);
+    const presets = await repo.presetsOf(db, p.id);
+    return {
+      ...summary(p),
+      recipes: p.manifest.recipes.map((r) => ({
+        id: r.id,
+        language: r.language,
+        label: r.label,
+        description: r.description,
+        params: r.params.map(paramView),
+      })),
+      parameterSets: p.manifest.parameterSets.map((s) => ({
+        id: s.id,
+        label: s.label,
+        description: s.description,
+        params: s.params.map(paramView),
+        pluginParams: s.pluginParams.map(paramView),
+        presets: presets.filter((x) => x.parameter_set === s.id).map((x) => presetView(x, admin)),
+      })),
+      userSecrets: p.manifest.userSecrets.map((s) => ({ name: s.name, description: s.description })),
+    };
+  }
+
+  /** Checks a preset's values against its parameter set; answers them with only the set's own params. */
+  function checkPreset(
+    set: ParameterSetDesc,
+    input: { config: Record<string, unknown>; pluginConfig?: Record<string, unknown> | undefined },
+  ) {
+    const where = `preset of parameter set ${set.id}`;
+    for (const p of set.params)
+      if (PERSONAL_TYPES.has(p.type) && input.config[p.name] !== undefined)
+        throw new Invalid(
+          `${where}: ${p.name} is a ${p.type === 'PASSWORD' ? 'password' : 'credential'} that each user enters for themselves on their Credentials tab; a preset cannot hold one for everybody`,
+        );
+    const known = new Set([...set.params, ...set.pluginParams].map((p) => p.name));
+    for (const k of [...Object.keys(input.config), ...Object.keys(input.pluginConfig ?? {})])
+      if (!known.has(k)) throw new Invalid(`${where}: unknown parameter ${JSON.stringify(k)}`);
+    const shared = set.params.filter((p) => !PERSONAL_TYPES.has(p.type));
+    const problem =
+      formProblems(shared, input.config)[0] ?? formProblems(set.pluginParams, input.pluginConfig ?? {})[0];
+    if (problem) throw new Invalid(`${where}: ${problem.param}: ${problem.message}`);
+    return { config: input.config, pluginConfig: input.pluginConfig ?? {} };
+  }
+
+  return {
+    /**
+     * Installs a plugin from its zip, or replaces the installed version with the same id. The archive is
+     * read and checked in full first, so a bad one installs nothing.
+     */
+    async install(caller: Caller, zip: Buffer, opts: { expectId?: string } = {}) {
+      requireAdmin(caller);
+      const pkg = await readPluginArchive(zip);
+      const { manifest } = pkg;
+      if (opts.expectId !== undefined && manifest.id !== opts.expectId)
+        throw new Invalid(
+          `plugin.json: id is ${JSON.stringify(manifest.id)}, but this updates plugin ${JSON.stringify(opts.expectId)}`,
+        );
+      const by = caller.kind === 'user' ? caller.user.login : 'operator';
+      await store.transaction(async (trx) => {
+        const previous = await repo.upsertPlugin(trx, {
+          manifest,
+          files: pkg.files,
+          by,
+          at: clock.now(),
+        });
+        await audit.record(trx, caller, [
+          {
+            action: 'plugin.installed',
+            detail: { plugin: manifest.id, version: manifest.version, previousVersion: previous },
+          },
+        ]);
+      });
+      return detail(caller, await load(manifest.id));
+    },
+
+    async list(caller: Caller): Promise<PluginSummaryView[]> {
+      requireUser(caller);
+      return (await repo.listPlugins(db)).map(summary);
+    },
+
+    /** Administrators too, for the CLI (operator). */
+    async listAll(caller: Caller): Promise<PluginSummaryView[]> {
+      requireAdmin(caller);
+      return (await repo.listPlugins(db)).map(summary);
+    },
+
+    async get(caller: Caller, id: string) {
+      if (caller.kind === 'user') requireUser(caller);
+      return detail(caller, await load(id));
+    },
+
+    /** The recipes of any project that use a plugin (administrators: every project). */
+    async usages(caller: Caller, id: string, projectKey?: string) {
+      requireAdmin(caller);
+      await load(id);
+      return (await repo.usagesOf(db, id, projectKey)).map((u) => ({
+        projectKey: u.project_key,
+        recipe: u.name,
+        component: u.plugin_recipe ?? '',
+      }));
+    },
+
+    /**
+     * Removes a plugin, its presets and every user's credentials for them. Refused while recipes use it,
+     * unless forced: they stay, and show that their plugin is gone.
+     */
+    async remove(caller: Caller, id: string, opts: { force?: boolean }) {
+      requireAdmin(caller);
+      return store.transaction(async (trx) => {
+        if (!(await repo.findPlugin(trx, id)))
+          throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+        const used = await repo.usagesOf(trx, id);
+        if (used.length > 0 && !opts.force)
+          throw new Conflict(
+            `plugin ${id} is used by ${used.length} recipe${used.length === 1 ? '' : 's'} (${used
+              .slice(0, 5)
+              .map((u) => `${u.project_key}/${u.name}`)
+              .join(
+                ', ',
+              )}${used.length > 5 ? ', …' : ''}); nothing was removed. Remove it with force to leave those recipes broken.`,
+            { usages: used.map((u) => ({ projectKey: u.project_key, recipe: u.name })) },
+          );
+        await repo.deletePlugin(trx, id);
+        await audit.record(trx, caller, [
+          { action: 'plugin.removed', detail: { plugin: id, brokenRecipes: used.length } },
+        ]);
+        return { brokenRecipes: used.length };
+      });
+    },
+
+    async putPreset(
+      caller: Caller,
+      id: string,
+      set: string,
+      name: string,
+      input: { config: Record<string, unknown>; pluginConfig?: Record<string, unknown> | undefined },
+    ): Promise<PresetView> {
+      requireAdmin(caller);
+      checkPresetName(name);
+      const p = await load(id);
+      const values = checkPreset(parameterSetOf(p, set), input);
+      const now = clock.now();
+      const by = caller.kind === 'user' ? caller.user.login : 'operator';
+      await store.transaction(async (trx) => {
+        await repo.upsertPreset(trx, {
+          plugin_id: id,
+          parameter_set: set,
+          name,
+          config: JSON.stringify(values.config),
+          plugin_config: JSON.stringify(values.pluginConfig),
+          updated_by: by,
+          created_at: now,
+          updated_at: now,
+        });
+        await audit.record(trx, caller, [
+          { action: 'plugin.preset_set', detail: { plugin: id, parameterSet: set, preset: name } },
+        ]);
+      });
+      return presetView((await repo.findPreset(db, id, set, name))!, true);
+    },
+
+    /** Deletes a preset, and with it every user's credentials for it. */
+    async deletePreset(caller: Caller, id: string, set: string, name: string): Promise<void> {
+      requireAdmin(caller);
+      await store.transaction(async (trx) => {
+        if (!(await repo.deletePreset(trx, id, set, name)))
+          throw new NotFound(`plugin ${id} has no preset ${JSON.stringify(name)} of parameter set ${set}`);
+        await audit.record(trx, caller, [
+          { action: 'plugin.preset_deleted', detail: { plugin: id, parameterSet: set, preset: name } },
+        ]);
+      });
+    },
+
+    /** A recipe's form values checked against its component; answers what a recipe row holds. */
+    async checkRecipe(
+      pluginId: string,
+      recipeId: string,
+      config: Record<string, unknown>,
+    ): Promise<{ language: 'python' | 'r'; code: string }> {
+      const p = await load(pluginId);
+      const recipe = componentOf(p.manifest, recipeId);
+      const known = new Set(recipe.params.map((x) => x.name));
+      for (const k of Object.keys(config))
+        if (!known.has(k))
+          throw new Invalid(`recipe ${recipeId} of plugin ${pluginId} has no parameter ${JSON.stringify(k)}`);
+      const problem = formProblems(recipe.params, config)[0];
+      if (problem) throw new Invalid(`${problem.param}: ${problem.message}`);
+      for (const param of recipe.params.filter((x) => x.type === 'PRESET')) {
+        const v = config[param.name] as { name?: string } | undefined;
+        if (v?.name && !(await repo.findPreset(db, pluginId, param.parameterSetId!, v.name)))
+          throw new Invalid(
+            `${param.name}: there is no preset ${JSON.stringify(v.name)} of parameter set ${param.parameterSetId}`,
+          );
+      }
+      return { language: recipe.language, code: pluginRecipeCode(pluginId, recipeId, config) };
+    },
+  };
+}
+
+/** The component of a plugin, or NotFound. */
+export function componentOf(manifest: PluginManifest, recipeId: string): RecipeDesc {
+  const r = manifest.recipes.find((x) => x.id === recipeId);
+  if (!r) throw new NotFound(`plugin ${manifest.id} has no recipe ${JSON.stringify(recipeId)}`);
+  return r;
+}
+
+/**
+ * What a plugin recipe keeps as its code: its plugin, component and form values as stable JSON, so a
+ * change of any of them is a new revision that a runner approves as they would a change of code.
+ */
+export function pluginRecipeCode(plugin: string, recipe: string, config: Record<string, unknown>): string {
+  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return `${JSON.stringify({ plugin, recipe, config: sorted }, null, 2)}\n`;
+}
+
+/** Reads back what pluginRecipeCode wrote. */
+export function parsePluginRecipeCode(code: string): {
+  plugin: string;
+  recipe: string;
+  config: Record<string, unknown>;
+} {
+  return JSON.parse(code) as { plugin: string; recipe: string; config: Record<string, unknown> };
+}
+
+function presetView(r: repo.PresetRow, admin: boolean): PresetView {
+  return {
+    name: r.name,
+    config: JSON.parse(r.config) as Record<string, unknown>,
+    ...(admin ? { pluginConfig: JSON.parse(r.plugin_config) as Record<string, unknown> } : {}),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function checkPresetName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$/.test(name))
+    throw new Invalid(
+      `preset name ${JSON.stringify(name)}: use 1 to 100 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit`,
+    );
+}
