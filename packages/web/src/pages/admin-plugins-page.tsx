@@ -333,8 +333,8 @@ function RemovePluginDialog(p: { plugin: PluginDetail; onCancel(): void; onRemov
       title={`Remove ${p.plugin.label}?`}
       message={
         <p>
-          The plugin ({p.plugin.id}, version {p.plugin.version}) and its presets are removed. Installing it
-          again does not bring the presets back.
+          The plugin ({p.plugin.id}, version {p.plugin.version}), its presets and the credentials users
+          entered for them are removed. Installing it again does not bring them back.
         </p>
       }
       confirmLabel="Remove"
@@ -360,7 +360,10 @@ function DeletePresetDialog(p: {
     <ConfirmDialog
       title={`Delete preset ${p.preset.name}?`}
       message={
-        <p>Recipes that use this preset of {p.set.label} can no longer run until they pick another one.</p>
+        <p>
+          The credentials users entered for it are deleted too, and recipes that use this preset of{' '}
+          {p.set.label} can no longer run until they pick another one.
+        </p>
       }
       confirmLabel="Delete preset"
       danger
