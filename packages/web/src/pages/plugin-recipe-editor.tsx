@@ -60,8 +60,9 @@ export function PluginRecipeEditor(p: Props) {
   }, [call, p.component.id, p.component.recipe]);
 
   const saved = p.recipe !== null;
-  async function checkReadiness(): Promise<RecipeReadiness | null> {
-    if (!saved || !canEdit) return null;
+  /** `justSaved`: the recipe exists now, even if this render still shows it as new. */
+  async function checkReadiness(justSaved = false): Promise<RecipeReadiness | null> {
+    if (!(saved || justSaved) || !canEdit) return null;
     try {
       const r = await call(() => api.recipeReadiness(p.project, p.name));
       setReadiness(r);
@@ -114,7 +115,7 @@ export function PluginRecipeEditor(p: Props) {
   const runner = useRecipeRun(p.project, p.name, {
     prepare: async () => {
       if (dirty && !(await save())) return false;
-      const r = await checkReadiness();
+      const r = await checkReadiness(true);
       if (r && !r.ready) runner.setStatus('Not run: something you need is missing (see above).');
       return r?.ready ?? true;
     },
