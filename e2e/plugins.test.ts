@@ -100,7 +100,7 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
       .filter({ hasText: /^Saved your API token/ })
       .waitFor();
     await row.getByRole('button', { name: /^Replace API token/ }).waitFor();
-    await expect(row.textContent()).resolves.toMatch(/\bSet\b/);
+    await row.getByRole('cell', { name: 'Set', exact: true }).waitFor();
     expect(await page.content()).not.toContain(TOKEN);
 
     expect(

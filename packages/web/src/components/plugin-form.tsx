@@ -108,7 +108,7 @@ function ParamField(f: ParamFieldProps) {
 
   if (isPersonal(param))
     return (
-      <Shell {...f} hintId={hintId} errorId={errorId} group>
+      <Shell {...f} param={{ ...param, mandatory: false }} hintId={hintId} errorId={errorId} group>
         <p class="muted small personal-note">
           Not set here: each user enters their own {param.type === 'PASSWORD' ? 'password' : 'credential'} on
           their Credentials tab (Profile → Credentials), and only their own runs get it.
@@ -259,7 +259,11 @@ function ParamField(f: ParamFieldProps) {
           {...f}
           hintId={hintId}
           errorId={errorId}
-          extraHint="The name of one of your own secrets (Profile → Other credentials); whoever runs the recipe uses theirs of that name."
+          extraHint={
+            param.description
+              ? undefined
+              : 'The name of one of your own secrets (Profile → Other credentials); whoever runs the recipe uses theirs of that name.'
+          }
         >
           <select {...a11y} value={str} onChange={(e) => f.onValue(e.currentTarget.value || undefined)}>
             <option value="">{param.mandatory ? 'Choose a secret…' : '(none)'}</option>
