@@ -19,13 +19,13 @@ const TOKEN = 'tok-alice-5f2c9e-never-shown';
 describe.skipIf(skipBrowser)('plugins, in the browser', () => {
   const { browser } = useBrowser();
   let server: TestServer;
-  let admin: TestUser;
+  let root: TestUser;
   let alice: TestUser;
   let dir: string;
 
   beforeAll(async () => {
     server = await TestServer.start();
-    admin = await server.createUser('root', { admin: true });
+    root = await server.createUser('root', { admin: true });
     alice = await server.createUser('alice');
     dir = mkdtempSync(path.join(tmpdir(), 'coffer-plugin-zips-'));
   });
@@ -41,7 +41,7 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     writeFileSync(bad, 'this is not a zip archive');
 
     const { page, problems } = await openPage(browser(), server.url, ctx);
-    await signIn(page, admin.login, admin.password);
+    await signIn(page, root.login, root.password);
     await page.getByRole('link', { name: 'Administration' }).click();
     await page
       .getByRole('navigation', { name: 'Administration' })
@@ -61,7 +61,7 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
       .filter({ hasText: 'Installed API connect (api-connect), version 1.0.0.' })
       .waitFor();
     const card = page.getByRole('region', { name: 'API connect' });
-    await expect(card.textContent()).resolves.toContain(`by ${admin.login}`);
+    await expect(card.textContent()).resolves.toContain(`by ${root.login}`);
 
     await card.getByRole('button', { name: 'New preset of API credentials' }).click();
     const dialog = page.getByRole('dialog', { name: 'New preset of API credentials' });
@@ -162,5 +162,43 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     await screenshot(page, 'plugin-recipe-run');
     expect(await page.content()).not.toContain(TOKEN);
     expect(problems).toEqual([]);
+  });
+
+  it('a member without the token is told what is missing, with a link, and cannot run; removing the plugin in use asks first and leaves the recipe broken', async (ctx) => {
+    const bob = await server.createUser('bob');
+    await server.request('PUT', `/api/v1/projects/APIS/members/${bob.login}`, {
+      key: alice.key,
+      body: { role: 'contributor' },
+    });
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, bob.login, bob.password);
+    await page.goto('/projects/APIS/recipes/fetch');
+    const missing = page.getByRole('heading', { name: 'Before you can run this recipe' });
+    await missing.waitFor();
+    await page.getByRole('link', { name: 'Enter it on your Credentials tab' }).waitFor();
+    await expect(page.getByRole('button', { name: 'Run' }).isDisabled()).resolves.toBe(true);
+    await screenshot(page, 'plugin-recipe-not-ready');
+
+    const admin = await openPage(browser(), server.url, ctx);
+    await signIn(admin.page, root.login, root.password);
+    await admin.page.goto('/admin/plugins');
+    await admin.page.getByRole('button', { name: 'Remove API connect' }).click();
+    await admin.page
+      .getByRole('dialog', { name: 'Remove API connect?' })
+      .getByRole('button', { name: 'Remove' })
+      .click();
+    const inUse = admin.page.getByRole('dialog', { name: 'API connect is in use' });
+    await inUse.getByRole('link', { name: 'APIS / fetch' }).waitFor();
+    await expect(inUse.textContent()).resolves.toContain('marked broken');
+    await screenshot(admin.page, 'plugin-remove-in-use');
+    await inUse.getByRole('button', { name: 'Remove anyway' }).click();
+    await admin.page.getByRole('status').filter({ hasText: 'Removed API connect.' }).waitFor();
+    await admin.page.getByText('No plugins installed yet.').waitFor();
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'This recipe cannot run' }).waitFor();
+    await expect(page.getByRole('button', { name: 'Run' }).isDisabled()).resolves.toBe(true);
+    expect(problems).toEqual([]);
+    expect(admin.problems).toEqual([]);
   });
 });
