@@ -44,6 +44,8 @@ import { createProjectService } from './modules/projects/project.service.js';
 import { createPluginCredentialService } from './modules/plugins/plugin-credential.service.js';
 import { createPluginRunner } from './modules/plugins/plugin-run.js';
 import { createPluginService } from './modules/plugins/plugin.service.js';
+import { pluginRoutes } from './modules/plugins/plugin.routes.js';
+import { pluginDssRoutes } from './modules/plugins/plugin.dss-routes.js';
 import { notebookDssRoutes } from './modules/notebooks/notebook.dss-routes.js';
 import { notebookRoutes } from './modules/notebooks/notebook.routes.js';
 import { jupyterRoutes } from './modules/notebooks/jupyter.routes.js';
@@ -73,10 +75,11 @@ export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalR
   const apiKeys = createApiKeyService({ store, clock, audit, users });
   const tickets = createTicketService({ store, clock });
   const auth = createAuthService({ store, clock, audit, users, config: config.limits });
-  const settings = createDssSettingsService({ store, users, secrets });
+
   const plugins = createPluginService({ store, clock, audit });
   const pluginCredentials = createPluginCredentialService({ store, keyring, clock, audit });
   const pluginRuns = createPluginRunner({ store, credentials: pluginCredentials, secrets });
+  const settings = createDssSettingsService({ store, users, secrets, credentials: pluginCredentials });
   const projects = createProjectService({
     store,
     clock,
@@ -218,12 +221,14 @@ export async function buildApp(deps: AppDeps): Promise<{
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys });
   for (const prefix of DSS_PREFIXES) {
     await app.register(dssRoutes, { prefix, ...services });
+    await app.register(pluginDssRoutes, { prefix, plugins: services.plugins });
   }
   await registerWebUi(app as unknown as FastifyInstance, config.webDir);
   app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
     app.swagger(),
   );
   await app.register(projectRoutes, { projects: services.projects, jobs: services.jobs });
+  await app.register(pluginRoutes, { plugins: services.plugins, credentials: services.pluginCredentials });
   await app.register(notebookRoutes, { notebooks: services.notebooks });
   await app.register(jupyterContentsRoutes, { notebooks: services.notebooks, projects: services.projects });
   await app.register(jobRoutes, { jobs: services.jobs });

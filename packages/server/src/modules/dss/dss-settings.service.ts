@@ -2,6 +2,7 @@ import { Conflict } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { isAdminCaller, type Caller } from '../auth/caller.js';
 import type { SecretService } from '../secrets/secret.service.js';
+import type { PluginCredentialService } from '../plugins/plugin-credential.service.js';
 import type { User } from '../users/user.model.js';
 import { lockUser } from '../users/user.repo.js';
 import type { UserService } from '../users/user.service.js';
@@ -21,8 +22,13 @@ export type DssSettingsService = ReturnType<typeof createDssSettingsService>;
  * then applied in one transaction against what its read saw (docs/adr/0016), so a bad entry anywhere
  * leaves everything as it was and nothing written since the read is undone.
  */
-export function createDssSettingsService(deps: { store: Store; users: UserService; secrets: SecretService }) {
-  const { store, users, secrets } = deps;
+export function createDssSettingsService(deps: {
+  store: Store;
+  users: UserService;
+  secrets: SecretService;
+  credentials: Pick<PluginCredentialService, 'dssMarkers' | 'planDssEntries' | 'applyDssPlan'>;
+}) {
+  const { store, users, secrets, credentials } = deps;
 
   async function view(caller: Caller, target: User) {
     const admin = isAdminCaller(caller);
@@ -39,7 +45,7 @@ export function createDssSettingsService(deps: { store: Store; users: UserServic
       userProperties: target.userProperties,
       preferences: target.preferences,
       secrets: markers.entries,
-      credentials: {},
+      credentials: await credentials.dssMarkers(target.id),
       ...(admin ? { adminProperties: target.adminProperties } : {}),
       [READ_VERSION_FIELD]: formatReadVersion({
         secretsRevision: markers.revision,
@@ -60,6 +66,9 @@ export function createDssSettingsService(deps: { store: Store; users: UserServic
       // Checked before the transaction too, so a bad body is refused without taking the user's row.
       users.planPatch(caller, before, input.patch);
       const entries = input.secrets ? secrets.validateDssEntries(input.secrets) : undefined;
+      const credentialPlan = input.credentials
+        ? await credentials.planDssEntries(caller, before, input.credentials)
+        : undefined;
       await store.transaction(async (trx) => {
         await lockUser(trx, before.id);
         const target = await users.loadByLogin(trx, login);
@@ -74,6 +83,7 @@ export function createDssSettingsService(deps: { store: Store; users: UserServic
         }
         await users.applyPatch(trx, caller, target, users.planPatch(caller, target, input.patch));
         if (entries) await secrets.applyDssEntries(trx, caller, target, entries, read?.secretsRevision);
+        if (credentialPlan) await credentials.applyDssPlan(trx, caller, target, credentialPlan);
       });
       return view(caller, await users.get(caller, login));
     },

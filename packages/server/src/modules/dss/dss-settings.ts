@@ -24,6 +24,8 @@ const KNOWN_FIELDS = new Set([
 export interface DssSettingsInput {
   patch: UserPatchInput;
   secrets: { name: unknown; value: unknown }[] | undefined;
+  /** DSS's `credentials` dict as sent (plugin credentials, as markers or new values); undefined: absent. */
+  credentials: Record<string, unknown> | undefined;
   /** What the client's GET saw; absent when the body was not read from Coffer. */
   readVersion: ReadVersion | undefined;
 }
@@ -66,10 +68,8 @@ export function parseDssSettings(body: unknown, target: User): DssSettingsInput 
   }
   if (body.enabled !== undefined && typeof body.enabled !== 'boolean')
     throw new Invalid('enabled must be true or false');
+  // Checked against what is stored by the plugin credentials service: only plugin credentials exist.
   const credentials = obj('credentials');
-  if (credentials && Object.keys(credentials).length > 0) {
-    throw new Invalid('connection credentials are not supported by Coffer; store them as secrets instead');
-  }
   let secrets: DssSettingsInput['secrets'];
   if (body.secrets !== undefined && body.secrets !== null) {
     if (!Array.isArray(body.secrets)) throw new Invalid('secrets must be a list of {name, value} objects');
@@ -94,6 +94,7 @@ export function parseDssSettings(body: unknown, target: User): DssSettingsInput 
       preferences: obj('preferences'),
     },
     secrets,
+    credentials,
     readVersion: parseReadVersion(body[READ_VERSION_FIELD]),
   };
 }

@@ -144,6 +144,14 @@ export function createJobService(deps: {
         throw new Invalid(
           `approvedRevision ${approved} is not a revision of recipe ${recipe.name}: its current revision is ${recipe.revision}`,
         );
+      // What the runner lacks first: approving a change they then cannot run would be for nothing.
+      if (recipe.plugin) {
+        const missing = await deps.pluginReadiness(caller, recipe.code);
+        if (missing.length > 0)
+          throw new Conflict(`The run did not start. ${missing.map((m) => m.message).join(' ')}`, {
+            missing,
+          });
+      }
       // What runs is the revision read above, whatever is saved meanwhile: it is what was checked.
       const lastRun = await repo.lastRevisionRun(db, me.user.id, recipe.id);
       const { changes, before } = await projects.recipeChanges(
@@ -167,13 +175,6 @@ export function createJobService(deps: {
           changes: changes.map((c) => ({ revision: c.revision, by: c.by, at: c.at })),
           diff: await codeDiff(recipe.name, before, recipe),
         });
-      if (recipe.plugin) {
-        const missing = await deps.pluginReadiness(caller, recipe.code);
-        if (missing.length > 0)
-          throw new Conflict(`The run did not start. ${missing.map((m) => m.message).join(' ')}`, {
-            missing,
-          });
-      }
       const now = clock.now();
       const id = newId();
       // With a slot free here, the job is queued claimed by this replica: it starts at once.

@@ -2,6 +2,7 @@ import type { Keyring } from '../../crypto/index.js';
 import type { Store } from '../../store/store.js';
 import { lockUser } from '../users/user.repo.js';
 import * as repo from './master-key.repo.js';
+import { credentialSealName, credentialsOf, replaceCredentialSealed } from '../plugins/plugin.repo.js';
 
 /*
  * Online master key rotation, run by `coffer keys rotate` beside live servers.
@@ -107,8 +108,21 @@ async function resealUser(
       const ciphertext = keyring.seal(dataKey, s.name, keyring.open(oldKey, s.name, s.ciphertext));
       await repo.replaceSealed(trx, userId, s.name, ciphertext, version);
     }
+    // Users' plugin credentials are sealed under the same data keys: re-sealed with the secrets.
+    const credentials = await credentialsOf(trx, userId);
+    for (const c of credentials) {
+      const old = byVersion.get(c.key_version);
+      if (!old)
+        throw new Error(
+          `a plugin credential of user ${userId} needs data key ${c.key_version}, which is missing`,
+        );
+      const oldKey = keyring.unwrapDataKey(userId, old.version, old.wrapped);
+      const name = credentialSealName(c);
+      const ciphertext = keyring.seal(dataKey, name, keyring.open(oldKey, name, c.ciphertext));
+      await replaceCredentialSealed(trx, userId, c, ciphertext, version);
+    }
     await repo.deleteDataKeysBelow(trx, userId, version);
-    return sealed.length;
+    return sealed.length + credentials.length;
   });
   keyring.forget(userId);
   return count;

@@ -1,6 +1,6 @@
 import type { Clock } from '../../clock.js';
 import { digestOf, type Keyring } from '../../crypto/index.js';
-import { Invalid, NotFound } from '../../errors.js';
+import { Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { requireOwnCredential, type Caller } from '../auth/caller.js';
@@ -32,15 +32,34 @@ export type OpenedCredential = string | { user: string; password: string };
 
 const MAX_VALUE_CHARS = 64 * 1024;
 
-/** The name a credential is sealed under: unlike any secret's, so one cannot be passed off as the other. */
-const sealName = (k: repo.CredentialKey) =>
-  ['\u0000plugin-credential', k.plugin_id, k.parameter_set, k.preset, k.param].join('\u0000');
+const sealName = repo.credentialSealName;
 
 /** DSS's key for a plugin credential in user settings: the JSON list without its brackets. */
 export function dssCredentialKey(k: CredentialPlace): string {
   return JSON.stringify(['PLUGIN', k.plugin, k.parameterSet, k.preset, k.param])
     .slice(1, -1)
     .replaceAll('","', '", "');
+}
+
+/** The place a DSS credentials key names; only plugin credentials ("PLUGIN", …) exist in Coffer. */
+function placeOfDssKey(key: string): CredentialPlace {
+  let parts: unknown;
+  try {
+    parts = JSON.parse(`[${key}]`);
+  } catch {
+    parts = undefined;
+  }
+  if (
+    !Array.isArray(parts) ||
+    parts.length !== 5 ||
+    parts[0] !== 'PLUGIN' ||
+    !parts.every((p) => typeof p === 'string')
+  )
+    throw new Invalid(
+      `credentials[${key}]: Coffer keeps only plugin credentials ("PLUGIN", "<plugin>", "<parameter set>", "<preset>", "<param>"); connection credentials are not supported, store them as secrets instead`,
+    );
+  const [, plugin, parameterSet, preset, param] = parts as string[];
+  return { plugin: plugin!, parameterSet: parameterSet!, preset: preset!, param: param! };
 }
 
 /** The kind of value a parameter of a parameter set asks each user for, if it asks for one. */
@@ -151,6 +170,22 @@ export function createPluginCredentialService(deps: {
     });
   }
 
+  /** DSS settings view: one marker per entered credential, under DSS's key; never a value. */
+  async function dssMarkers(userId: string): Promise<Record<string, Record<string, string>>> {
+    const [wanted, mine] = await Promise.all([requests(db), repo.credentialsOf(db, userId)]);
+    const out: Record<string, Record<string, string>> = {};
+    for (const m of mine) {
+      const w = wanted.find((x) => sameKey(m, x.place));
+      if (!w) continue;
+      const marker = `${MARKER_PREFIX}${digestOf(Buffer.from(m.ciphertext).toString('base64')).slice(0, 32)}`;
+      out[dssCredentialKey(w.place)] =
+        w.type === 'BASIC'
+          ? { type: 'BASIC', user: marker, password: marker }
+          : { type: w.type, password: marker };
+    }
+    return out;
+  }
+
   return {
     /** The credentials presets ask the caller for, and which they have entered. Never a value. */
     async list(caller: Caller) {
@@ -226,21 +261,67 @@ export function createPluginCredentialService(deps: {
       });
     },
 
-    /** DSS settings view: one marker per entered credential, under DSS's key; never a value. */
-    async dssMarkers(userId: string): Promise<Record<string, Record<string, string>>> {
-      const [wanted, mine] = await Promise.all([requests(db), repo.credentialsOf(db, userId)]);
-      const out: Record<string, Record<string, string>> = {};
-      for (const m of mine) {
-        const w = wanted.find((x) => sameKey(m, x.place));
-        if (!w) continue;
-        const marker = `${MARKER_PREFIX}${digestOf(Buffer.from(m.ciphertext).toString('base64')).slice(0, 32)}`;
-        out[dssCredentialKey(w.place)] =
-          w.type === 'BASIC'
-            ? { type: 'BASIC', user: marker, password: marker }
-            : { type: w.type, password: marker };
+    /**
+     * Checks the `credentials` dict of a DSS settings save against what is stored (dssMarkers): an entry
+     * equal to its marker keeps the value, any other is a new value, a stored one left out is deleted.
+     * Only plugin credentials exist; and only their owner changes them (an administrator's save of a
+     * user's settings must hand them back unchanged). Answers the plan that applyDssPlan carries out.
+     */
+    async planDssEntries(caller: Caller, target: { id: string }, entries: Record<string, unknown>) {
+      const current = await dssMarkers(target.id);
+      const wanted = await requests(db);
+      const own = caller.kind === 'user' && caller.user.id === target.id;
+      const sets: { place: CredentialPlace; plaintext: string }[] = [];
+      const deletes: CredentialPlace[] = [];
+      const refuseOthers = (what: string) => {
+        if (!own)
+          throw new Forbidden(
+            `credentials[${what}]: plugin credentials are their owner's alone; an administrator cannot set or remove them`,
+          );
+      };
+      for (const [key, entry] of Object.entries(entries)) {
+        const place = placeOfDssKey(key);
+        if (JSON.stringify(current[key]) === JSON.stringify(entry)) continue;
+        refuseOthers(key);
+        const request = wanted.find((w) => dssCredentialKey(w.place) === dssCredentialKey(place));
+        if (!request) throw new NotFound(`credentials[${key}]: no preset asks for this credential`);
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+          throw new Invalid(`credentials[${key}] must be an object with type and password`);
+        const e = entry as Record<string, unknown>;
+        const value: CredentialValue =
+          request.type === 'BASIC'
+            ? { user: String(e.user ?? ''), password: String(e.password ?? '') }
+            : { value: typeof e.password === 'string' ? e.password : String(e.value ?? '') };
+        sets.push({ place: request.place, plaintext: plaintextOf(request.type, value, request.place) });
       }
-      return out;
+      for (const key of Object.keys(current))
+        if (!(key in entries)) {
+          refuseOthers(key);
+          deletes.push(placeOfDssKey(key));
+        }
+      return { sets, deletes };
     },
+
+    /** Carries out a plan of planDssEntries in the settings save's transaction. */
+    async applyDssPlan(
+      trx: Db,
+      caller: Caller,
+      target: { id: string },
+      plan: { sets: { place: CredentialPlace; plaintext: string }[]; deletes: CredentialPlace[] },
+    ): Promise<void> {
+      for (const s of plan.sets) {
+        const k = keyOf(s.place);
+        const sealed = await seal(trx, target.id, k, s.plaintext);
+        await repo.upsertCredential(trx, { user_id: target.id, ...k, ...sealed, updated_at: clock.now() });
+        await audit.record(trx, caller, [{ action: 'plugin_credential.set', detail: { ...s.place } }]);
+      }
+      for (const d of plan.deletes) {
+        await repo.deleteCredential(trx, target.id, keyOf(d));
+        await audit.record(trx, caller, [{ action: 'plugin_credential.deleted', detail: { ...d } }]);
+      }
+    },
+
+    dssMarkers,
   };
 }
 

@@ -1,4 +1,4 @@
-import { isVisible } from '@coffer/client';
+import { isVisible } from '@coffer/client/rules';
 import { Conflict } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { requireUser, type Caller } from '../auth/caller.js';

@@ -210,3 +210,36 @@ export async function deleteCredential(db: Db, userId: string, k: CredentialKey)
 export async function savePluginConfig(db: Db, id: string, config: string): Promise<void> {
   await db.updateTable('plugins').set({ config }).where('id', '=', id).execute();
 }
+
+/**
+ * The name a credential is sealed under (the associated data binds it to this): unlike any secret's,
+ * so a credential's ciphertext cannot be passed off as a secret's, or another credential's.
+ */
+export function credentialSealName(k: CredentialKey): string {
+  return ['\u0000plugin-credential', k.plugin_id, k.parameter_set, k.preset, k.param].join('\u0000');
+}
+
+/** Replaces one credential's ciphertext (a re-seal under a new data key). */
+export async function replaceCredentialSealed(
+  db: Db,
+  userId: string,
+  k: CredentialKey,
+  ciphertext: Buffer,
+  keyVersion: number,
+): Promise<void> {
+  await db
+    .updateTable('plugin_credentials')
+    .set({ ciphertext, key_version: keyVersion })
+    .where('user_id', '=', userId)
+    .where('plugin_id', '=', k.plugin_id)
+    .where('parameter_set', '=', k.parameter_set)
+    .where('preset', '=', k.preset)
+    .where('param', '=', k.param)
+    .execute();
+}
+
+/** Deletes all of a user's credentials (their data key is being destroyed). */
+export async function deleteCredentialsOfUser(db: Db, userId: string): Promise<number> {
+  const r = await db.deleteFrom('plugin_credentials').where('user_id', '=', userId).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

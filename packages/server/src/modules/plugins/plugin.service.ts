@@ -3,7 +3,7 @@ import { Conflict, Invalid, NotFound } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
-import { formProblems } from '@coffer/client';
+import { formProblems } from '@coffer/client/rules';
 import { readPluginArchive } from './plugin-archive.js';
 import type { ParamDesc, ParameterSetDesc, PluginManifest, RecipeDesc } from './plugin.model.js';
 import * as repo from './plugin.repo.js';
@@ -245,6 +245,101 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
       });
     },
 
+    /**
+     * DSS's plugin settings object: the plugin-level config, every preset (shared values only, never a
+     * user's credential) and the parameter sets' descriptors, as dataikuapi's DSSPluginSettings reads it.
+     */
+    async dssSettings(caller: Caller, id: string) {
+      requireAdmin(caller);
+      const p = await load(id);
+      const presets = await repo.presetsOf(db, id);
+      const sets = p.manifest.parameterSets;
+      return {
+        config: JSON.parse(p.config) as Record<string, unknown>,
+        codeEnvName: null,
+        presets: presets.map((x) => ({
+          name: x.name,
+          type: elementType(id, x.parameter_set),
+          config: JSON.parse(x.config) as Record<string, unknown>,
+          pluginConfig: JSON.parse(x.plugin_config) as Record<string, unknown>,
+          owner: x.updated_by,
+          defaultPermission: { use: true },
+          permissions: [],
+        })),
+        parameterSets: sets.map((s) => ({
+          name: s.id,
+          type: elementType(id, s.id),
+          defaultPermission: { definableInline: false, definableAtProjectLevel: false },
+          permissions: [],
+        })),
+        accessibleParameterSetDescs: sets.map((s) => ({
+          id: s.id,
+          elementType: elementType(id, s.id),
+          desc: { ...s.raw, params: s.raw.params ?? [], pluginParams: s.raw.pluginParams ?? [] },
+        })),
+      };
+    },
+
+    /**
+     * Saves DSS's plugin settings object whole, as dataikuapi's save() sends it back: the plugin-level
+     * config, and the presets (a preset left out is deleted, with every user's credentials for it).
+     * Everything is checked before anything changes.
+     */
+    async saveDssSettings(caller: Caller, id: string, body: unknown): Promise<void> {
+      requireAdmin(caller);
+      const p = await load(id);
+      if (!isObject(body)) throw new Invalid('the body must be the plugin settings object');
+      const config = body.config === undefined || body.config === null ? {} : body.config;
+      if (!isObject(config)) throw new Invalid('config must be a JSON object');
+      const problem = formProblems(p.manifest.params, config)[0];
+      if (problem) throw new Invalid(`config: ${problem.param}: ${problem.message}`);
+      const byType = new Map(p.manifest.parameterSets.map((s) => [elementType(id, s.id), s]));
+      const list = body.presets === undefined || body.presets === null ? [] : body.presets;
+      if (!Array.isArray(list)) throw new Invalid('presets must be a list');
+      const seen = new Set<string>();
+      const presets = list.map((x: unknown, i) => {
+        if (!isObject(x)) throw new Invalid(`presets[${i}] must be an object`);
+        const set = typeof x.type === 'string' ? byType.get(x.type) : undefined;
+        if (!set)
+          throw new Invalid(
+            `presets[${i}].type ${JSON.stringify(x.type)} is none of this plugin's parameter sets (${[...byType.keys()].join(', ')})`,
+          );
+        if (typeof x.name !== 'string') throw new Invalid(`presets[${i}].name must be a string`);
+        checkPresetName(x.name);
+        const key = `${set.id}\u0000${x.name}`;
+        if (seen.has(key)) throw new Invalid(`presets[${i}]: preset ${x.name} of ${set.id} appears twice`);
+        seen.add(key);
+        const cfg = x.config ?? {};
+        const pcfg = x.pluginConfig ?? {};
+        if (!isObject(cfg) || !isObject(pcfg))
+          throw new Invalid(`presets[${i}]: config and pluginConfig must be JSON objects`);
+        return { set: set.id, name: x.name, ...checkPreset(set, { config: cfg, pluginConfig: pcfg }) };
+      });
+      const now = clock.now();
+      const by = caller.kind === 'user' ? caller.user.login : 'operator';
+      await store.transaction(async (trx) => {
+        await repo.savePluginConfig(trx, id, JSON.stringify(config));
+        const kept = new Set(presets.map((x) => `${x.set}\u0000${x.name}`));
+        for (const old of await repo.presetsOf(trx, id))
+          if (!kept.has(`${old.parameter_set}\u0000${old.name}`))
+            await repo.deletePreset(trx, id, old.parameter_set, old.name);
+        for (const x of presets)
+          await repo.upsertPreset(trx, {
+            plugin_id: id,
+            parameter_set: x.set,
+            name: x.name,
+            config: JSON.stringify(x.config),
+            plugin_config: JSON.stringify(x.pluginConfig),
+            updated_by: by,
+            created_at: now,
+            updated_at: now,
+          });
+        await audit.record(trx, caller, [
+          { action: 'plugin.settings_saved', detail: { plugin: id, presets: presets.length } },
+        ]);
+      });
+    },
+
     /** A recipe's form values checked against its component; answers what a recipe row holds. */
     async checkRecipe(
       pluginId: string,
@@ -304,6 +399,12 @@ function presetView(r: repo.PresetRow, admin: boolean): PresetView {
     updatedAt: Number(r.updated_at),
   };
 }
+
+/** How DSS's settings name a parameter set's kind of preset. */
+const elementType = (plugin: string, set: string) => `parameter-set-${plugin}-${set}`;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function checkPresetName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,99}$/.test(name))

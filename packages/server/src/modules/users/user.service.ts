@@ -1,4 +1,5 @@
 import type { Clock } from '../../clock.js';
+import { deleteCredentialsOfUser } from '../plugins/plugin.repo.js';
 import { hashPassword, newId, verifyPassword, type Keyring } from '../../crypto/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import { onUniqueViolation } from '../../store/conflicts.js';
@@ -283,10 +284,16 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
         const names = (await listSecretMeta(trx, target.id)).map((m) => m.name);
         const last = await currentDataKey(trx, target.id);
         await trx.deleteFrom('secrets').where('user_id', '=', target.id).execute();
+        // Sealed under the data keys deleted next: unreadable from now on, so gone with them.
+        const credentialsDeleted = await deleteCredentialsOfUser(trx, target.id);
         await trx.deleteFrom('data_keys').where('user_id', '=', target.id).execute();
         await addDataKey(trx, target.id, (last?.version ?? 0) + 1, now);
         await audit.record(trx, caller, [
-          { action: 'user.password_reset', target, detail: { secretsDeleted: names.length } },
+          {
+            action: 'user.password_reset',
+            target,
+            detail: { secretsDeleted: names.length, pluginCredentialsDeleted: credentialsDeleted },
+          },
           ...names.map((name) => ({
             action: 'secret.deleted' as const,
             target,
@@ -310,6 +317,7 @@ export function createUserService(deps: { store: Store; keyring: Keyring; clock:
       await store.transaction(async (trx) => {
         await assertNotLastAdmin(trx, target);
         await trx.deleteFrom('secrets').where('user_id', '=', target.id).execute();
+        await deleteCredentialsOfUser(trx, target.id);
         await trx.deleteFrom('data_keys').where('user_id', '=', target.id).execute();
         await trx.deleteFrom('sessions').where('user_id', '=', target.id).execute();
         await trx.deleteFrom('tickets').where('user_id', '=', target.id).execute();

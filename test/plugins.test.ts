@@ -1,0 +1,354 @@
+/*
+ * Plugins end to end through HTTP against a real server: an administrator installs the sample plugin
+ * (examples/plugins/api-connect) and makes a preset; each user enters their own token for it; a plugin
+ * recipe made from the generated form runs in the sandbox as whoever runs it, with that runner's own
+ * credential and secrets, masked in the log. Bad archives install nothing; a plugin in use is removed
+ * only by force and leaves its recipes broken; nobody reads another user's credential.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApprovedJob, startJob, waitForJob } from './support/jobs.js';
+import { zipDirectory, zipEntries } from './support/plugin-zips.js';
+import { TestServer, type TestUser } from './support/test-server.js';
+
+const SAMPLE = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
+const ALICE_TOKEN = 'alice-api-token-5b7e1f0c93';
+const BOB_TOKEN = 'bob-api-token-c4d2a8e61f77';
+const CREDENTIAL = '/api/v1/me/plugin-credentials/api-connect/api-credentials/default/token';
+const FETCH_CONFIG = {
+  endpoint: '/v1/orders',
+  page_size: 25,
+  format: 'csv',
+  show_raw: false,
+  credentials: { mode: 'PRESET', name: 'default' },
+  secret_name: 'credential-for-my-api',
+};
+
+describe('plugins', () => {
+  let server: TestServer;
+  let admin: TestUser;
+  let alice: TestUser;
+  let bob: TestUser;
+  let zip: Buffer;
+
+  const install = (who: TestUser, bytes: Buffer) =>
+    server.request('POST', '/api/v1/admin/plugins', {
+      key: who.key,
+      rawBody: bytes,
+      headers: { 'content-type': 'application/zip' },
+    });
+  const installed = async () =>
+    (await server.request('GET', '/api/v1/plugins', { key: alice.key })).json.plugins as { id: string }[];
+
+  beforeAll(async () => {
+    server = await TestServer.start();
+    admin = await server.createUser('root', { admin: true });
+    alice = await server.createUser('alice');
+    bob = await server.createUser('bob');
+    zip = await zipDirectory(SAMPLE);
+    for (const [who, value] of [
+      [alice, 'alice-secret-value-77aa'],
+      [bob, 'bob-secret-value-88bb'],
+    ] as const)
+      await server.request('PUT', '/api/v1/me/secrets/credential-for-my-api', {
+        key: who.key,
+        body: { value },
+      });
+    await server.request('POST', '/api/v1/projects', {
+      key: alice.key,
+      body: { key: 'SALES', name: 'Sales' },
+    });
+    await server.request('PUT', '/api/v1/projects/SALES/members/bob', {
+      key: alice.key,
+      body: { role: 'contributor' },
+    });
+  });
+  afterAll(() => server.close());
+
+  describe('a bad archive gets an error naming the file and field, and installs nothing', () => {
+    const cases: [string, () => Promise<Buffer>, number, RegExp][] = [
+      [
+        'a path that climbs out',
+        () => zipEntries([{ path: '../evil.py', content: 'x' }]),
+        400,
+        /\.\.\/evil\.py/,
+      ],
+      ['an absolute path', () => zipEntries([{ path: '/etc/evil', content: 'x' }]), 400, /\/etc\/evil/],
+      [
+        'a symlink',
+        () =>
+          zipEntries([
+            { path: 'plugin.json', content: '{"id":"x","version":"1"}' },
+            { path: 'python-lib/link', symlinkTo: '/etc/passwd' },
+          ]),
+        400,
+        /python-lib\/link.*link/i,
+      ],
+      ['no plugin.json', () => zipEntries([{ path: 'README.md', content: 'hi' }]), 400, /plugin\.json/],
+      [
+        'malformed JSON',
+        () => zipEntries([{ path: 'plugin.json', content: '{"id": "x", ' }]),
+        400,
+        /plugin\.json.*\d+:\d+/,
+      ],
+      [
+        'an id with illegal characters',
+        () => zipEntries([{ path: 'plugin.json', content: '{"id": "../x", "version": "1"}' }]),
+        400,
+        /plugin\.json.*\bid\b/,
+      ],
+      [
+        'a recipe without its code',
+        () =>
+          zipEntries([
+            { path: 'plugin.json', content: '{"id": "x", "version": "1"}' },
+            { path: 'custom-recipes/go/recipe.json', content: '{"params": []}' },
+          ]),
+        400,
+        /custom-recipes\/go.*recipe\.py/,
+      ],
+      [
+        'a dataset parameter',
+        () =>
+          zipEntries([
+            { path: 'plugin.json', content: '{"id": "x", "version": "1"}' },
+            {
+              path: 'custom-recipes/go/recipe.json',
+              content: '{"params": [{"name": "input", "type": "DATASET"}]}',
+            },
+            { path: 'custom-recipes/go/recipe.py', content: 'print(1)' },
+          ]),
+        400,
+        /recipe\.json.*input.*datasets/i,
+      ],
+      ['not a zip at all', async () => Buffer.from('hello, not a zip'), 400, /zip/i],
+    ];
+    it.each(cases)('%s', async (_name, make, status, message) => {
+      const r = await install(admin, await make());
+      expect(r.status, r.text).toBe(status);
+      expect(r.json.error.message).toMatch(message);
+      expect(await installed()).toEqual([]);
+    });
+  });
+
+  it('only an administrator installs; the sample installs and every user sees its forms', async () => {
+    expect((await install(alice, zip)).status).toBe(403);
+    const r = await install(admin, zip);
+    expect(r.status, r.text).toBe(201);
+    expect(r.json.id).toBe('api-connect');
+    expect(r.json.recipes.map((x: { id: string }) => x.id).sort()).toEqual(['fetch', 'fetch-r']);
+    const detail = (await server.request('GET', '/api/v1/plugins/api-connect', { key: alice.key })).json;
+    const fetch = detail.recipes.find((x: { id: string }) => x.id === 'fetch');
+    expect(fetch.params.find((p: { name: string }) => p.name === 'endpoint')).toMatchObject({
+      type: 'STRING',
+      mandatory: true,
+      label: 'Endpoint',
+    });
+    expect(fetch.params.find((p: { name: string }) => p.name === 'raw_note').visibilityCondition).toBe(
+      'model.show_raw == true',
+    );
+  });
+
+  it('a preset is the instance’s, and cannot hold a credential for everybody', async () => {
+    const url = '/api/v1/admin/plugins/api-connect/presets/api-credentials/default';
+    expect((await server.request('PUT', url, { key: alice.key, body: { config: {} } })).status).toBe(403);
+    const withToken = await server.request('PUT', url, {
+      key: admin.key,
+      body: { config: { base_url: 'https://api.example.com', token: 'shared-token' } },
+    });
+    expect(withToken.status).toBe(400);
+    expect(withToken.json.error.message).toMatch(/token.*each user enters/);
+    const ok = await server.request('PUT', url, {
+      key: admin.key,
+      body: { config: { base_url: 'https://api.example.com' } },
+    });
+    expect(ok.status, ok.text).toBe(200);
+  });
+
+  it('each user enters their own token; it is never shown again', async () => {
+    const before = await server.request('GET', '/api/v1/me/plugin-credentials', { key: alice.key });
+    expect(before.json.credentials).toEqual([
+      expect.objectContaining({
+        plugin: 'api-connect',
+        parameterSet: 'api-credentials',
+        preset: 'default',
+        param: 'token',
+        type: 'SINGLE_FIELD',
+        set: false,
+      }),
+    ]);
+    expect((await server.request('PUT', CREDENTIAL, { key: alice.key, body: { value: '' } })).status).toBe(
+      400,
+    );
+    const put = await server.request('PUT', CREDENTIAL, { key: alice.key, body: { value: ALICE_TOKEN } });
+    expect(put.status, put.text).toBe(204);
+    const after = await server.request('GET', '/api/v1/me/plugin-credentials', { key: alice.key });
+    expect(after.json.credentials[0].set).toBe(true);
+    expect(after.text).not.toContain(ALICE_TOKEN);
+  });
+
+  it('the generated form is checked on save: a mandatory field left empty is refused, naming it', async () => {
+    const url = '/api/v1/projects/SALES/recipes/fetch';
+    const plugin = { id: 'api-connect', recipe: 'fetch' };
+    const empty = await server.request('PUT', url, {
+      key: alice.key,
+      body: { plugin, config: { ...FETCH_CONFIG, endpoint: '' } },
+    });
+    expect(empty.status).toBe(400);
+    expect(empty.json.error.message).toMatch(/endpoint/i);
+    const badPreset = await server.request('PUT', url, {
+      key: alice.key,
+      body: { plugin, config: { ...FETCH_CONFIG, credentials: { mode: 'PRESET', name: 'nope' } } },
+    });
+    expect(badPreset.status).toBe(400);
+    expect(badPreset.json.error.message).toMatch(/nope/);
+    const ok = await server.request('PUT', url, { key: alice.key, body: { plugin, config: FETCH_CONFIG } });
+    expect(ok.status, ok.text).toBe(201);
+    expect(ok.json.plugin).toEqual({ ...plugin, config: FETCH_CONFIG });
+    expect(ok.json.broken).toBeNull();
+  });
+
+  it('runs as Alice with her token, masked in the log, and her own secrets', async () => {
+    const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch'));
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain('endpoint: /v1/orders');
+    expect(job.log).toContain('page size: 25');
+    expect(job.log).toContain('token: *****');
+    expect(job.log).toContain(`token length: ${ALICE_TOKEN.length}`);
+    expect(job.log).toContain('secret credential-for-my-api: present');
+    expect(job.log).not.toContain(ALICE_TOKEN);
+  });
+
+  it('Bob without a token is refused before the run starts, told which preset and where to enter it', async () => {
+    const ready = await server.request('GET', '/api/v1/projects/SALES/recipes/fetch/readiness', {
+      key: bob.key,
+    });
+    expect(ready.json.ready).toBe(false);
+    expect(ready.json.missing[0]).toMatchObject({ kind: 'credential', preset: 'default', param: 'token' });
+    const r = await server.request('POST', '/api/v1/projects/SALES/recipes/fetch/run', {
+      key: bob.key,
+      body: {},
+    });
+    expect(r.status).toBe(409);
+    expect(r.json.error.message).toMatch(/default/);
+    expect(r.json.error.message).toContain('/profile/credentials');
+  });
+
+  it('Bob with his own token gets his, never Alice’s', async () => {
+    await server.request('PUT', CREDENTIAL, { key: bob.key, body: { value: BOB_TOKEN } });
+    const job = await waitForJob(server, bob, await startApprovedJob(server, bob, 'SALES', 'fetch'));
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain(`token length: ${BOB_TOKEN.length}`);
+    expect(job.log).not.toContain(BOB_TOKEN);
+    expect(job.log).not.toContain(ALICE_TOKEN);
+  });
+
+  it('the R twin reads its config with dkuCustomRecipeConfig()', async () => {
+    const put = await server.request('PUT', '/api/v1/projects/SALES/recipes/fetch-r', {
+      key: alice.key,
+      body: { plugin: { id: 'api-connect', recipe: 'fetch-r' }, config: FETCH_CONFIG },
+    });
+    expect(put.status, put.text).toBe(201);
+    const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch-r'));
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain('/v1/orders');
+    expect(job.log).not.toContain(ALICE_TOKEN);
+  });
+
+  it('no route shows a credential to anyone, administrators included, and none is at rest in clear', async () => {
+    for (const url of [
+      '/api/v1/me/plugin-credentials',
+      '/api/v1/plugins/api-connect',
+      '/public/api/plugins/api-connect/settings',
+      '/public/api/admin/users/alice',
+      '/api/v1/admin/users/alice',
+    ]) {
+      const r = await server.request('GET', url, { key: admin.key });
+      expect(r.text).not.toContain(ALICE_TOKEN);
+      expect(r.text).not.toContain(BOB_TOKEN);
+    }
+    const mine = await server.request('GET', '/public/api/current-user', { key: alice.key });
+    const entry = mine.json.credentials['"PLUGIN", "api-connect", "api-credentials", "default", "token"'];
+    expect(entry.password).toMatch(/^e:AES:/);
+    expect(mine.text).not.toContain(ALICE_TOKEN);
+    const token = Buffer.from(ALICE_TOKEN);
+    if (server.store.kind === 'sqlite') {
+      for (const file of ['coffer.db', 'coffer.db-wal'].map((f) => path.join(server.dataDir, f)))
+        if (existsSync(file)) expect(readFileSync(file).includes(token)).toBe(false);
+    } else {
+      const rows = await server.store.db.selectFrom('plugin_credentials').select('ciphertext').execute();
+      expect(rows.length).toBeGreaterThan(0);
+      for (const r of rows) expect(Buffer.from(r.ciphertext).includes(token)).toBe(false);
+    }
+  });
+
+  it('DSS user settings round-trip the credential as a marker; an administrator cannot change it', async () => {
+    const mine = (await server.request('GET', '/public/api/current-user', { key: alice.key })).json;
+    const back = await server.request('PUT', '/public/api/current-user', { key: alice.key, body: mine });
+    expect(back.status, back.text).toBe(200);
+    const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch'));
+    expect(job.log).toContain(`token length: ${ALICE_TOKEN.length}`);
+    const asAdmin = (await server.request('GET', '/public/api/admin/users/alice', { key: admin.key })).json;
+    const key = '"PLUGIN", "api-connect", "api-credentials", "default", "token"';
+    asAdmin.credentials[key] = { type: 'SINGLE_FIELD', password: 'admin-chosen' };
+    const refused = await server.request('PUT', '/public/api/admin/users/alice', {
+      key: admin.key,
+      body: asAdmin,
+    });
+    expect(refused.status).toBe(403);
+  });
+
+  it('the DSS calls of dataikuapi: list, settings, usages, install from a multipart upload', async () => {
+    const list = await server.request('GET', '/public/api/plugins/', { key: admin.key });
+    expect(list.json.map((p: { id: string }) => p.id)).toEqual(['api-connect']);
+    const settings = await server.request('GET', '/public/api/plugins/api-connect/settings', {
+      key: admin.key,
+    });
+    expect(settings.json.presets.map((p: { name: string }) => p.name)).toEqual(['default']);
+    const saved = await server.request('POST', '/public/api/plugins/api-connect/settings', {
+      key: admin.key,
+      body: settings.json,
+    });
+    expect(saved.status, saved.text).toBe(200);
+    const usages = await server.request('GET', '/public/api/plugins/api-connect/actions/listUsages', {
+      key: admin.key,
+    });
+    expect(usages.json.usages.map((u: { objectId: string }) => u.objectId).sort()).toEqual([
+      'fetch',
+      'fetch-r',
+    ]);
+    const form = new FormData();
+    form.append('file', new Blob([zip]), 'api-connect.zip');
+    const up = await fetch(`${server.url}/public/api/plugins/actions/installFromZip`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${admin.key}:`).toString('base64')}` },
+      body: form,
+    });
+    expect(up.status, await up.clone().text()).toBe(200);
+    // The update kept the preset and the users' credentials.
+    const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch'));
+    expect(job.state, job.log).toBe('succeeded');
+  });
+
+  it('a plugin in use is removed only by force; its recipes stay, broken, with a clear message', async () => {
+    const refused = await server.request('DELETE', '/api/v1/admin/plugins/api-connect', { key: admin.key });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.message).toMatch(/SALES\/fetch/);
+    const forced = await server.request('DELETE', '/api/v1/admin/plugins/api-connect?force=true', {
+      key: admin.key,
+    });
+    expect(forced.status, forced.text).toBe(200);
+    expect(forced.json.brokenRecipes).toBe(2);
+    const recipe = await server.request('GET', '/api/v1/projects/SALES/recipes/fetch', { key: alice.key });
+    expect(recipe.json.broken).toMatch(/no longer installed/);
+    const run = await server.request('POST', '/api/v1/projects/SALES/recipes/fetch/run', {
+      key: alice.key,
+      body: {},
+    });
+    expect(run.status).toBe(409);
+    expect(run.json.error.message).toMatch(/no longer installed/);
+    const creds = await server.request('GET', '/api/v1/me/plugin-credentials', { key: alice.key });
+    expect(creds.json.credentials).toEqual([]);
+  });
+});
