@@ -127,6 +127,13 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     expect(hintId).toBeTruthy();
     await expect(page.locator(`[id="${hintId}"]`).textContent()).resolves.toContain('The path to fetch');
     await page.getByRole('combobox', { name: 'API', exact: true }).selectOption('default');
+    // A field shows only while its visibilityCondition holds.
+    const note = page.getByLabel('Note printed with the raw answer');
+    await expect(note.count()).resolves.toBe(0);
+    await page.getByLabel('Show the raw answer').check();
+    await note.waitFor();
+    await page.getByLabel('Show the raw answer').uncheck();
+    await note.waitFor({ state: 'detached' });
 
     // Endpoint is mandatory: Save with it empty is refused inline, focus goes to it, nothing is sent.
     await page.getByRole('button', { name: 'Save' }).click();
