@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { zipDirectory } from '../test/support/plugin-zips.js';
+import { zipDirectory, zipEntries } from '../test/support/plugin-zips.js';
 import { TestServer, type TestUser } from '../test/support/test-server.js';
 import { openPage, screenshot, skipBrowser, useBrowser } from './support/browser.js';
 import { signIn } from './support/flows.js';
@@ -207,5 +207,92 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     await expect(page.getByRole('button', { name: 'Run' }).isDisabled()).resolves.toBe(true);
     expect(problems).toEqual([]);
     expect(admin.problems).toEqual([]);
+  });
+
+  it('each field type of a generated form stores the value its type means', async (ctx) => {
+    const param = (name: string, type: string, extra: object = {}) => ({ name, label: name, type, ...extra });
+    const choices = (...v: string[]) => ({
+      selectChoices: v.map((x) => ({ value: x, label: x.toUpperCase() })),
+    });
+    const zip = await zipEntries([
+      {
+        path: 'plugin.json',
+        content: JSON.stringify({ id: 'all-types', version: '1.0.0', meta: { label: 'All types' } }),
+      },
+      {
+        path: 'custom-recipes/all/recipe.json',
+        content: JSON.stringify({
+          meta: { label: 'All types' },
+          kind: 'PYTHON',
+          params: [
+            param('text', 'STRING'),
+            param('lines', 'STRINGS'),
+            param('long', 'TEXTAREA'),
+            param('count', 'INT'),
+            param('ratio', 'DOUBLE'),
+            param('flag', 'BOOLEAN'),
+            param('day', 'DATE'),
+            { type: 'SEPARATOR', label: 'Choices', description: 'Pick some.' },
+            param('one', 'SELECT', choices('a', 'b')),
+            param('many', 'MULTISELECT', choices('x', 'y', 'z')),
+            param('map', 'MAP'),
+            param('pairs', 'KEY_VALUE_LIST'),
+          ],
+        }),
+      },
+      { path: 'custom-recipes/all/recipe.py', content: 'print("ok")\n' },
+    ]);
+    const installed = await server.request('POST', '/api/v1/admin/plugins', {
+      key: root.key,
+      rawBody: zip,
+      headers: { 'content-type': 'application/zip' },
+    });
+    expect(installed.status).toBe(201);
+
+    const { page, problems } = await openPage(browser(), server.url, ctx);
+    await signIn(page, alice.login, alice.password);
+    await page.goto('/projects/APIS/recipes/types?plugin=all-types&component=all');
+    await page.getByRole('heading', { name: 'Choices' }).waitFor();
+    await page.getByText('Pick some.').waitFor();
+    await page.getByLabel('text', { exact: true }).fill('hello');
+    await page.getByLabel('lines', { exact: true }).fill('a\nb\n\nc');
+    await page.getByLabel('long', { exact: true }).fill('line 1\nline 2');
+    await page.getByLabel('count', { exact: true }).fill('7');
+    await page.getByLabel('ratio', { exact: true }).fill('2.5');
+    await page.getByLabel('flag', { exact: true }).check();
+    await page.getByLabel('day', { exact: true }).fill('2024-03-01');
+    await page.getByLabel('one', { exact: true }).selectOption('b');
+    const many = page.getByRole('group', { name: 'many' });
+    await many.getByLabel('X', { exact: true }).check();
+    await many.getByLabel('Z', { exact: true }).check();
+    await page.getByLabel('map: key 1').fill('k1');
+    await page.getByLabel('map: value 1').fill('v1');
+    await page.getByRole('group', { name: 'map' }).getByRole('button', { name: 'Add a row' }).click();
+    await page.getByLabel('map: key 2').fill('k2');
+    await page.getByLabel('map: value 2').fill('v2');
+    await page.getByLabel('pairs: from 1').fill('f');
+    await page.getByLabel('pairs: to 1').fill('t');
+    await screenshot(page, 'plugin-form-all-types');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Saved at/ })
+      .waitFor();
+
+    const stored = await server.request('GET', '/api/v1/projects/APIS/recipes/types', { key: alice.key });
+    expect(stored.json.plugin.config).toEqual({
+      text: 'hello',
+      lines: ['a', 'b', 'c'],
+      long: 'line 1\nline 2',
+      count: 7,
+      ratio: 2.5,
+      flag: true,
+      day: '2024-03-01',
+      one: 'b',
+      many: ['x', 'z'],
+      map: { k1: 'v1', k2: 'v2' },
+      pairs: [{ from: 'f', to: 't' }],
+    });
+    expect(problems).toEqual([]);
   });
 });
