@@ -27,6 +27,7 @@ import {
 import { CofferUnreachable } from '@coffer/client';
 import { apiClient } from '@coffer/client/node';
 import { closeExportFile, newExportFile, writeJsonLines } from './audit-export.js';
+import { pluginArchiveFrom } from './plugin-archive.js';
 import { progressBar } from './progress.js';
 import { readPassword } from './read-secret.js';
 import { askOnTerminal, describeClientError, exitStatusOf, NotApproved, runAndFollow } from './run-recipe.js';
@@ -158,6 +159,47 @@ program
       s.apiKeys.create(operator, { forLogin: login, label: opts.label, description: opts.description }),
     );
     process.stdout.write(r.key + '\n');
+  });
+
+const plugins = program.command('plugins').description('install, list and remove plugins (DSS layout)');
+
+plugins
+  .command('install <source>')
+  .description(
+    "install a plugin from a zip or a plugin's folder; a plugin with the same id is replaced (an update)",
+  )
+  .action(async (source: string) => {
+    const zip = await pluginArchiveFrom(source).catch((e: unknown) => {
+      throw new UsageError((e as Error).message);
+    });
+    const p = await withServices((s) => s.plugins.install(operator, zip));
+    process.stderr.write(
+      `installed plugin ${p.id} ${p.version}: ${p.recipes.length} recipe${p.recipes.length === 1 ? '' : 's'}, ${p.parameterSets.length} parameter set${p.parameterSets.length === 1 ? '' : 's'}\n`,
+    );
+  });
+
+plugins
+  .command('list')
+  .description('list installed plugins')
+  .option('--json', 'print JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const list = await withServices((s) => s.plugins.listAll(operator));
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      return;
+    }
+    for (const p of list) process.stdout.write(`${p.id}\t${p.version}\t${p.recipes} recipes\t${p.label}\n`);
+  });
+
+plugins
+  .command('remove <id>')
+  .description("remove a plugin, its presets and users' credentials for them")
+  .option('--force', 'remove it even while recipes use it (they stay, marked broken)')
+  .action(async (id: string, opts: { force?: boolean }) => {
+    const r = await withServices((s) => s.plugins.remove(operator, id, { force: opts.force === true }));
+    process.stderr.write(
+      `removed plugin ${id}${r.brokenRecipes > 0 ? `; ${r.brokenRecipes} recipe${r.brokenRecipes === 1 ? '' : 's'} that used it cannot run until it is installed again` : ''}\n`,
+    );
   });
 
 const keys = program.command('keys').description('master keys');
