@@ -5,6 +5,7 @@ import { api, isUnauthenticated, messageOf } from './api';
 import { ChangePasswordForm } from './components/change-password';
 import { Dialog } from './components/dialog';
 import { usePending, PendingSecretsProvider } from './pending';
+import { AdminPluginsPage } from './pages/admin-plugins-page';
 import { AdminUsersPage } from './pages/admin-users-page';
 import { LoginPage, SignInForm } from './pages/login-page';
 import { ProfilePage } from './pages/profile-page';
@@ -74,11 +75,13 @@ function SignedIn({ session, setSession }: { session: Session; setSession(s: Ses
               <Route path="/profile" component={ProfilePage} />
               <Route path="/profile/api-keys" component={ProfilePage} />
               <Route path="/profile/activity" component={ProfilePage} />
+              <Route path="/profile/credentials" component={ProfilePage} />
               <Route path="/projects" component={ProjectsPage} />
               <Route path="/projects/:key" component={ProjectPage} />
               <Route path="/projects/:key/recipes/:name" component={RecipePage} />
               <Route path="/jobs/:id" component={JobPage} />
               <Route path="/admin/users" component={AdminUsersPage} />
+              <Route path="/admin/plugins" component={AdminPluginsPage} />
               <Route default component={Home} />
             </Router>
           )}

@@ -10,11 +10,13 @@ export const UI_PAGES = [
   '/profile',
   '/profile/api-keys',
   '/profile/activity',
+  '/profile/credentials',
   '/projects',
   '/projects/:key',
   '/projects/:key/recipes/:name',
   '/jobs/:id',
   '/admin/users',
+  '/admin/plugins',
 ];
 
 /**

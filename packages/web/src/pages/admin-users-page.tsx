@@ -1,6 +1,7 @@
 import type { User } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
+import { AdminTabs } from '../components/admin-tabs';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
 import { RunningKernels } from '../components/running-kernels';
@@ -66,6 +67,7 @@ export function AdminUsersPage() {
   return (
     <>
       <h1>Administration</h1>
+      <AdminTabs />
       <section class="card" aria-labelledby="users">
         <div class="card-head">
           <h2 id="users">Users</h2>

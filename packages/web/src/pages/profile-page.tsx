@@ -4,14 +4,16 @@ import { OtherCredentials } from '../components/other-credentials';
 import { useSession } from '../session';
 import { ActivityTab } from './activity-tab';
 import { ApiKeysTab } from './api-keys-tab';
+import { CredentialsTab } from './credentials-tab';
 
 const TABS = [
   { path: '/profile', label: 'My Account' },
   { path: '/profile/api-keys', label: 'API keys' },
   { path: '/profile/activity', label: 'Activity' },
+  { path: '/profile/credentials', label: 'Credentials' },
 ] as const;
 
-/** The profile page and its three tabs; each tab has its own address so it can be bookmarked. */
+/** The profile page and its tabs; each tab has its own address so it can be bookmarked. */
 export function ProfilePage() {
   const { path } = useLocation();
   const { session } = useSession();
@@ -29,6 +31,7 @@ export function ProfilePage() {
       {current.path === '/profile' && <MyAccountTab />}
       {current.path === '/profile/api-keys' && <ApiKeysTab />}
       {current.path === '/profile/activity' && <ActivityTab />}
+      {current.path === '/profile/credentials' && <CredentialsTab />}
     </>
   );
 }

@@ -4,6 +4,7 @@ import { useLocation, useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { NewPluginRecipeDialog } from '../components/new-plugin-recipe-dialog';
 import { NotebooksCard } from '../components/notebooks-card';
 import { RunningKernels } from '../components/running-kernels';
 import { formatTime } from '../format';
@@ -44,6 +45,7 @@ export function ProjectPage() {
   const [jobs, setJobs] = useState<Job[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  const [creatingPlugin, setCreatingPlugin] = useState(false);
 
   const load = useCallback(async () => {
     try {
@@ -88,9 +90,14 @@ export function ProjectPage() {
         <div class="card-head">
           <h2 id="recipes">Recipes</h2>
           {canEdit && (
-            <button type="button" class="primary" onClick={() => setCreating(true)}>
-              New recipe
-            </button>
+            <div class="toolbar">
+              <button type="button" onClick={() => setCreatingPlugin(true)}>
+                New plugin recipe
+              </button>
+              <button type="button" class="primary" onClick={() => setCreating(true)}>
+                New recipe
+              </button>
+            </div>
           )}
         </div>
         {recipes.length === 0 && <p class="empty">No recipes yet.</p>}
@@ -99,7 +106,7 @@ export function ProjectPage() {
             <thead>
               <tr>
                 <th scope="col">Recipe</th>
-                <th scope="col">Language</th>
+                <th scope="col">Kind</th>
                 <th scope="col">Changed</th>
               </tr>
             </thead>
@@ -109,7 +116,16 @@ export function ProjectPage() {
                   <th scope="row">
                     <a href={`/projects/${key}/recipes/${encodeURIComponent(r.name)}`}>{r.name}</a>
                   </th>
-                  <td>{LANGUAGES.find((l) => l.value === r.language)?.label}</td>
+                  <td>
+                    {r.plugin ? (
+                      <>
+                        Plugin {r.plugin.id}, {r.plugin.recipe}
+                      </>
+                    ) : (
+                      LANGUAGES.find((l) => l.value === r.language)?.label
+                    )}
+                    {r.broken && <span class="badge">broken</span>}
+                  </td>
                   <td>
                     {formatTime(r.updatedAt)} <span class="muted small">by {r.updatedBy}</span>
                   </td>
@@ -158,6 +174,13 @@ export function ProjectPage() {
       </section>
 
       {creating && <NewRecipeDialog project={key} onCancel={() => setCreating(false)} />}
+      {creatingPlugin && (
+        <NewPluginRecipeDialog
+          project={key}
+          takenNames={new Set(recipes.map((r) => r.name))}
+          onCancel={() => setCreatingPlugin(false)}
+        />
+      )}
     </>
   );
 }

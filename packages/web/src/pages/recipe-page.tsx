@@ -1,119 +1,123 @@
-import { ApprovalRequired, type ProjectRole, type Recipe, type RecipeLanguage } from '@coffer/client';
-import { useEffect, useState } from 'preact/hooks';
+import type { ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
-import { ApprovalDialog } from '../components/approval-dialog';
 import { JobLog } from '../components/job-log';
+import { useRecipeRun } from '../components/recipe-run';
 import { formatTime } from '../format';
-import { useCall, useSession } from '../session';
+import { useCall } from '../session';
+import { PluginRecipeEditor } from './plugin-recipe-editor';
 import { LANGUAGES } from './project-page';
 
 /**
- * Edit a recipe, run it as yourself and follow its log live. Run saves first, so what runs is what is
- * on screen. When someone else changed the code since you last ran it, Run first shows who changed what
- * and the diff, and runs only once you approve that revision (ADR 0015). Readers see the code but can
- * neither change nor run it.
+ * A recipe: loads it and the project role, then shows the code editor, or for a plugin recipe the form
+ * generated from its component (`?plugin=&component=` opens a new, unsaved plugin recipe of that name).
  */
 export function RecipePage() {
-  const { params } = useRoute();
+  const { params, query } = useRoute();
   const key = params.key!;
   const name = decodeURIComponent(params.name!);
   const call = useCall();
-  const { session } = useSession();
+  const fresh = query.plugin && query.component ? { id: query.plugin, recipe: query.component } : null;
   const [recipe, setRecipe] = useState<Recipe | null>(null);
   const [role, setRole] = useState<ProjectRole | null>(null);
-  const [code, setCode] = useState('');
-  const [language, setLanguage] = useState<RecipeLanguage>('python');
   const [error, setError] = useState<string | null>(null);
-  const [status, setStatus] = useState<string | null>(null);
-  const [jobId, setJobId] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [approval, setApproval] = useState<ApprovalRequired | null>(null);
+
+  const reload = useCallback(async () => {
+    setRecipe(await call(() => api.getRecipe(key, name)));
+  }, [call, key, name]);
 
   useEffect(() => {
     void (async () => {
       try {
         const [r, p] = await Promise.all([
-          call(() => api.getRecipe(key, name)),
+          fresh ? null : call(() => api.getRecipe(key, name)),
           call(() => api.getProject(key)),
         ]);
         setRecipe(r);
-        setCode(r.code);
-        setLanguage(r.language);
         setRole(p.role);
       } catch (e) {
         setError(messageOf(e));
       }
     })();
-  }, [call, key, name]);
+  }, [call, key, name, fresh?.id, fresh?.recipe]);
 
-  const dirty = recipe !== null && (code !== recipe.code || language !== recipe.language);
-  const canEdit = role === 'owner' || role === 'contributor';
-
-  async function save(): Promise<boolean> {
-    setError(null);
-    try {
-      // Based on the revision on screen: a save by someone else since is refused, not overwritten.
-      const r = await call(() =>
-        api.putRecipe(key, name, { language, code, baseRevision: recipe?.revision ?? 0 }),
-      );
-      setRecipe(r);
-      setStatus(`Saved at ${formatTime(r.updatedAt)}.`);
-      return true;
-    } catch (e) {
-      setError(messageOf(e));
-      return false;
-    }
-  }
-
-  async function run(approvedRevision?: number) {
-    setBusy(true);
-    setError(null);
-    try {
-      if (dirty && !(await save())) return;
-      const job = await call(() =>
-        api.runRecipe(key, name, approvedRevision === undefined ? {} : { approvedRevision }),
-      );
-      setApproval(null);
-      setJobId(job.id);
-      setStatus(`Running revision ${job.revision ?? '?'} as ${session.user.login}…`);
-      // An approved run may be of code this page had not loaded: show what runs.
-      if (approvedRevision !== undefined) {
-        const r = await call(() => api.getRecipe(key, name));
-        setRecipe(r);
-        setCode(r.code);
-        setLanguage(r.language);
-      }
-    } catch (e) {
-      // Asked again after approving means the code changed meanwhile: the dialog shows the new diff.
-      if (e instanceof ApprovalRequired) setApproval(e);
-      else {
-        setApproval(null);
-        setError(messageOf(e));
-      }
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  if (!recipe)
-    return error ? (
+  if (error)
+    return (
       <section class="card">
         <h1>{name}</h1>
         <p class="error" role="alert">
           {error}
         </p>
       </section>
-    ) : (
-      <p class="loading">Loading…</p>
     );
+  if (!role || (!recipe && !fresh)) return <p class="loading">Loading…</p>;
 
   return (
     <>
       <p class="crumbs">
         <a href="/projects">Projects</a> / <a href={`/projects/${key}`}>{key}</a> /
       </p>
-      <h1>{recipe.name}</h1>
+      <h1>{name}</h1>
+      {recipe?.plugin || fresh ? (
+        <PluginRecipeEditor
+          project={key}
+          name={name}
+          recipe={recipe}
+          component={recipe?.plugin ?? fresh!}
+          role={role}
+          onSaved={setRecipe}
+          reload={reload}
+        />
+      ) : (
+        <CodeEditor project={key} recipe={recipe!} role={role} onSaved={setRecipe} />
+      )}
+    </>
+  );
+}
+
+/**
+ * Edit a recipe's code, run it as yourself and follow its log live. Run saves first, so what runs is
+ * what is on screen. When someone else changed the code since you last ran it, Run first shows who
+ * changed what and the diff, and runs only once you approve that revision (ADR 0015). Readers see the
+ * code but can neither change nor run it.
+ */
+function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onSaved(r: Recipe): void }) {
+  const { project: key, recipe } = p;
+  const call = useCall();
+  const [code, setCode] = useState(recipe.code);
+  const [language, setLanguage] = useState<RecipeLanguage>(recipe.language);
+  const dirty = code !== recipe.code || language !== recipe.language;
+  const canEdit = p.role === 'owner' || p.role === 'contributor';
+  const runner = useRecipeRun(key, recipe.name, {
+    prepare: async () => !dirty || (await save()),
+    reload: async () => {
+      const r = await call(() => api.getRecipe(key, recipe.name));
+      p.onSaved(r);
+      setCode(r.code);
+      setLanguage(r.language);
+    },
+  });
+  const { error, status } = runner;
+
+  async function save(): Promise<boolean> {
+    runner.setError(null);
+    try {
+      // Based on the revision on screen: a save by someone else since is refused, not overwritten.
+      const r = await call(() =>
+        api.putRecipe(key, recipe.name, { language, code, baseRevision: recipe.revision }),
+      );
+      p.onSaved(r);
+      runner.setStatus(`Saved at ${formatTime(r.updatedAt)}.`);
+      return true;
+    } catch (e) {
+      runner.setError(messageOf(e));
+      return false;
+    }
+  }
+
+  return (
+    <>
       <section class="card" aria-labelledby="code-heading">
         <div class="card-head">
           <h2 id="code-heading">Code</h2>
@@ -135,14 +139,14 @@ export function RecipePage() {
             </select>
             {canEdit && (
               <>
-                <button type="button" onClick={() => void save()} disabled={!dirty || busy}>
+                <button type="button" onClick={() => void save()} disabled={!dirty || runner.busy}>
                   Save
                 </button>
                 <button
                   type="button"
                   class="primary"
-                  onClick={() => void run()}
-                  disabled={busy || approval !== null}
+                  onClick={() => void runner.run()}
+                  disabled={runner.busy || runner.approval !== null}
                 >
                   Run
                 </button>
@@ -187,23 +191,7 @@ export function RecipePage() {
           {status}
         </p>
       </section>
-      {approval && (
-        <ApprovalDialog
-          recipe={recipe.name}
-          approval={approval}
-          busy={busy}
-          onConfirm={() => void run(approval.revision)}
-          onCancel={() => {
-            setApproval(null);
-            setStatus('Not run: you did not approve the changes.');
-          }}
-        />
-      )}
-      {jobId && (
-        <div class="card">
-          <JobLog jobId={jobId} onFinished={(j) => setStatus(`Job ${j.state.replace('_', ' ')}.`)} />
-        </div>
-      )}
+      {runner.output}
     </>
   );
 }

@@ -1,0 +1,380 @@
+import type { PluginDetail, PluginParameterSetInfo, PluginPresetInfo, PluginUsage } from '@coffer/client';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, isConflict, messageOf } from '../api';
+import { AdminTabs } from '../components/admin-tabs';
+import { ConfirmDialog } from '../components/dialog';
+import { PresetDialog } from '../components/preset-dialog';
+import { formatTime } from '../format';
+import { useCall, useSession } from '../session';
+
+type Action =
+  | { kind: 'remove'; plugin: PluginDetail }
+  | { kind: 'preset'; plugin: PluginDetail; set: PluginParameterSetInfo; preset?: PluginPresetInfo }
+  | { kind: 'delete-preset'; plugin: PluginDetail; set: PluginParameterSetInfo; preset: PluginPresetInfo };
+
+/**
+ * Plugins (DSS's custom recipes, docs/adr/0022): administrators install them from a zip, remove them,
+ * and keep the presets of their parameter sets. Presets never hold anyone's credentials: each user
+ * enters their own on their Credentials tab.
+ */
+export function AdminPluginsPage() {
+  const { session } = useSession();
+  const call = useCall();
+  const [plugins, setPlugins] = useState<PluginDetail[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [action, setAction] = useState<Action | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const list = await call(() => api.listPlugins());
+      setPlugins(await Promise.all(list.map((p) => call(() => api.getPlugin(p.id)))));
+    } catch (e) {
+      setError(messageOf(e));
+    }
+  }, [call]);
+  useEffect(() => {
+    if (session.user.admin) void load();
+  }, [load, session.user.admin]);
+
+  if (!session.user.admin)
+    return (
+      <section class="card">
+        <h1>Administration</h1>
+        <p role="alert">This page is for administrators only.</p>
+      </section>
+    );
+
+  const done = async (message: string) => {
+    setAction(null);
+    setError(null);
+    setNotice(message);
+    await load();
+  };
+
+  return (
+    <>
+      <h1>Administration</h1>
+      <AdminTabs />
+      <InstallCard onInstalled={(p) => void done(`Installed ${p.label} (${p.id}), version ${p.version}.`)} />
+      <p role="status" class="success">
+        {notice}
+      </p>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {plugins?.length === 0 && (
+        <section class="card">
+          <p class="empty">No plugins installed yet.</p>
+        </section>
+      )}
+      {plugins?.map((p) => (
+        <PluginCard key={p.id} plugin={p} onAction={setAction} />
+      ))}
+
+      {action?.kind === 'remove' && (
+        <RemovePluginDialog
+          plugin={action.plugin}
+          onCancel={() => setAction(null)}
+          onRemoved={() => void done(`Removed ${action.plugin.label}.`)}
+        />
+      )}
+      {action?.kind === 'preset' && (
+        <PresetDialog
+          plugin={action.plugin}
+          set={action.set}
+          preset={action.preset}
+          onCancel={() => setAction(null)}
+          onSaved={(saved) => void done(`Saved preset ${saved.name} of ${action.set.label}.`)}
+        />
+      )}
+      {action?.kind === 'delete-preset' && (
+        <DeletePresetDialog
+          {...action}
+          onCancel={() => setAction(null)}
+          onDeleted={() => void done(`Deleted preset ${action.preset.name}.`)}
+        />
+      )}
+    </>
+  );
+}
+
+/** Install from a .zip: the server checks the archive and names the file and field of any problem. */
+function InstallCard({ onInstalled }: { onInstalled(p: PluginDetail): void }) {
+  const call = useCall();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function install(file: File) {
+    setBusy(true);
+    setError(null);
+    try {
+      onInstalled(await call(() => api.admin.installPlugin(file)));
+    } catch (e) {
+      setError(`${file.name} was not installed: ${messageOf(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="card" aria-labelledby="install-plugin">
+      <h2 id="install-plugin">Plugins</h2>
+      <p class="muted">
+        A plugin is a DSS plugin folder zipped: <code>plugin.json</code>, <code>custom-recipes/</code>,{' '}
+        <code>parameter-sets/</code>. Its recipes run as whoever runs them, with their own credentials.
+        Installing a plugin whose id is already installed replaces that version.
+      </p>
+      <div class="field">
+        <label for="plugin-zip">Install a plugin (.zip)</label>
+        <input
+          id="plugin-zip"
+          type="file"
+          accept=".zip,application/zip"
+          disabled={busy}
+          aria-describedby={error ? 'plugin-zip-error' : undefined}
+          aria-invalid={error ? true : undefined}
+          onChange={(e) => {
+            const chosen = e.currentTarget.files?.[0];
+            e.currentTarget.value = '';
+            if (chosen) void install(chosen);
+          }}
+        />
+        {busy && (
+          <p class="muted small" role="status">
+            Installing…
+          </p>
+        )}
+        {error && (
+          <p class="error" id="plugin-zip-error" role="alert">
+            {error}
+          </p>
+        )}
+      </div>
+    </section>
+  );
+}
+
+function PluginCard({ plugin, onAction }: { plugin: PluginDetail; onAction(a: Action): void }) {
+  const headingId = `plugin-${plugin.id}`;
+  return (
+    <section class="card" aria-labelledby={headingId} data-plugin={plugin.id}>
+      <div class="card-head">
+        <h2 id={headingId}>{plugin.label}</h2>
+        <button
+          type="button"
+          class="danger"
+          aria-label={`Remove ${plugin.label}`}
+          onClick={() => onAction({ kind: 'remove', plugin })}
+        >
+          Remove
+        </button>
+      </div>
+      {plugin.description && <p>{plugin.description}</p>}
+      <dl class="identity">
+        <dt>Id</dt>
+        <dd>
+          <code>{plugin.id}</code>
+        </dd>
+        <dt>Version</dt>
+        <dd>{plugin.version}</dd>
+        {plugin.author && (
+          <>
+            <dt>Author</dt>
+            <dd>{plugin.author}</dd>
+          </>
+        )}
+        <dt>Installed</dt>
+        <dd>
+          {formatTime(plugin.installedAt)} by {plugin.installedBy}
+          {plugin.updatedAt !== plugin.installedAt && `, updated ${formatTime(plugin.updatedAt)}`}
+        </dd>
+        <dt>Recipes</dt>
+        <dd>{plugin.recipes.map((r) => r.label).join(', ') || '—'}</dd>
+        {plugin.userSecrets.length > 0 && (
+          <>
+            <dt>Secrets it reads</dt>
+            <dd>{plugin.userSecrets.map((s) => s.name).join(', ')}</dd>
+          </>
+        )}
+      </dl>
+      {plugin.parameterSets.map((set) => (
+        <ParameterSet key={set.id} plugin={plugin} set={set} onAction={onAction} />
+      ))}
+    </section>
+  );
+}
+
+function ParameterSet(p: { plugin: PluginDetail; set: PluginParameterSetInfo; onAction(a: Action): void }) {
+  const { plugin, set } = p;
+  const headingId = `set-${plugin.id}-${set.id}`;
+  return (
+    <section class="parameter-set" aria-labelledby={headingId} data-parameter-set={set.id}>
+      <div class="card-head">
+        <h3 id={headingId}>
+          Parameter set {set.label} <span class="muted small">({set.id})</span>
+        </h3>
+        <button type="button" onClick={() => p.onAction({ kind: 'preset', plugin, set })}>
+          New preset<span class="visually-hidden"> of {set.label}</span>
+        </button>
+      </div>
+      {set.description && <p class="muted small">{set.description}</p>}
+      {set.presets.length === 0 ? (
+        <p class="empty">No presets yet. Recipes of this plugin need one to use this parameter set.</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">Presets of {set.label}</caption>
+          <thead>
+            <tr>
+              <th scope="col">Preset</th>
+              <th scope="col">Changed</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {set.presets.map((preset) => (
+              <tr key={preset.name} data-preset={preset.name}>
+                <th scope="row">{preset.name}</th>
+                <td>{formatTime(preset.updatedAt)}</td>
+                <td class="row-actions">
+                  <button
+                    type="button"
+                    aria-label={`Edit preset ${preset.name}`}
+                    onClick={() => p.onAction({ kind: 'preset', plugin, set, preset })}
+                  >
+                    Edit
+                  </button>
+                  <button
+                    type="button"
+                    class="danger"
+                    aria-label={`Delete preset ${preset.name}`}
+                    onClick={() => p.onAction({ kind: 'delete-preset', plugin, set, preset })}
+                  >
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+/**
+ * Remove, confirmed. The server refuses while recipes use the plugin; the dialog then lists them and
+ * offers to remove it anyway, which leaves those recipes broken until the plugin is installed again.
+ */
+function RemovePluginDialog(p: { plugin: PluginDetail; onCancel(): void; onRemoved(): void }) {
+  const call = useCall();
+  const [usages, setUsages] = useState<PluginUsage[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function remove(force: boolean) {
+    setBusy(true);
+    setError(null);
+    try {
+      await call(() => api.admin.removePlugin(p.plugin.id, { force }));
+      p.onRemoved();
+    } catch (e) {
+      if (isConflict(e) && !force) {
+        try {
+          setUsages(await call(() => api.admin.pluginUsages(p.plugin.id)));
+        } catch (e2) {
+          setError(messageOf(e2));
+        }
+      } else setError(messageOf(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (usages)
+    return (
+      <ConfirmDialog
+        title={`${p.plugin.label} is in use`}
+        message={
+          <>
+            <p>
+              {usages.length === 1 ? 'This recipe uses' : `These ${usages.length} recipes use`} the plugin:
+            </p>
+            <ul class="usages">
+              {usages.map((u) => (
+                <li key={`${u.projectKey}/${u.recipe}`}>
+                  <a href={`/projects/${u.projectKey}/recipes/${encodeURIComponent(u.recipe)}`}>
+                    {u.projectKey} / {u.recipe}
+                  </a>{' '}
+                  <span class="muted small">({u.component})</span>
+                </li>
+              ))}
+            </ul>
+            <p class="warning">
+              If you remove it anyway, these recipes are marked broken and cannot run until the plugin is
+              installed again.
+            </p>
+          </>
+        }
+        confirmLabel="Remove anyway"
+        danger
+        busy={busy}
+        error={error}
+        onCancel={p.onCancel}
+        onConfirm={() => void remove(true)}
+      />
+    );
+  return (
+    <ConfirmDialog
+      title={`Remove ${p.plugin.label}?`}
+      message={
+        <p>
+          The plugin ({p.plugin.id}, version {p.plugin.version}), its presets and the credentials users
+          entered for them are removed. Installing it again does not bring them back.
+        </p>
+      }
+      confirmLabel="Remove"
+      danger
+      busy={busy}
+      error={error}
+      onCancel={p.onCancel}
+      onConfirm={() => void remove(false)}
+    />
+  );
+}
+
+function DeletePresetDialog(p: {
+  plugin: PluginDetail;
+  set: PluginParameterSetInfo;
+  preset: PluginPresetInfo;
+  onCancel(): void;
+  onDeleted(): void;
+}) {
+  const call = useCall();
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <ConfirmDialog
+      title={`Delete preset ${p.preset.name}?`}
+      message={
+        <p>
+          The credentials users entered for it are deleted too, and recipes that use this preset of{' '}
+          {p.set.label} can no longer run until they pick another one.
+        </p>
+      }
+      confirmLabel="Delete preset"
+      danger
+      error={error}
+      onCancel={p.onCancel}
+      onConfirm={() =>
+        void call(() => api.admin.deletePreset(p.plugin.id, p.set.id, p.preset.name)).then(
+          p.onDeleted,
+          (e: unknown) => setError(messageOf(e)),
+        )
+      }
+    />
+  );
+}
