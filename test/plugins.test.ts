@@ -319,7 +319,7 @@ describe('plugins', () => {
       'fetch-r',
     ]);
     const form = new FormData();
-    form.append('file', new Blob([zip]), 'api-connect.zip');
+    form.append('file', new Blob([new Uint8Array(zip)]), 'api-connect.zip');
     const up = await fetch(`${server.url}/public/api/plugins/actions/installFromZip`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`${admin.key}:`).toString('base64')}` },
