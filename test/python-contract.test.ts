@@ -96,7 +96,7 @@ describe('dataikuapi wire contract (Python, standard library)', () => {
   });
 
   it.skipIf(!hasPython && !inCi)(
-    'the requests dataikuapi makes (seed snippet, settings round trip, personal keys, errors) all succeed',
+    'the requests dataikuapi makes (seed snippet, settings round trip, personal keys, plugins, errors) all succeed',
     async () => {
       if (!hasPython) {
         throw new Error(

@@ -10,6 +10,9 @@ requests it sends (see the research note on its wire behaviour), written with th
 * JSON bodies: json.dumps(body) (ASCII, \\uXXXX escapes) with NO Content-Type header; a POST, PUT or
   DELETE with no body still sends "Content-Length: 0";
 * query parameters: None dropped, booleans sent as "True"/"False";
+* file uploads (files={"file": fp}, the plugin archive calls): requests' multipart/form-data body, see
+  encode_files_like_requests: a 32-hex-digit boundary, one part named "file" with the file object's base
+  name as filename and no per-part Content-Type;
 * errors: any status >= 400 raises DataikuWireError("<errorType>: <detailedMessage or message>");
 * requests headers: User-Agent python-requests, Accept */*, Accept-Encoding gzip/deflate.
 
@@ -19,20 +22,27 @@ must never redirect (a redirect turns PUT/POST into GET and drops the body).
 The server and credentials come from the environment (test/python-contract.test.ts sets them):
 COFFER_URL, COFFER_USER_LOGIN, COFFER_USER_KEY, COFFER_SECRET_VALUE (the user's value of
 "credential-for-my-api"), COFFER_ADMIN_LOGIN, COFFER_ADMIN_KEY, COFFER_OTHER_KEY (a user without that
-secret), and optionally COFFER_TICKET (a ticket of the user) and COFFER_USER_COOKIE (the user's browser
-session cookie, "name=value").
+secret), COFFER_PROJECT_KEY (a project of the user), and optionally COFFER_TICKET (a ticket of the
+user) and COFFER_USER_COOKIE (the user's browser session cookie, "name=value"). The plugin tests zip
+examples/plugins/api-connect themselves and leave no plugin installed.
 """
 
 import base64
+import binascii
 import gzip
 import http.client
 import http.server
 import json
 import os
+import shutil
+import tempfile
 import threading
 import unittest
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
+import zipfile
 import zlib
 
 # ---------------------------------------------------------------------------------------------------
@@ -69,6 +79,40 @@ class WireResponse:
         return json.loads(self.text)
 
 
+def encode_files_like_requests(files):
+    """The body and Content-Type that requests (2.x, on urllib3) makes for files={"file": fp}, no data.
+
+    requests' _encode_files: for a plain file object the filename is os.path.basename(fp.name) (unless
+    the name is missing or looks like "<stdin>", when the field name is used), the content is fp.read(),
+    and there is no per-part Content-Type. urllib3's encode_multipart_formdata then writes, per field,
+    "--<boundary>\r\n", the part headers (Content-Disposition only, ended by a blank line), the bytes and
+    "\r\n"; then "--<boundary>--\r\n". Its boundary is 32 lowercase hex digits (16 random bytes).
+    """
+    boundary = binascii.hexlify(os.urandom(16)).decode("ascii")
+    out = []
+    for field, fp in files.items():
+        name = getattr(fp, "name", None)
+        if name and isinstance(name, str) and name[0] != "<" and name[-1] != ">":
+            filename = os.path.basename(name)
+        else:
+            filename = field
+        content = fp if isinstance(fp, (bytes, bytearray, str)) else fp.read()
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        out.append(("--%s\r\n" % boundary).encode("latin-1"))
+        disposition = "form-data; name=%s; filename=%s" % (_html5_param(field), _html5_param(filename))
+        out.append(("Content-Disposition: %s\r\n\r\n" % disposition).encode("utf-8"))
+        out.append(bytes(content))
+        out.append(b"\r\n")
+    out.append(("--%s--\r\n" % boundary).encode("latin-1"))
+    return b"".join(out), "multipart/form-data; boundary=%s" % boundary
+
+
+def _html5_param(value):
+    """urllib3's multipart header parameter: quoted, with '"' and CR/LF percent-encoded (HTML5 style)."""
+    return '"%s"' % value.translate({10: "%0A", 13: "%0D", 34: "%22"})
+
+
 class WireClient:
     """The requests a dataikuapi DSSClient makes, one method per client call used below."""
 
@@ -94,7 +138,7 @@ class WireClient:
 
     # -- transport -----------------------------------------------------------------------------------
 
-    def _perform_http(self, method, path, params=None, body=None):
+    def _perform_http(self, method, path, params=None, body=None, files=None):
         url = "%s/dip/publicapi%s" % (self.host, path)
         if params:
             pairs = [(k, v) for k, v in params.items() if v is not None]
@@ -104,6 +148,9 @@ class WireClient:
         if body is not None:
             data = json.dumps(body).encode("utf-8")
         headers = dict(self.headers)
+        if files:
+            # requests: data=None with files= gives a multipart body of the files alone.
+            data, headers["Content-Type"] = encode_files_like_requests(files)
         if data is None and method not in ("GET", "HEAD"):
             headers["Content-Length"] = "0"
         res = self._send(method, url, data, headers)
@@ -139,14 +186,14 @@ class WireClient:
         finally:
             conn.close()
 
-    def _perform_json(self, method, path, params=None, body=None):
-        return self._perform_http(method, path, params=params, body=body).json()
+    def _perform_json(self, method, path, params=None, body=None, files=None):
+        return self._perform_http(method, path, params=params, body=body, files=files).json()
 
-    def _perform_text(self, method, path, params=None, body=None):
-        return self._perform_http(method, path, params=params, body=body).text
+    def _perform_text(self, method, path, params=None, body=None, files=None):
+        return self._perform_http(method, path, params=params, body=body, files=files).text
 
-    def _perform_empty(self, method, path, params=None, body=None):
-        self._perform_http(method, path, params=params, body=body)
+    def _perform_empty(self, method, path, params=None, body=None, files=None):
+        self._perform_http(method, path, params=params, body=body, files=files)
 
     # -- identity --------------------------------------------------------------------------------------
 
@@ -171,6 +218,18 @@ class WireClient:
 
     def get_own_user(self):
         return WireOwnUser(self)
+
+    # -- plugins (dssclient.py) ------------------------------------------------------------------------
+
+    def list_plugins(self):
+        return self._perform_json("GET", "/plugins/")
+
+    def install_plugin_from_archive(self, fp):
+        files = {"file": fp}
+        self._perform_json("POST", "/plugins/actions/installFromZip", files=files)
+
+    def get_plugin(self, plugin_id):
+        return WirePlugin(self, plugin_id)
 
     # -- personal API keys -----------------------------------------------------------------------------
 
@@ -239,6 +298,19 @@ class WireSettingsBase:
     @property
     def credentials(self):
         return self.settings["credentials"]
+
+    # dss/admin.py: plugin credentials live in "credentials", keyed by a JSON list without its brackets.
+    def set_basic_plugin_credential(self, plugin_id, param_set_id, preset_id, param_name, login, password):
+        name = plugin_credential_key(plugin_id, param_set_id, preset_id, param_name)
+        self.settings["credentials"][name] = {"type": "BASIC", "user": login, "password": password}
+
+    def remove_plugin_credential(self, plugin_id, param_set_id, preset_id, param_name):
+        name = plugin_credential_key(plugin_id, param_set_id, preset_id, param_name)
+        if name in self.settings["credentials"]:
+            del self.settings["credentials"][name]
+
+    def get_raw(self):
+        return self.settings
 
 
 class WireUserSettings(WireSettingsBase):
@@ -346,6 +418,173 @@ class WireProject:
 
     def get_jupyter_notebook(self, notebook_name):
         return WireJupyterNotebook(self.client, self.project_key, notebook_name)
+
+
+def plugin_credential_key(plugin_id, param_set_id, preset_id, param_name):
+    return json.dumps(["PLUGIN", plugin_id, param_set_id, preset_id, param_name])[1:-1]
+
+
+class WireFuture:
+    """dss/future.py DSSFuture: from_resp keeps the answer as its state; a finished one is not polled."""
+
+    def __init__(self, client, job_id, state=None):
+        self.client = client
+        self.job_id = job_id
+        self.state = state
+        self.state_is_peek = True
+
+    @staticmethod
+    def from_resp(client, resp):
+        return WireFuture(client, resp.get("jobId", None), state=resp)
+
+    def get_state(self):
+        self.state = self.client._perform_json("GET", "/futures/%s" % self.job_id, params={"peek": False})
+        self.state_is_peek = False
+        return self.state
+
+    def wait_for_result(self):
+        if self.state.get("hasResult", False) and "result" in self.state:
+            return self.state.get("result", None)
+        if self.state is None or not self.state.get("hasResult", False) or self.state_is_peek:
+            self.get_state()
+        if not self.state.get("hasResult", False):
+            raise AssertionError("the future is not finished; the real client would poll /futures every 5 s")
+        return self.state.get("result", None)
+
+
+class WirePlugin:
+    """dss/plugin.py DSSPlugin: the instance-level calls."""
+
+    def __init__(self, client, plugin_id):
+        self.client = client
+        self.plugin_id = plugin_id
+
+    def get_settings(self):
+        settings = self.client._perform_json("GET", "/plugins/%s/settings" % self.plugin_id)
+        return WirePluginSettings(self.client, self.plugin_id, settings)
+
+    def update_from_zip(self, fp):
+        files = {"file": fp}
+        self.client._perform_json("POST", "/plugins/%s/actions/updateFromZip" % self.plugin_id, files=files)
+
+    def list_usages(self, project_key=None):
+        return WirePluginUsages(
+            self.client._perform_json(
+                "GET", "/plugins/{pluginId}/actions/listUsages".format(pluginId=self.plugin_id),
+                params={"projectKey": project_key},
+            )
+        )
+
+    def delete(self, force=False):
+        params = {"force": force}
+        ret = self.client._perform_json(
+            "POST", "/plugins/{pluginId}/actions/delete".format(pluginId=self.plugin_id), body=params
+        )
+        return WireFuture.from_resp(self.client, ret)
+
+
+class WirePluginSettings:
+    """DSSPluginSettings: the raw dict, edited in place, saved whole (POST, params projectKey=None)."""
+
+    def __init__(self, client, plugin_id, settings, project_key=None):
+        self.client = client
+        self.plugin_id = plugin_id
+        self.settings = settings
+        self.project_key = project_key
+
+    def get_raw(self):
+        return self.settings
+
+    def list_parameter_set_names(self):
+        return [d["id"] for d in self.settings.get("accessibleParameterSetDescs", [])]
+
+    def get_parameter_set(self, parameter_set_name):
+        desc = None
+        data = None
+        for ps in self.settings.get("accessibleParameterSetDescs", []):
+            if ps["id"] == parameter_set_name:
+                desc = ps
+        for ps in self.settings.get("parameterSets", []):
+            if ps["name"] == parameter_set_name:
+                data = ps
+        if desc is None:
+            return None
+        if data is None:
+            data = {"type": desc["elementType"]}
+        presets = [p for p in self.settings["presets"] if p["type"] == data["type"]]
+        return WireParameterSet(self, desc, data, presets)
+
+    def save(self):
+        self.client._perform_empty(
+            "POST", "/plugins/%s/settings" % self.plugin_id, params={"projectKey": self.project_key}, body=self.settings
+        )
+
+
+class WireParameterSet:
+    """DSSPluginParameterSet: presets are the settings' own dicts; create_preset appends to both lists."""
+
+    def __init__(self, plugin_settings, desc, settings, presets):
+        self._plugin_settings = plugin_settings
+        self._desc = desc
+        self._settings = settings
+        self._presets = presets
+
+    @property
+    def definable_inline(self):
+        return self._settings["defaultPermission"].get("definableInline", False)
+
+    def list_preset_names(self):
+        return [p["name"] for p in self._presets]
+
+    def get_preset(self, preset_name):
+        for p in self._presets:
+            if p["name"] == preset_name:
+                return p
+        return None
+
+    def create_preset(self, preset_name, with_defaults=False):
+        for p in self._presets:
+            if p["name"] == preset_name:
+                raise Exception("A preset of the same name already exists")
+        new_preset = {"name": preset_name, "type": self._settings["type"], "config": {}, "pluginConfig": {},
+                      "defaultPermission": {}, "permissions": []}
+        if with_defaults:
+            for p in self._desc["desc"]["params"]:
+                v = p.get("defaultValue")
+                if v is not None:
+                    new_preset["config"][p["name"]] = v
+            for p in self._desc["desc"]["pluginParams"]:
+                v = p.get("defaultValue")
+                if v is not None:
+                    new_preset["pluginConfig"][p["name"]] = v
+        self._plugin_settings.settings["presets"].append(new_preset)
+        self._presets.append(new_preset)
+        return self.get_preset(preset_name)
+
+    def save(self):
+        self._plugin_settings.save()
+
+
+class WirePluginUsages:
+    """DSSPluginUsages: iterates data.get("usages", []) and data.get("missingTypes") (no default)."""
+
+    def __init__(self, data):
+        self._data = data
+        self.usages = [
+            {
+                "element_kind": u["elementKind"], "element_type": u["elementType"], "object_id": u["objectId"],
+                "object_type": u["objectType"], "project_key": u["projectKey"],
+            }
+            for u in data.get("usages", [])
+        ]
+        self.missing_types = [
+            {"missing_type": m["missingType"], "object_id": m["objectId"], "object_type": m["objectType"],
+             "project_key": m["projectKey"]}
+            for m in data.get("missingTypes")
+        ]
+
+    def maybe_used(self):
+        return not (not self.usages and not self.missing_types)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -463,6 +702,42 @@ class HelperIsWireFaithful(unittest.TestCase):
         self.assertEqual(headers["x-dku-apiticket"], "tick")
         self.assertNotIn("authorization", headers)
         self.assertEqual(self.seen[0][1], "/dip/publicapi/auth/info?withSecrets=False")
+
+    def test_files_upload_is_requests_multipart_byte_for_byte(self):
+        folder = tempfile.mkdtemp()
+        try:
+            path = os.path.join(folder, "my-plugin.zip")
+            with open(path, "wb") as f:
+                f.write(b"PK\x03\x04 not really a zip \r\n--")
+            with open(path, "rb") as fp:
+                client = WireClient(self.base, api_key="k")
+                client._perform_json("POST", "/plugins/actions/installFromZip", files={"file": fp})
+        finally:
+            shutil.rmtree(folder)
+        method, target, headers, body = self.seen[0]
+        headers = self.lower(headers)
+        self.assertEqual((method, target), ("POST", "/dip/publicapi/plugins/actions/installFromZip"))
+        kind, _, boundary = headers["content-type"].partition("; boundary=")
+        self.assertEqual(kind, "multipart/form-data")
+        self.assertRegex(boundary, r"^[0-9a-f]{32}$")
+        expected = (
+            b"--" + boundary.encode() + b"\r\n"
+            b'Content-Disposition: form-data; name="file"; filename="my-plugin.zip"\r\n'
+            b"\r\n"
+            b"PK\x03\x04 not really a zip \r\n--"
+            b"\r\n"
+            b"--" + boundary.encode() + b"--\r\n"
+        )
+        self.assertEqual(body, expected)
+        self.assertEqual(headers["content-length"], str(len(expected)))
+        self.assertEqual(headers["authorization"], "Basic " + base64.b64encode(b"k:").decode())
+
+    def test_plugin_delete_sends_force_as_a_json_body(self):
+        WireClient(self.base, api_key="k").get_plugin("p").delete(force=False)
+        method, target, headers, body = self.seen[0]
+        self.assertEqual((method, target), ("POST", "/dip/publicapi/plugins/p/actions/delete"))
+        self.assertEqual(body, b'{"force": false}')
+        self.assertNotIn("content-type", self.lower(headers))
 
 
 class CofferAnswersDataikuapi(unittest.TestCase):
@@ -737,6 +1012,249 @@ class CofferAnswersDataikuapi(unittest.TestCase):
         with self.assertRaises(DataikuWireError) as ctx:
             as_user.get_auth_info(with_secrets=True)
         self.assertIn("X-DKU-ProxyUser", str(ctx.exception))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Plugins: the calls of the current dataikuapi, in the order an administrator and a user make them
+# ---------------------------------------------------------------------------------------------------
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+SAMPLE_PLUGIN = os.path.join(ROOT, "examples", "plugins", "api-connect")
+PLUGIN_ID = "api-connect"
+PARAMETER_SET = "api-credentials"
+PRESET = "from-client"
+USER_TOKEN = "py-user-token-7c1e95d0b2a4"
+OTHER_TOKEN = "py-user-token-by-settings-41f08a"
+# The form of test/plugins.test.ts (FETCH_CONFIG), pointing at the preset made through dataikuapi.
+FETCH_CONFIG = {
+    "endpoint": "/v1/orders",
+    "page_size": 25,
+    "format": "csv",
+    "show_raw": False,
+    "credentials": {"mode": "PRESET", "name": PRESET},
+    "secret_name": "credential-for-my-api",
+}
+
+
+class RecordingWireClient(WireClient):
+    """A WireClient that keeps every response body, to show that no plaintext credential is ever sent."""
+
+    def __init__(self, *args, seen, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen = seen
+
+    def _send(self, method, url, data, headers):
+        res = WireClient._send(method, url, data, headers)
+        self.seen.append("%s %s -> %d %s" % (method, url, res.status_code, res.text))
+        return res
+
+
+def zip_folder(folder, target):
+    """The plugin folder zipped with paths relative to it, as an administrator would."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as z:
+        for root, dirs, names in os.walk(folder):
+            dirs.sort()
+            for name in sorted(names):
+                full = os.path.join(root, name)
+                z.write(full, os.path.relpath(full, folder).replace(os.sep, "/"))
+
+
+class CofferAnswersDataikuapiPlugins(unittest.TestCase):
+    """Steps run in name order (unittest sorts them) and build on each other: install, preset, token,
+    recipe, update, user settings, then removal. A failed step makes the later ones fail too."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.url = env("COFFER_URL").rstrip("/")
+        cls.user_login = env("COFFER_USER_LOGIN")
+        cls.user_key = env("COFFER_USER_KEY")
+        cls.project_key = env("COFFER_PROJECT_KEY")
+        cls.seen = []
+        cls.admin = RecordingWireClient(cls.url + "/", api_key=env("COFFER_ADMIN_KEY"), seen=cls.seen)
+        cls.user = RecordingWireClient(cls.url + "/", api_key=cls.user_key, seen=cls.seen)
+        cls.recipe = unique("py-fetch")
+        cls.folder = tempfile.mkdtemp()
+        cls.zip = os.path.join(cls.folder, "api-connect.zip")
+        zip_folder(SAMPLE_PLUGIN, cls.zip)
+        cls.credential_key = plugin_credential_key(PLUGIN_ID, PARAMETER_SET, PRESET, "token")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if PLUGIN_ID in [p["id"] for p in cls.admin.list_plugins()]:
+                cls.admin.get_plugin(PLUGIN_ID).delete(force=True)
+        finally:
+            shutil.rmtree(cls.folder)
+
+    def coffer(self, method, path, body=None, key=None):
+        """Coffer's own API (not dataikuapi's): urllib, the user's key as a Bearer token."""
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + (key or self.user_key))
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                status, text = res.status, res.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode("utf-8")
+        self.seen.append("%s %s -> %d %s" % (method, path, status, text))
+        return status, text
+
+    def my_credential(self):
+        status, text = self.coffer("GET", "/api/v1/me/plugin-credentials")
+        self.assertEqual(status, 200, text)
+        place = (PLUGIN_ID, PARAMETER_SET, PRESET, "token")
+        mine = [c for c in json.loads(text)["credentials"]
+                if (c["plugin"], c["parameterSet"], c["preset"], c["param"]) == place]
+        self.assertEqual(len(mine), 1, text)
+        return mine[0]
+
+    def user_marker(self):
+        return self.user.get_own_user().get_settings().credentials.get(self.credential_key)
+
+    # -- administrator: install, list, presets -------------------------------------------------------
+
+    def test_01_install_plugin_from_archive_then_list_plugins(self):
+        with open(self.zip, "rb") as fp:
+            self.assertIsNone(self.admin.install_plugin_from_archive(fp))
+        plugins = self.admin.list_plugins()
+        self.assertIsInstance(plugins, list)
+        self.assertIn(PLUGIN_ID, [p["id"] for p in plugins])
+
+    def test_02_create_preset_with_defaults_and_save_settings(self):
+        plugin = self.admin.get_plugin(PLUGIN_ID)
+        settings = plugin.get_settings()
+        self.assertIn(PARAMETER_SET, settings.list_parameter_set_names())
+        parameter_set = settings.get_parameter_set(PARAMETER_SET)
+        self.assertIsNotNone(parameter_set)
+        self.assertIs(parameter_set.definable_inline, False)
+        self.assertNotIn(PRESET, parameter_set.list_preset_names())
+        preset = parameter_set.create_preset(PRESET, with_defaults=True)
+        self.assertEqual(preset["config"], {"base_url": "https://api.example.com"})
+        settings.save()
+
+        again = plugin.get_settings().get_parameter_set(PARAMETER_SET)
+        self.assertIn(PRESET, again.list_preset_names())
+        self.assertEqual(again.get_preset(PRESET)["config"], {"base_url": "https://api.example.com"})
+        # The same settings saved again unchanged: a round trip that keeps the preset.
+        reread = plugin.get_settings()
+        reread.save()
+        self.assertIn(PRESET, plugin.get_settings().get_parameter_set(PARAMETER_SET).list_preset_names())
+
+    def test_03_list_usages_of_an_unused_plugin(self):
+        usages = self.admin.get_plugin(PLUGIN_ID).list_usages()
+        self.assertIsInstance(usages._data["usages"], list)
+        self.assertIsInstance(usages._data["missingTypes"], list)
+        self.assertEqual(usages.usages, [])
+        self.assertIs(usages.maybe_used(), False)
+
+    # -- the user: a token, a recipe --------------------------------------------------------------------
+
+    def test_04_user_enters_a_token_and_makes_a_recipe_that_list_usages_shows(self):
+        status, text = self.coffer(
+            "PUT", "/api/v1/me/plugin-credentials/%s/%s/%s/token" % (PLUGIN_ID, PARAMETER_SET, PRESET),
+            {"value": USER_TOKEN},
+        )
+        self.assertIn(status, (200, 201, 204), text)
+        self.assertIs(self.my_credential()["set"], True)
+        status, text = self.coffer(
+            "PUT", "/api/v1/projects/%s/recipes/%s" % (self.project_key, self.recipe),
+            {"plugin": {"id": PLUGIN_ID, "recipe": "fetch"}, "config": FETCH_CONFIG},
+        )
+        self.assertEqual(status, 201, text)
+
+        usages = self.admin.get_plugin(PLUGIN_ID).list_usages()
+        mine = [u for u in usages.usages if u["object_id"] == self.recipe]
+        self.assertEqual(len(mine), 1, usages._data)
+        self.assertEqual(mine[0]["project_key"], self.project_key)
+        self.assertEqual(mine[0]["object_type"], "RECIPE")
+        self.assertIs(usages.maybe_used(), True)
+        in_project = self.admin.get_plugin(PLUGIN_ID).list_usages(project_key=self.project_key)
+        self.assertIn(self.recipe, [u["object_id"] for u in in_project.usages])
+
+    def test_05_update_from_zip_keeps_presets_and_the_users_token(self):
+        marker = self.user_marker()
+        with open(self.zip, "rb") as fp:
+            self.assertIsNone(self.admin.get_plugin(PLUGIN_ID).update_from_zip(fp))
+        names = self.admin.get_plugin(PLUGIN_ID).get_settings().get_parameter_set(PARAMETER_SET).list_preset_names()
+        self.assertIn(PRESET, names)
+        self.assertIs(self.my_credential()["set"], True)
+        self.assertEqual(self.user_marker(), marker)
+
+    # -- the user's DSS settings: credentials as markers ------------------------------------------------
+
+    def test_06_user_settings_show_the_credential_as_a_marker_and_save_keeps_it(self):
+        settings = self.user.get_own_user().get_settings()
+        self.assertIsInstance(settings.credentials, dict)
+        entry = settings.credentials[self.credential_key]
+        self.assertEqual(entry["type"], "SINGLE_FIELD")
+        self.assertTrue(entry["password"].startswith("e:AES:"), entry)
+        self.assertNotIn(USER_TOKEN, json.dumps(settings.get_raw()))
+        # dataikuapi's save(): get_raw() sent back unchanged.
+        settings.save()
+        self.assertEqual(self.user_marker(), entry)
+        self.assertIs(self.my_credential()["set"], True)
+
+    def test_07_administrator_sees_the_marker_but_cannot_remove_the_credential(self):
+        settings = self.admin.get_user(self.user_login).get_settings()
+        marker = settings.credentials[self.credential_key]
+        self.assertTrue(marker["password"].startswith("e:AES:"))
+        settings.save()  # unchanged: allowed
+        settings = self.admin.get_user(self.user_login).get_settings()
+        settings.remove_plugin_credential(PLUGIN_ID, PARAMETER_SET, PRESET, "token")
+        with self.assertRaises(DataikuWireError):
+            settings.save()
+        self.assertEqual(self.user_marker(), marker)
+
+    def test_08_user_sets_and_removes_the_credential_through_settings(self):
+        before = self.user_marker()
+        settings = self.user.get_own_user().get_settings()
+        # dataikuapi has no single-field setter: set_basic_plugin_credential's password is the value
+        # Coffer keeps for this SINGLE_FIELD parameter (the login is not used).
+        settings.set_basic_plugin_credential(PLUGIN_ID, PARAMETER_SET, PRESET, "token", "unused-login", OTHER_TOKEN)
+        settings.save()
+        after = self.user_marker()
+        self.assertTrue(after["password"].startswith("e:AES:"))
+        self.assertNotEqual(after, before)
+        self.assertIs(self.my_credential()["set"], True)
+
+        settings = self.user.get_own_user().get_settings()
+        settings.remove_plugin_credential(PLUGIN_ID, PARAMETER_SET, PRESET, "token")
+        settings.save()
+        self.assertIsNone(self.user_marker())
+        self.assertIs(self.my_credential()["set"], False)
+
+        status, text = self.coffer(
+            "PUT", "/api/v1/me/plugin-credentials/%s/%s/%s/token" % (PLUGIN_ID, PARAMETER_SET, PRESET),
+            {"value": USER_TOKEN},
+        )
+        self.assertIn(status, (200, 201, 204), text)
+
+    # -- removal ------------------------------------------------------------------------------------------
+
+    def test_09_delete_without_force_is_refused_while_a_recipe_uses_the_plugin(self):
+        with self.assertRaises(DataikuWireError) as ctx:
+            self.admin.get_plugin(PLUGIN_ID).delete(force=False)
+        self.assertRegex(str(ctx.exception), r"^\S+: .+")
+        self.assertIn("%s/%s" % (self.project_key, self.recipe), str(ctx.exception))
+        self.assertIn(PLUGIN_ID, [p["id"] for p in self.admin.list_plugins()])
+
+    def test_10_delete_with_force_answers_a_finished_future(self):
+        future = self.admin.get_plugin(PLUGIN_ID).delete(force=True)
+        self.assertIsInstance(future, WireFuture)
+        self.assertIsNone(future.state.get("jobId"))
+        self.assertIs(future.state.get("hasResult"), True)
+        calls = len(self.seen)
+        future.wait_for_result()
+        self.assertEqual(len(self.seen), calls, "a finished future must not be polled")
+        self.assertNotIn(PLUGIN_ID, [p["id"] for p in self.admin.list_plugins()])
+
+    def test_11_no_response_ever_held_a_plaintext_token(self):
+        self.assertGreater(len(self.seen), 10)
+        for line in self.seen:
+            self.assertNotIn(USER_TOKEN, line)
+            self.assertNotIn(OTHER_TOKEN, line)
 
 
 if __name__ == "__main__":
