@@ -3342,6 +3342,29 @@ describe("administrators never read another user's secret values", () => {
     },
   );
 
+  it("a key an administrator makes for a user cannot list, enter or delete the user's plugin credentials, nor check a recipe's readiness (403)", async () => {
+    const victim = await f.owner();
+    const recipe = await ownerPluginRecipe(f, victim);
+    const minted = await f.send('POST', `${DSS_PREFIXES[1]}/admin/personal-api-keys/`, {
+      key: admin.key,
+      body: { user: victim.login, label: 'minted-by-admin' },
+    });
+    expect(minted.status, minted.text).toBe(200);
+    const key = minted.json.key as string;
+    const before = await f.ownerState(victim);
+    for (const [method, at, body] of [
+      ['GET', '/api/v1/me/plugin-credentials', undefined],
+      ['PUT', credentialPath(), { value: 'admin-chosen-token' }],
+      ['DELETE', credentialPath(), undefined],
+      ['GET', `${recipe}/readiness`, undefined],
+    ] as const) {
+      const r = await f.send(method, at, { key, body });
+      expect(r.status, `${method} ${at}: ${r.text}`).toBe(403);
+      expect(errorMessage(r)).toMatch(/created for you by an administrator/);
+    }
+    expect(await f.ownerState(victim)).toEqual(before);
+  });
+
   it("PUT /api/v1/admin/users/:login/password destroys the user's secrets: an admin who signs in as them must change the password, then finds none", async () => {
     const victim = await f.owner();
     const password = 'chosen-by-admin-0123456789';
