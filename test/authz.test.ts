@@ -28,7 +28,8 @@
  *   make the DSS read calls, and read its own project; the end-to-end cases through real jobs are in
  *   ticket-scope.test.ts.
  * Every response body received in this file is checked for the owner's plaintext secret values (except
- * the owner's own code reading them), inline and once more at the end.
+ * the owner's own code reading them), inline and once more at the end; and for the owner's own
+ * credential for the sample plugin's preset, which no route returns to anyone, the owner included.
  *
  * Credentials an administrator sets for someone else never read values (docs/adr/0005): a key an admin
  * makes for another user is delegated, a password an admin sets must be changed first, and an admin
@@ -36,8 +37,10 @@
  * delegation.test.ts; here, the escalation flows at the end of the admin section prove it end to end.
  * Users, keys and passwords made by the test harness come from the CLI operator and are unrestricted.
  */
+import path from 'node:path';
 import { UI_PAGES, type Caller } from '@coffer/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zipDirectory, zipEntries } from './support/plugin-zips.js';
 import { TestServer, type Auth, type Reply, type RequestOptions } from './support/test-server.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -70,6 +73,46 @@ function leakedValues(text: string): string[] {
   return OWNER_VALUES.filter((v) => text.includes(v));
 }
 
+/**
+ * The sample plugin (examples/plugins/api-connect), installed on every server with its preset
+ * `default`; each owner enters their own token for it. No entry removes or breaks it: entries that
+ * remove a plugin or a preset make one of their own first.
+ */
+const SAMPLE_PLUGIN_DIR = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
+const PLUGIN = 'api-connect';
+const PARAMETER_SET = 'api-credentials';
+const PRESET = 'default';
+const PRESET_CONFIG = { config: { base_url: 'https://api.example.com' } };
+/** The owner's credential for the sample's preset. No route returns it to anyone, the owner included. */
+const OWNER_CREDENTIAL = 'owner-plaintext-Vt4%credential-9a3f';
+const credentialPath = (preset = PRESET) =>
+  `/api/v1/me/plugin-credentials/${PLUGIN}/${PARAMETER_SET}/${preset}/token`;
+/** The sample's `fetch` recipe as a project saves it: the preset, and one of the owner's secrets. */
+const FETCH = {
+  plugin: { id: PLUGIN, recipe: 'fetch' },
+  config: {
+    endpoint: '/v1/orders',
+    credentials: { mode: 'PRESET', name: PRESET },
+    secret_name: OWNER_SECRETS[1].name,
+  },
+};
+
+let sampleZipBytes: Promise<Buffer> | undefined;
+const sampleZip = () => (sampleZipBytes ??= zipDirectory(SAMPLE_PLUGIN_DIR));
+/** A plugin that is only its plugin.json. */
+const bareZip = (id: string, version = '1.0.0') =>
+  zipEntries([{ path: 'plugin.json', content: JSON.stringify({ id, version }) }]);
+/** A plugin archive as dataikuapi uploads it: multipart/form-data, in a field named `file`. */
+async function multipartZip(zip: Buffer): Promise<{ rawBody: Uint8Array; headers: Record<string, string> }> {
+  const form = new FormData();
+  form.append('file', new Blob([new Uint8Array(zip)]), 'plugin.zip');
+  const encoded = new Request('http://multipart.invalid/', { method: 'POST', body: form });
+  return {
+    rawBody: new Uint8Array(await encoded.arrayBuffer()),
+    headers: { 'content-type': encoded.headers.get('content-type')! },
+  };
+}
+
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 
 // ---------------------------------------------------------------------------------------------------
@@ -89,6 +132,8 @@ interface Principal {
 interface Call {
   path: string;
   body?: unknown;
+  /** A body that is not JSON (a plugin archive, a multipart upload), sent as is. */
+  rawBody?: Uint8Array;
   headers?: Record<string, string>;
   auth?: RequestOptions;
   /** The owner's own code reads its values here: the response may (and must) carry them. */
@@ -115,6 +160,7 @@ class Fixture {
     const what = `${method} ${path}`;
     SEEN.push({ what, text: r.text, reveal });
     if (!reveal) expect(leakedValues(r.text), `${what} leaked the owner's plaintext: ${r.text}`).toEqual([]);
+    expect(r.text.includes(OWNER_CREDENTIAL), `${what} showed the owner's plugin credential`).toBe(false);
     return r;
   }
 
@@ -155,9 +201,54 @@ class Fixture {
     expect([200, 201], r.text).toContain(r.status);
   }
 
+  /** `p` enters their own credential for a preset of the sample plugin. */
+  async putCredential(p: Principal, value: string, preset = PRESET): Promise<void> {
+    await this.samplePlugin();
+    const r = await this.send('PUT', credentialPath(preset), { key: p.key, body: { value } });
+    expect(r.status, r.text).toBe(204);
+  }
+
+  /** OWNER_SECRETS, and the owner's own credential for the sample plugin's preset. */
   async giveOwnerSecrets(p: Principal): Promise<Principal> {
     for (const s of OWNER_SECRETS) await this.putSecret(p, s.name, s.value);
+    await this.putCredential(p, OWNER_CREDENTIAL);
     return p;
+  }
+
+  /** The sample plugin, installed with its preset `default` (installed again if it is not). */
+  async samplePlugin(): Promise<void> {
+    const plugins = this.s.services.plugins;
+    const installed = await plugins.get(OP, PLUGIN).catch(() => undefined);
+    if (!installed) await plugins.install(OP, await sampleZip());
+    const presets = (await plugins.get(OP, PLUGIN)).parameterSets.flatMap((s) => s.presets);
+    if (!presets.some((x) => x.name === PRESET))
+      await plugins.putPreset(OP, PLUGIN, PARAMETER_SET, PRESET, PRESET_CONFIG);
+  }
+
+  /** A plugin of its own (only a plugin.json), for a call that removes one: answers its id. */
+  async scratchPlugin(): Promise<string> {
+    const id = this.uniq('scratch-plugin');
+    await this.s.services.plugins.install(OP, await bareZip(id));
+    return id;
+  }
+
+  /** A new preset of the sample's parameter set (it asks each user for their token): answers its name. */
+  async scratchPreset(): Promise<string> {
+    await this.samplePlugin();
+    const name = this.uniq('preset');
+    await this.s.services.plugins.putPreset(OP, PLUGIN, PARAMETER_SET, name, PRESET_CONFIG);
+    return name;
+  }
+
+  /** The installed version of a plugin, or null. */
+  async pluginVersion(id: string): Promise<string | null> {
+    return (await this.s.services.plugins.get(OP, id).catch(() => undefined))?.version ?? null;
+  }
+
+  /** The names of the sample's presets. */
+  async presetNames(): Promise<string[]> {
+    const detail = await this.s.services.plugins.get(OP, PLUGIN);
+    return detail.parameterSets.flatMap((s) => s.presets.map((x) => x.name));
   }
 
   /** A fresh owner holding OWNER_SECRETS. */
@@ -186,6 +277,17 @@ class Fixture {
     const r = await this.send('POST', '/api/v1/projects', { key: p.key, body: { key, name: key } });
     expect(r.status, r.text).toBe(201);
     return key;
+  }
+
+  /** A recipe of the sample plugin (`fetch`, with the preset) in `project`. */
+  async pluginRecipe(p: Principal, project: string): Promise<string> {
+    await this.samplePlugin();
+    const r = await this.send('PUT', `/api/v1/projects/${project}/recipes/fetch`, {
+      key: p.key,
+      body: FETCH,
+    });
+    expect(r.status, r.text).toBe(201);
+    return 'fetch';
   }
 
   async recipe(p: Principal, project: string): Promise<string> {
@@ -303,6 +405,11 @@ class Fixture {
       label: k.label,
       description: k.description,
     }));
+    // The owner's plugin credentials, opened as for a run of their own code (never sent anywhere).
+    const credentials = (await this.s.services.pluginCredentials.openForRun(user.id, PLUGIN)).map((c) => ({
+      place: `${c.key.parameter_set}/${c.key.preset}/${c.key.param}`,
+      value: c.value,
+    }));
     const keyWorks = (await this.send('GET', '/api/v1/me', { key: owner.key })).status;
     const sessionWorks = owner.session
       ? (await this.send('GET', '/api/v1/me', { session: owner.session })).status
@@ -316,6 +423,7 @@ class Fixture {
         enabled: user.enabled,
       },
       secrets,
+      credentials,
       keys,
       keyWorks,
       sessionWorks,
@@ -867,6 +975,241 @@ const COFFER: Entry[] = [
   },
 ];
 
+/**
+ * Plugins: every user reads what is installed; administrators install, remove and make presets; each
+ * user enters their own credentials for presets, and only their own (`/me/`): whoever else aims at the
+ * owner's credential addresses their own, and the owner's is unchanged (Fixture.ownerState opens it).
+ */
+type CredentialListing = {
+  plugin: string;
+  parameterSet: string;
+  preset: string;
+  param: string;
+  set: boolean;
+};
+const credentialListing = (r: Reply) => r.json.credentials as CredentialListing[];
+const isOwnerPlace = (c: CredentialListing) =>
+  c.plugin === PLUGIN && c.parameterSet === PARAMETER_SET && c.preset === PRESET && c.param === 'token';
+/** The caller has entered no credential at all: the owner's shows as not set, for them. */
+const expectNoCredentialEntered = (r: Reply) => {
+  expect(credentialListing(r).some(isOwnerPlace)).toBe(true);
+  for (const c of credentialListing(r)) expect(c.set, `${c.preset}/${c.param}`).toBe(false);
+};
+const expectPluginInstalled = async (f: Fixture, id = PLUGIN) =>
+  expect(await f.pluginVersion(id)).not.toBeNull();
+/** No plugin that someone who is not an administrator tried to install (`sneaky-plugin-…`) is installed. */
+const expectNoSneakyPlugin = async (f: Fixture) =>
+  expect(
+    (await f.s.services.plugins.listAll(OP)).map((p) => p.id).filter((id) => id.startsWith('sneaky-plugin')),
+  ).toEqual([]);
+const expectPresetKept = async (f: Fixture) => expect(await f.presetNames()).toContain(PRESET);
+const sampleUsage = (r: Reply) =>
+  expect(r.json.usages).toEqual(
+    expect.arrayContaining([expect.objectContaining({ recipe: 'fetch', component: 'fetch' })]),
+  );
+
+const PLUGINS: Entry[] = [
+  {
+    method: 'GET',
+    route: '/api/v1/plugins',
+    access: 'user',
+    ticket: noTicket(/call GET \/api\/v1\/plugins:/),
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: '/api/v1/plugins' };
+    },
+    ok: 200,
+    check: (r) => expect((r.json.plugins as { id: string }[]).map((p) => p.id)).toContain(PLUGIN),
+    other: { status: 200 },
+    admin: { status: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/plugins/:id',
+    access: 'user',
+    ticket: noTicket(/call GET \/api\/v1\/plugins\/:id:/),
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: `/api/v1/plugins/${PLUGIN}` };
+    },
+    ok: 200,
+    check: (r) => expect(r.json.id).toBe(PLUGIN),
+    // A preset shows its shared values only; pluginConfig is for administrators.
+    other: {
+      status: 200,
+      check: (r) => {
+        const presets = (r.json.parameterSets as { presets: Record<string, unknown>[] }[]).flatMap(
+          (s) => s.presets,
+        );
+        expect(presets.find((x) => x.name === PRESET)?.config).toEqual(PRESET_CONFIG.config);
+        for (const x of presets) expect(x).not.toHaveProperty('pluginConfig');
+      },
+    },
+    admin: { status: 200 },
+  },
+  {
+    method: 'POST',
+    route: '/api/v1/admin/plugins',
+    access: 'admin',
+    ticket: T_ADMIN,
+    // Installing the sample again replaces it, and keeps its presets and users' credentials.
+    call: async () => ({
+      path: '/api/v1/admin/plugins',
+      rawBody: await sampleZip(),
+      headers: { 'content-type': 'application/zip' },
+    }),
+    ok: 201,
+    check: (r) => expect(r.json.id).toBe(PLUGIN),
+    other: {
+      status: 403,
+      call: async (f) => ({
+        path: '/api/v1/admin/plugins',
+        rawBody: await bareZip(f.uniq('sneaky-plugin')),
+        headers: { 'content-type': 'application/zip' },
+      }),
+      after: (f) => expectNoSneakyPlugin(f),
+    },
+    admin: { status: 201 },
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/admin/plugins/:id',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => ({ path: `/api/v1/admin/plugins/${await f.scratchPlugin()}` }),
+    ok: 200,
+    check: (r) => expect(r.json).toEqual({ brokenRecipes: 0 }),
+    // Removing the sample would take the owner's credential with it: another user cannot.
+    other: {
+      status: 403,
+      call: async (f, _a, owner) => {
+        await f.pluginRecipe(owner, await f.project(owner));
+        return { path: `/api/v1/admin/plugins/${PLUGIN}?force=true` };
+      },
+      after: (f) => expectPluginInstalled(f),
+    },
+    admin: { status: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/admin/plugins/:id/usages',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: `/api/v1/admin/plugins/${PLUGIN}/usages` };
+    },
+    ok: 200,
+    other: STATUS_403,
+    // Administrators see which recipes use a plugin, in every project (DSS's listUsages does).
+    admin: {
+      status: 200,
+      call: async (f, _a, owner) => {
+        await f.pluginRecipe(owner, await f.project(owner));
+        return { path: `/api/v1/admin/plugins/${PLUGIN}/usages` };
+      },
+      check: sampleUsage,
+    },
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/admin/plugins/:id/presets/:set/:name',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => {
+      await f.samplePlugin();
+      return {
+        path: `/api/v1/admin/plugins/${PLUGIN}/presets/${PARAMETER_SET}/${f.uniq('preset')}`,
+        body: PRESET_CONFIG,
+      };
+    },
+    ok: 200,
+    // Pointing the owner's preset elsewhere would send their token there: another user cannot.
+    other: {
+      status: 403,
+      call: async (f) => {
+        await f.samplePlugin();
+        return {
+          path: `/api/v1/admin/plugins/${PLUGIN}/presets/${PARAMETER_SET}/${PRESET}`,
+          body: { config: { base_url: 'https://attacker.example.net' } },
+        };
+      },
+      after: async (f) =>
+        expect(
+          (await f.s.services.plugins.get(OP, PLUGIN)).parameterSets
+            .flatMap((s) => s.presets)
+            .find((x) => x.name === PRESET)?.config,
+        ).toEqual(PRESET_CONFIG.config),
+    },
+    admin: { status: 200 },
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/admin/plugins/:id/presets/:set/:name',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => ({
+      path: `/api/v1/admin/plugins/${PLUGIN}/presets/${PARAMETER_SET}/${await f.scratchPreset()}`,
+    }),
+    ok: 204,
+    // Deleting the owner's preset would delete their credential for it: another user cannot.
+    other: {
+      status: 403,
+      call: () => ({ path: `/api/v1/admin/plugins/${PLUGIN}/presets/${PARAMETER_SET}/${PRESET}` }),
+      after: (f) => expectPresetKept(f),
+    },
+    admin: { status: 204 },
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/me/plugin-credentials',
+    access: 'user',
+    ticket: noTicket(/manage your plugin credentials/),
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: '/api/v1/me/plugin-credentials' };
+    },
+    ok: 200,
+    check: (r) => expect(credentialListing(r).find(isOwnerPlace)?.set).toBe(true),
+    other: { status: 200, check: expectNoCredentialEntered },
+    admin: { status: 200, check: expectNoCredentialEntered },
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/me/plugin-credentials/:plugin/:set/:preset/:param',
+    access: 'user',
+    ticket: noTicket(/manage your plugin credentials/),
+    call: async (f) => ({
+      path: credentialPath(await f.scratchPreset()),
+      body: { value: 'scratch-credential' },
+    }),
+    ok: 204,
+    // Entering a credential at the owner's place enters the caller's own; the owner's is unchanged.
+    other: {
+      status: 204,
+      call: () => ({ path: credentialPath(), body: { value: 'overwritten-by-someone-else' } }),
+    },
+    admin: {
+      status: 204,
+      call: () => ({ path: credentialPath(), body: { value: 'overwritten-by-someone-else' } }),
+    },
+  },
+  {
+    method: 'DELETE',
+    route: '/api/v1/me/plugin-credentials/:plugin/:set/:preset/:param',
+    access: 'user',
+    ticket: noTicket(/manage your plugin credentials/),
+    call: async (f, as) => {
+      const preset = await f.scratchPreset();
+      await f.putCredential(as, 'scratch-credential', preset);
+      return { path: credentialPath(preset) };
+    },
+    ok: 204,
+    other: { status: 404, call: () => ({ path: credentialPath() }) },
+    admin: { status: 404, call: () => ({ path: credentialPath() }) },
+  },
+];
+
 /** Projects, recipes and jobs: anyone outside a project (administrators too) finds nothing in it. */
 /** The path of a kernel's session, from Fixture.kernelSession. */
 const ownSession = (k: { session: string }) => `/jupyter/api/sessions/${k.session}`;
@@ -878,6 +1221,10 @@ const ownerProject = async (f: Fixture, owner: Principal) => `/api/v1/projects/$
 const ownerRecipe = async (f: Fixture, owner: Principal) => {
   const key = await f.project(owner);
   return `/api/v1/projects/${key}/recipes/${await f.recipe(owner, key)}`;
+};
+const ownerPluginRecipe = async (f: Fixture, owner: Principal) => {
+  const key = await f.project(owner);
+  return `/api/v1/projects/${key}/recipes/${await f.pluginRecipe(owner, key)}`;
 };
 const ownerJob = async (f: Fixture, owner: Principal) => `/api/v1/jobs/${await f.job(owner)}`;
 /** A notebook of the owner's: `/projects/<KEY>/…/<name>` under Coffer's API (`notebooks`) or DSS's. */
@@ -1035,6 +1382,18 @@ const PROJECTS: Entry[] = [
     ticket: noTicket(/start jobs/),
     other: notMember(async (f, owner) => `${await ownerRecipe(f, owner)}/run`, {}),
     admin: notMember(async (f, owner) => `${await ownerRecipe(f, owner)}/run`, {}),
+  },
+  {
+    method: 'GET',
+    route: '/api/v1/projects/:key/recipes/:name/readiness',
+    access: 'user',
+    ticket: noTicket(/check what running a recipe needs/),
+    // The owner entered their token for the recipe's preset and has the secret it names.
+    call: async (f, as) => ({ path: `${await ownerPluginRecipe(f, as)}/readiness` }),
+    ok: 200,
+    check: (r) => expect(r.json).toEqual({ ready: true, missing: [] }),
+    other: notMember(async (f, owner) => `${await ownerPluginRecipe(f, owner)}/readiness`),
+    admin: notMember(async (f, owner) => `${await ownerPluginRecipe(f, owner)}/readiness`),
   },
   {
     method: 'GET',
@@ -1977,6 +2336,165 @@ const DSS: Entry[] = [
   },
 ];
 
+/** The plugin calls of dataikuapi (administrators only, as in DSS), relative to each DSS prefix. */
+const DSS_PLUGINS: Entry[] = [
+  {
+    method: 'GET',
+    route: '/plugins',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: '/plugins/' };
+    },
+    ok: 200,
+    check: (r) => expect((r.json as { id: string }[]).map((p) => p.id)).toContain(PLUGIN),
+    other: STATUS_403,
+    admin: { status: 200 },
+  },
+  {
+    method: 'POST',
+    route: '/plugins/actions/installFromZip',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async () => ({
+      path: '/plugins/actions/installFromZip',
+      ...(await multipartZip(await sampleZip())),
+    }),
+    ok: 200,
+    check: (r) => expect(r.json).toEqual({ pluginId: PLUGIN, version: '1.0.0' }),
+    other: {
+      status: 403,
+      call: async (f) => ({
+        path: '/plugins/actions/installFromZip',
+        ...(await multipartZip(await bareZip(f.uniq('sneaky-plugin')))),
+      }),
+      after: (f) => expectNoSneakyPlugin(f),
+    },
+    admin: { status: 200 },
+  },
+  {
+    method: 'POST',
+    route: '/plugins/:id/actions/updateFromZip',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: `/plugins/${PLUGIN}/actions/updateFromZip`, ...(await multipartZip(await sampleZip())) };
+    },
+    ok: 200,
+    check: (r) => expect(r.json).toEqual({ pluginId: PLUGIN, version: '1.0.0' }),
+    // An update to a version without the owner's recipes and presets: another user cannot.
+    other: {
+      status: 403,
+      call: async (f) => {
+        await f.samplePlugin();
+        return {
+          path: `/plugins/${PLUGIN}/actions/updateFromZip`,
+          ...(await multipartZip(await bareZip(PLUGIN, '6.6.6'))),
+        };
+      },
+      after: async (f) => expect(await f.pluginVersion(PLUGIN)).toBe('1.0.0'),
+    },
+    admin: { status: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/plugins/:id/settings',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: `/plugins/${PLUGIN}/settings` };
+    },
+    ok: 200,
+    check: (r) => expect((r.json.presets as { name: string }[]).map((x) => x.name)).toContain(PRESET),
+    other: STATUS_403,
+    // Presets hold shared values only: nothing of any user's credential.
+    admin: {
+      status: 200,
+      check: (r) =>
+        expect(
+          (r.json.presets as { name: string; config: unknown }[]).find((x) => x.name === PRESET)?.config,
+        ).toEqual(PRESET_CONFIG.config),
+    },
+  },
+  {
+    method: 'POST',
+    route: '/plugins/:id/settings',
+    access: 'admin',
+    ticket: T_ADMIN,
+    // Saved whole as dataikuapi's save() sends it back: read, then sent unchanged.
+    call: async (f) => {
+      await f.samplePlugin();
+      return {
+        path: `/plugins/${PLUGIN}/settings`,
+        body: await f.s.services.plugins.dssSettings(OP, PLUGIN),
+      };
+    },
+    ok: 200,
+    // Settings without the owner's preset would delete it, and the owner's credential: another user cannot.
+    other: {
+      status: 403,
+      call: async (f) => {
+        await f.samplePlugin();
+        return {
+          path: `/plugins/${PLUGIN}/settings`,
+          body: { ...(await f.s.services.plugins.dssSettings(OP, PLUGIN)), presets: [] },
+        };
+      },
+      after: (f) => expectPresetKept(f),
+    },
+    admin: { status: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/plugins/:id/actions/listUsages',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => {
+      await f.samplePlugin();
+      return { path: `/plugins/${PLUGIN}/actions/listUsages` };
+    },
+    ok: 200,
+    other: STATUS_403,
+    admin: {
+      status: 200,
+      call: async (f, _a, owner) => {
+        await f.pluginRecipe(owner, await f.project(owner));
+        return { path: `/plugins/${PLUGIN}/actions/listUsages` };
+      },
+      check: (r) =>
+        expect(r.json.usages).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({ objectId: 'fetch', elementType: `CustomCode_${PLUGIN}-fetch` }),
+          ]),
+        ),
+    },
+  },
+  {
+    method: 'POST',
+    route: '/plugins/:id/actions/delete',
+    access: 'admin',
+    ticket: T_ADMIN,
+    call: async (f) => ({
+      path: `/plugins/${await f.scratchPlugin()}/actions/delete`,
+      body: { force: false },
+    }),
+    ok: 200,
+    check: (r) => expect(r.json.result).toEqual({ brokenRecipes: 0 }),
+    other: {
+      status: 403,
+      call: async (f, _a, owner) => {
+        await f.pluginRecipe(owner, await f.project(owner));
+        return { path: `/plugins/${PLUGIN}/actions/delete`, body: { force: true } };
+      },
+      after: (f) => expectPluginInstalled(f),
+    },
+    admin: { status: 200 },
+  },
+];
+
 /** Expands a DSS entry (relative paths) under one prefix. */
 function prefixed(prefix: string, e: Entry): Entry {
   const fix = (c: Call): Call => ({ ...c, path: prefix + c.path });
@@ -2003,8 +2521,9 @@ function prefixed(prefix: string, e: Entry): Entry {
 
 const ROUTES: Entry[] = [
   ...COFFER,
+  ...PLUGINS,
   ...PROJECTS,
-  ...DSS_PREFIXES.flatMap((p) => DSS.map((e) => prefixed(p, e))),
+  ...DSS_PREFIXES.flatMap((p) => [...DSS, ...DSS_PLUGINS].map((e) => prefixed(p, e))),
 ];
 const routeId = (e: { method: string; route: string }) => `${e.method} ${e.route}`;
 
@@ -2034,6 +2553,7 @@ function opts(call: Call, auth: RequestOptions): RequestOptions {
   return {
     ...auth,
     body: call.body,
+    rawBody: call.rawBody,
     headers: { ...call.headers, ...auth.headers },
   };
 }
@@ -2518,6 +3038,9 @@ async function runColumn(f: Fixture, entry: Entry, col: Column, actorIsAdmin: bo
   const call = col.call ? await col.call(f, actor, owner, '') : await entry.call(f, actor);
   const before = await f.ownerState(owner);
   expect(before.secrets).toEqual([...OWNER_REVEAL].sort((a, b) => a.key.localeCompare(b.key)));
+  expect(before.credentials).toEqual([
+    { place: `${PARAMETER_SET}/${PRESET}/token`, value: OWNER_CREDENTIAL },
+  ]);
 
   const auth = viaTicket ? { ticket: await f.ticketFor(actor, call) } : (call.auth ?? { key: actor.key });
   const r = await f.send(entry.method, call.path, opts(call, auth));
@@ -2527,9 +3050,10 @@ async function runColumn(f: Fixture, entry: Entry, col: Column, actorIsAdmin: bo
 
   const after = await f.ownerState(owner);
   if (actorIsAdmin && !viaTicket) {
-    // An admin may manage accounts and keys, but no secret value changes or shows; account recovery
-    // destroys the values instead.
+    // An admin may manage accounts and keys, but no secret value or plugin credential changes or shows;
+    // account recovery destroys them instead.
     expect(after.secrets).toEqual(col.destroysOwnerSecrets ? [] : before.secrets);
+    expect(after.credentials).toEqual(col.destroysOwnerSecrets ? [] : before.credentials);
     if (entry.access === 'user' && !/:id$/.test(entry.route)) {
       expectNoOwnerTokens(r, call, [...OWNER_NAMES, ...before.keys.map((k) => k.id)]);
     }
@@ -2818,6 +3342,29 @@ describe("administrators never read another user's secret values", () => {
     },
   );
 
+  it("a key an administrator makes for a user cannot list, enter or delete the user's plugin credentials, nor check a recipe's readiness (403)", async () => {
+    const victim = await f.owner();
+    const recipe = await ownerPluginRecipe(f, victim);
+    const minted = await f.send('POST', `${DSS_PREFIXES[1]}/admin/personal-api-keys/`, {
+      key: admin.key,
+      body: { user: victim.login, label: 'minted-by-admin' },
+    });
+    expect(minted.status, minted.text).toBe(200);
+    const key = minted.json.key as string;
+    const before = await f.ownerState(victim);
+    for (const [method, at, body] of [
+      ['GET', '/api/v1/me/plugin-credentials', undefined],
+      ['PUT', credentialPath(), { value: 'admin-chosen-token' }],
+      ['DELETE', credentialPath(), undefined],
+      ['GET', `${recipe}/readiness`, undefined],
+    ] as const) {
+      const r = await f.send(method, at, { key, body });
+      expect(r.status, `${method} ${at}: ${r.text}`).toBe(403);
+      expect(errorMessage(r)).toMatch(/created for you by an administrator/);
+    }
+    expect(await f.ownerState(victim)).toEqual(before);
+  });
+
   it("PUT /api/v1/admin/users/:login/password destroys the user's secrets: an admin who signs in as them must change the password, then finds none", async () => {
     const victim = await f.owner();
     const password = 'chosen-by-admin-0123456789';
@@ -3000,6 +3547,7 @@ describe('no response in this file leaked the owner’s plaintext', () => {
     expect(SEEN.length).toBeGreaterThan(1000);
     const leaks = SEEN.filter((s) => !s.reveal && leakedValues(s.text).length > 0).map((s) => s.what);
     expect(leaks).toEqual([]);
+    expect(SEEN.filter((s) => s.text.includes(OWNER_CREDENTIAL)).map((s) => s.what)).toEqual([]);
     // The owner's own code did read the values (the check above is not vacuous).
     expect(SEEN.some((s) => s.reveal && leakedValues(s.text).length === OWNER_VALUES.length)).toBe(true);
   });
