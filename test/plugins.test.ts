@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApprovedJob, startJob, waitForJob } from './support/jobs.js';
-import { zipDirectory, zipEntries } from './support/plugin-zips.js';
+import { filesOf, zipDirectory, zipEntries } from './support/plugin-zips.js';
 import { TestServer, type TestUser } from './support/test-server.js';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
@@ -329,6 +329,46 @@ describe('plugins', () => {
     // The update kept the preset and the users' credentials.
     const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch'));
     expect(job.state, job.log).toBe('succeeded');
+  });
+
+  it('an administrator repointing a preset cannot send a runner’s token elsewhere unseen: the runner approves the change first', async () => {
+    const url = '/api/v1/admin/plugins/api-connect/presets/api-credentials/default';
+    const moved = await server.request('PUT', url, {
+      key: admin.key,
+      body: { config: { base_url: 'https://collector.example.net' } },
+    });
+    expect(moved.status, moved.text).toBe(200);
+    const asked = await server.request('POST', '/api/v1/projects/SALES/recipes/fetch/run', {
+      key: alice.key,
+      body: {},
+    });
+    expect(asked.status, asked.text).toBe(409);
+    expect(asked.json.error.code).toBe('approval_required');
+    expect(asked.json.error.message).toMatch(/root changed recipe fetch/);
+    expect(asked.json.error.diff).toContain('-        "base_url": "https://api.example.com"');
+    expect(asked.json.error.diff).toContain('+        "base_url": "https://collector.example.net"');
+    const job = await waitForJob(
+      server,
+      alice,
+      await startJob(server, alice, 'SALES', 'fetch', { approvedRevision: asked.json.error.revision }),
+    );
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain('https://collector.example.net');
+    // Updating the plugin's code is a change to approve too.
+    const updated = await install(
+      admin,
+      await zipEntries([
+        ...(await filesOf(SAMPLE)),
+        { path: 'resource/extra.txt', content: 'new in this version' },
+      ]),
+    );
+    expect(updated.status, updated.text).toBe(201);
+    const again = await server.request('POST', '/api/v1/projects/SALES/recipes/fetch/run', {
+      key: alice.key,
+      body: {},
+    });
+    expect(again.status, again.text).toBe(409);
+    expect(again.json.error.diff).toMatch(/^-  "files": "sha256:/m);
   });
 
   it('a plugin in use is removed only by force; its recipes stay, broken, with a clear message', async () => {

@@ -126,13 +126,16 @@ async function listFiles(dir: string, prefix = ''): Promise<string[]> {
  * that one top folder, the way DSS exports a plugin.
  */
 export async function zipDirectory(dir: string, options: { under?: string } = {}): Promise<Buffer> {
+  return zipEntries(await filesOf(dir, options));
+}
+
+/** The entries zipDirectory would zip: to zip them with others (a plugin's next version, say). */
+export async function filesOf(dir: string, options: { under?: string } = {}): Promise<ZipEntrySpec[]> {
   const files = await listFiles(dir);
-  return zipEntries(
-    await Promise.all(
-      files.map(async (file) => ({
-        path: options.under ? `${options.under}/${file}` : file,
-        content: await readFile(path.join(dir, file)),
-      })),
-    ),
+  return Promise.all(
+    files.map(async (file) => ({
+      path: options.under ? `${options.under}/${file}` : file,
+      content: await readFile(path.join(dir, file)),
+    })),
   );
 }

@@ -76,7 +76,13 @@ export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalR
   const tickets = createTicketService({ store, clock });
   const auth = createAuthService({ store, clock, audit, users, config: config.limits });
 
-  const plugins = createPluginService({ store, clock, audit });
+  const plugins = createPluginService({
+    store,
+    clock,
+    audit,
+    // Bound late: projects need plugins to check their forms, plugins need projects to restamp them.
+    recipes: { restampPluginRecipes: (...a) => projects.restampPluginRecipes(...a) },
+  });
   const pluginCredentials = createPluginCredentialService({ store, keyring, clock, audit });
   const pluginRuns = createPluginRunner({ store, credentials: pluginCredentials, secrets });
   const settings = createDssSettingsService({ store, users, secrets, credentials: pluginCredentials });

@@ -329,6 +329,8 @@ export interface PluginsTable {
   manifest: string;
   /** JSON object: the plugin-level params administrators set (DSS's plugin settings `config`). */
   config: ColumnType<string, string | undefined, string>;
+  /** A digest of the plugin's files (plugin-recipe-code.ts): what runners approve when it changes. */
+  digest: string;
   installed_by: string;
   installed_at: Millis;
   updated_at: Millis;

@@ -88,7 +88,7 @@ export function borrowedCredential(c: UserCaller): string | null {
  */
 export function beyondDelegatedKey(what: string): Forbidden {
   return new Forbidden(
-    `this API key was created for you by an administrator, so it cannot ${what}: changing a project's code or members, deleting a project and running code need a credential of your own. Create your own key and use that.`,
+    `this API key was created for you by an administrator, so it cannot ${what}: what decides which code runs with your values (a project's code and members, runs), and your plugin credentials, need a credential of your own. Create your own key and use that.`,
   );
 }
 

@@ -6,7 +6,7 @@ import type { SecretService } from '../secrets/secret.service.js';
 import type { PluginFile, PluginManifest, RecipeDesc } from './plugin.model.js';
 import type { OpenedCredential, PluginCredentialService } from './plugin-credential.service.js';
 import { credentialTypeOf } from './plugin-credential.service.js';
-import { parsePluginRecipeCode } from './plugin.service.js';
+import { parsePluginRecipeCode, recode } from './plugin-recipe-code.js';
 import * as repo from './plugin.repo.js';
 
 /*
@@ -153,6 +153,11 @@ export function createPluginRunner(deps: {
       const { plugin: pluginId, recipe: recipeId, config } = parsePluginRecipeCode(code);
       const b = await brokenReason(pluginId, recipeId);
       if ('reason' in b) throw new Conflict(`This recipe cannot run: ${b.reason}.`);
+      // What the runner approved is what runs: a change since (an update, a preset) waits for approval.
+      if ((await recode(db, code)) !== code)
+        throw new Conflict(
+          `plugin ${pluginId} or a preset this recipe uses changed after the run was started; nothing ran. Run it again to review the change.`,
+        );
       const [files, opened, row] = await Promise.all([
         repo.pluginFiles(db, pluginId),
         deps.credentials.openForRun(userId, pluginId),

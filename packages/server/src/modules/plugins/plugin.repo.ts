@@ -12,6 +12,8 @@ export interface PluginRecord {
   manifest: PluginManifest;
   /** JSON object: the plugin-level params administrators saved. */
   config: string;
+  /** A digest of its files. */
+  digest: string;
   installedBy: string;
   installedAt: number;
   updatedAt: number;
@@ -23,6 +25,7 @@ const record = (r: {
   label: string;
   manifest: string;
   config: string;
+  digest: string;
   installed_by: string;
   installed_at: number | string;
   updated_at: number | string;
@@ -32,6 +35,7 @@ const record = (r: {
   label: r.label,
   manifest: JSON.parse(r.manifest) as PluginManifest,
   config: r.config,
+  digest: r.digest,
   installedBy: r.installed_by,
   installedAt: Number(r.installed_at),
   updatedAt: Number(r.updated_at),
@@ -49,7 +53,7 @@ export async function findPlugin(db: Db, id: string): Promise<PluginRecord | und
 /** Writes a plugin and its files, replacing a previous version's files; answers the previous version. */
 export async function upsertPlugin(
   db: Db,
-  p: { manifest: PluginManifest; files: readonly PluginFile[]; by: string; at: number },
+  p: { manifest: PluginManifest; files: readonly PluginFile[]; digest: string; by: string; at: number },
 ): Promise<string | null> {
   const { manifest } = p;
   const before = await db
@@ -61,6 +65,7 @@ export async function upsertPlugin(
     version: manifest.version,
     label: manifest.label,
     manifest: JSON.stringify(manifest),
+    digest: p.digest,
     installed_by: p.by,
     updated_at: p.at,
   };
@@ -242,4 +247,28 @@ export async function replaceCredentialSealed(
 export async function deleteCredentialsOfUser(db: Db, userId: string): Promise<number> {
   const r = await db.deleteFrom('plugin_credentials').where('user_id', '=', userId).executeTakeFirst();
   return Number(r.numDeletedRows);
+}
+
+/**
+ * After an update: removes presets of parameter sets the plugin no longer has, and users' credentials
+ * for parameters that no longer ask for one.
+ */
+export async function pruneToManifest(db: Db, manifest: PluginManifest): Promise<void> {
+  for (const preset of await presetsOf(db, manifest.id))
+    if (!manifest.parameterSets.some((s) => s.id === preset.parameter_set))
+      await deletePreset(db, manifest.id, preset.parameter_set, preset.name);
+  const asked = new Set(
+    manifest.parameterSets.flatMap((s) =>
+      s.params
+        .filter((p) => p.type === 'CREDENTIAL_REQUEST' || p.type === 'PASSWORD')
+        .map((p) => `${s.id}\u0000${p.name}`),
+    ),
+  );
+  const rows = await db
+    .selectFrom('plugin_credentials')
+    .select(['user_id', 'plugin_id', 'parameter_set', 'preset', 'param'])
+    .where('plugin_id', '=', manifest.id)
+    .execute();
+  for (const r of rows)
+    if (!asked.has(`${r.parameter_set}\u0000${r.param}`)) await deleteCredential(db, r.user_id, r);
 }

@@ -27,7 +27,7 @@ export const pluginRoutes: FastifyPluginAsyncTypebox<{
   credentials: PluginCredentialService;
 }> = async (app, { plugins, credentials }) => {
   const tags = ['plugins'];
-  const user = { access: 'user' as const };
+  const user = { access: 'user' as const, action: 'read the installed plugins' };
   const admin = { access: 'admin' as const };
   const own = { access: 'user' as const, ownCredential: true, action: 'manage your plugin credentials' };
 

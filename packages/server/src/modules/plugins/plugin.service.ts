@@ -1,12 +1,13 @@
 import type { Clock } from '../../clock.js';
 import { Conflict, Invalid, NotFound } from '../../errors.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
 import { formProblems } from '@coffer/client/rules';
 import { readPluginArchive } from './plugin-archive.js';
 import type { ParamDesc, ParameterSetDesc, PluginManifest, RecipeDesc } from './plugin.model.js';
 import * as repo from './plugin.repo.js';
+import { filesDigest, pluginRecipeCode, recode } from './plugin-recipe-code.js';
 
 /*
  * Installed plugins: administrators install, update and remove them, and create the instance-wide
@@ -43,8 +44,27 @@ const paramView = ({ selectChoices, ...p }: ParamDesc) => ({
   ...(selectChoices ? { selectChoices: selectChoices.map((c) => ({ ...c })) } : {}),
 });
 
-export function createPluginService(deps: { store: Store; clock: Clock; audit: AuditLog }) {
-  const { store, clock, audit } = deps;
+/** What plugins need from projects: rewriting their recipes' code when the plugin or a preset changes. */
+export interface PluginRecipesOfProjects {
+  restampPluginRecipes(
+    trx: Db,
+    caller: Caller,
+    pluginId: string,
+    recode: (code: string) => Promise<string | null>,
+  ): Promise<number>;
+}
+
+export function createPluginService(deps: {
+  store: Store;
+  clock: Clock;
+  audit: AuditLog;
+  recipes: PluginRecipesOfProjects;
+}) {
+  const { store, clock, audit, recipes } = deps;
+
+  /** The plugin's recipes again, with what changed in it for their runners to approve. */
+  const restamp = (trx: Db, caller: Caller, pluginId: string) =>
+    recipes.restampPluginRecipes(trx, caller, pluginId, (code) => recode(trx, code));
   const db = store.db;
 
   const summary = (p: repo.PluginRecord): PluginSummaryView => ({
@@ -134,9 +154,14 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
         const previous = await repo.upsertPlugin(trx, {
           manifest,
           files: pkg.files,
+          digest: filesDigest(pkg.files),
           by,
           at: clock.now(),
         });
+        // What the new version no longer asks for goes: presets of parameter sets it dropped, and users'
+        // credentials for parameters it dropped (sealed values nobody could see or remove otherwise).
+        await repo.pruneToManifest(trx, manifest);
+        await restamp(trx, caller, manifest.id);
         await audit.record(trx, caller, [
           {
             action: 'plugin.installed',
@@ -229,6 +254,7 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
         await audit.record(trx, caller, [
           { action: 'plugin.preset_set', detail: { plugin: id, parameterSet: set, preset: name } },
         ]);
+        await restamp(trx, caller, id);
       });
       return presetView((await repo.findPreset(db, id, set, name))!, true);
     },
@@ -242,6 +268,7 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
         await audit.record(trx, caller, [
           { action: 'plugin.preset_deleted', detail: { plugin: id, parameterSet: set, preset: name } },
         ]);
+        await restamp(trx, caller, id);
       });
     },
 
@@ -337,6 +364,7 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
         await audit.record(trx, caller, [
           { action: 'plugin.settings_saved', detail: { plugin: id, presets: presets.length } },
         ]);
+        await restamp(trx, caller, id);
       });
     },
 
@@ -361,7 +389,7 @@ export function createPluginService(deps: { store: Store; clock: Clock; audit: A
             `${param.name}: there is no preset ${JSON.stringify(v.name)} of parameter set ${param.parameterSetId}`,
           );
       }
-      return { language: recipe.language, code: pluginRecipeCode(pluginId, recipeId, config) };
+      return { language: recipe.language, code: await pluginRecipeCode(db, p, recipe, config) };
     },
   };
 }
@@ -371,24 +399,6 @@ export function componentOf(manifest: PluginManifest, recipeId: string): RecipeD
   const r = manifest.recipes.find((x) => x.id === recipeId);
   if (!r) throw new NotFound(`plugin ${manifest.id} has no recipe ${JSON.stringify(recipeId)}`);
   return r;
-}
-
-/**
- * What a plugin recipe keeps as its code: its plugin, component and form values as stable JSON, so a
- * change of any of them is a new revision that a runner approves as they would a change of code.
- */
-export function pluginRecipeCode(plugin: string, recipe: string, config: Record<string, unknown>): string {
-  const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : 1)));
-  return `${JSON.stringify({ plugin, recipe, config: sorted }, null, 2)}\n`;
-}
-
-/** Reads back what pluginRecipeCode wrote. */
-export function parsePluginRecipeCode(code: string): {
-  plugin: string;
-  recipe: string;
-  config: Record<string, unknown>;
-} {
-  return JSON.parse(code) as { plugin: string; recipe: string; config: Record<string, unknown> };
 }
 
 function presetView(r: repo.PresetRow, admin: boolean): PresetView {

@@ -3,7 +3,7 @@ import { newId } from '../../crypto/index.js';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { ProjectRole, RecipeLanguage, RecipeRow } from '../../store/schema.js';
 import { onUniqueViolation } from '../../store/conflicts.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { borrowedCredential, requireUser, type Caller } from '../auth/caller.js';
 import type { UserService } from '../users/user.service.js';
@@ -371,6 +371,53 @@ export function createProjectService(deps: {
         baseRevision: input.baseRevision,
         plugin: input.plugin,
       });
+    },
+
+    /**
+     * Rewrites the code of every recipe of a plugin with `recode` (the plugin, or a preset it uses,
+     * changed), each change a new revision authored by the caller: runners then approve it before their
+     * next run, as they would a colleague's change of code (ADR 0022). In the caller's transaction.
+     */
+    async restampPluginRecipes(
+      trx: Db,
+      caller: Caller,
+      pluginId: string,
+      recode: (code: string) => Promise<string | null>,
+    ): Promise<number> {
+      const rows = await trx.selectFrom('recipes').selectAll().where('plugin_id', '=', pluginId).execute();
+      const now = clock.now();
+      const author =
+        caller.kind === 'user'
+          ? { id: caller.user.id, login: caller.user.login, via: borrowedCredential(caller) }
+          : { id: null, login: 'operator', via: 'the command line' };
+      let changed = 0;
+      for (const r of rows) {
+        const code = await recode(r.code);
+        if (code === null || code === r.code) continue;
+        const saved = await trx
+          .updateTable('recipes')
+          .set((eb) => ({
+            code,
+            updated_by: author.login,
+            updated_at: now,
+            revision: eb('revision', '+', 1),
+          }))
+          .where('id', '=', r.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await repo.insertRevision(trx, {
+          recipe_id: r.id,
+          revision: saved.revision,
+          language: saved.language,
+          code,
+          author_id: author.id,
+          author_login: author.login,
+          author_via: author.via,
+          created_at: now,
+        });
+        changed++;
+      }
+      return changed;
     },
 
     /** The recipe as a job would run it now (contributors and owners: who may run it). */

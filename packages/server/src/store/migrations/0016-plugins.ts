@@ -20,6 +20,7 @@ export async function up(db: AnyDb, dialect: 'sqlite' | 'postgres'): Promise<voi
     .addColumn('label', 'text', (c) => c.notNull())
     .addColumn('manifest', 'text', (c) => c.notNull())
     .addColumn('config', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('digest', 'text', (c) => c.notNull())
     .addColumn('installed_by', 'text', (c) => c.notNull())
     .addColumn('installed_at', millis, (c) => c.notNull())
     .addColumn('updated_at', millis, (c) => c.notNull())
