@@ -1013,7 +1013,7 @@ const PLUGINS: Entry[] = [
     method: 'GET',
     route: '/api/v1/plugins',
     access: 'user',
-    ticket: noTicket(/call GET \/api\/v1\/plugins:/),
+    ticket: noTicket(/cannot read the installed plugins:/),
     call: async (f) => {
       await f.samplePlugin();
       return { path: '/api/v1/plugins' };
@@ -1027,7 +1027,7 @@ const PLUGINS: Entry[] = [
     method: 'GET',
     route: '/api/v1/plugins/:id',
     access: 'user',
-    ticket: noTicket(/call GET \/api\/v1\/plugins\/:id:/),
+    ticket: noTicket(/cannot read the installed plugins:/),
     call: async (f) => {
       await f.samplePlugin();
       return { path: `/api/v1/plugins/${PLUGIN}` };
