@@ -368,7 +368,7 @@ describe('plugins', () => {
       body: {},
     });
     expect(again.status, again.text).toBe(409);
-    expect(again.json.error.diff).toMatch(/^-  "files": "sha256:/m);
+    expect(again.json.error.diff).toMatch(/^- {2}"files": "sha256:/m);
   });
 
   it('a plugin in use is removed only by force; its recipes stay, broken, with a clear message', async () => {
