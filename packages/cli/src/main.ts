@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   AppError,
@@ -42,6 +42,12 @@ const operator: Caller = { kind: 'operator', name: 'cli' };
 
 class UsageError extends Error {}
 
+/** The version in packages/cli/package.json, read where the command is installed. */
+function cliVersion(): string {
+  const file = new URL('../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const { store, keyring } = await openRuntime(config);
@@ -55,6 +61,7 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
 const program = new Command()
   .name('coffer')
   .description('Coffer: personal, encrypted secrets for data-platform users')
+  .version(cliVersion(), '-V, --version', 'print the version of coffer')
   .showHelpAfterError()
   .exitOverride();
 
@@ -382,7 +389,9 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) {
-    process.exit(err.exitCode);
+    // Help and --version asked for are successes; anything else commander refuses is a usage error.
+    const asked = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
+    process.exit(asked ? 0 : 64);
   } else if (err instanceof ConfigError || err instanceof MasterKeyError) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(78);
