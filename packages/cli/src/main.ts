@@ -154,9 +154,59 @@ for (const [name, enabled] of [
     });
 }
 
-program
-  .command('api-keys')
-  .description('manage personal API keys')
+users
+  .command('reset-password <login>')
+  .description(
+    "set a user's password (read from stdin); the operator holds the master key, so their secrets are kept",
+  )
+  .action(async (login: string) => {
+    const password = await readPassword(`New password for ${login}: `);
+    if (!password) throw new UsageError('no password given on stdin');
+    await withServices((s) => s.users.resetPassword(operator, login, password));
+    process.stderr.write(`set a new password for ${login}; their secrets are kept\n`);
+  });
+
+users
+  .command('delete <login>')
+  .description('delete a user with their data key: their secrets and credentials become unrecoverable')
+  .option('--yes', 'confirm: this cannot be undone')
+  .action(async (login: string, opts: { yes?: boolean }) => {
+    if (!opts.yes)
+      throw new UsageError(
+        `deleting ${login} destroys their secrets and credentials for good; run again with --yes to confirm`,
+      );
+    await withServices((s) => s.users.delete(operator, login));
+    process.stderr.write(`deleted user ${login}\n`);
+  });
+
+const apiKeys = program.command('api-keys').description('manage personal API keys');
+
+apiKeys
+  .command('list [login]')
+  .description("list live personal API keys (everyone's, or one user's); never the keys themselves")
+  .option('--json', 'print JSON')
+  .action(async (login: string | undefined, opts: { json?: boolean }) => {
+    const all = await withServices((s) => s.apiKeys.listAll(operator));
+    const list = login === undefined ? all : all.filter((k) => k.user === login);
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+      return;
+    }
+    for (const k of list)
+      process.stdout.write(
+        `${k.id}\t${k.user}\t…${k.last4}\t${k.label}\t${new Date(k.createdOn).toISOString()}${k.delegated ? '\tdelegated' : ''}\n`,
+      );
+  });
+
+apiKeys
+  .command('revoke <id>')
+  .description('revoke a personal API key at once (its id, from api-keys list)')
+  .action(async (id: string) => {
+    await withServices((s) => s.apiKeys.revoke(operator, id));
+    process.stderr.write(`revoked API key ${id}\n`);
+  });
+
+apiKeys
   .command('create <login>')
   .description('create a personal API key for a user and print it (only the key, on stdout)')
   .option('--label <label>', 'label shown in the key list')
