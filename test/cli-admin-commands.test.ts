@@ -23,20 +23,36 @@ describe('coffer api-keys and users, as the operator', () => {
   let env: Record<string, string>;
   let server: ServeHandle;
 
+  let firstCommand: { stderr: string };
+
   beforeAll(async () => {
     env = { COFFER_DATA_DIR: path.join(makeTempDir('coffer-cli-admin-'), 'data') };
-    for (const login of ['root', 'erin'])
-      expect(
-        (
-          await runCli(['users', 'create', login, ...(login === 'root' ? ['--admin'] : [])], {
-            env,
-            input: `pw-${login}-0123456789\n`,
-          })
-        ).code,
-      ).toBe(0);
+    for (const login of ['root', 'erin']) {
+      const r = await runCli(['users', 'create', login, ...(login === 'root' ? ['--admin'] : [])], {
+        env,
+        input: `pw-${login}-0123456789\n`,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      firstCommand ??= r;
+    }
     server = await startServe(env);
   });
   afterAll(() => server?.stop());
+
+  it('the first command or start on a new store says where the new master key was written, and why to back it up', async () => {
+    const keyFile = path.join(env.COFFER_DATA_DIR!, 'master.key');
+    expect(firstCommand.stderr).toContain(`A new master key was written to ${keyFile}. Back it up now`);
+    // Only once: the server started on that store since says nothing of it.
+    expect(server.lines.some((l) => /new master key/.test(l.msg ?? ''))).toBe(false);
+    const fresh = { COFFER_DATA_DIR: path.join(makeTempDir('coffer-cli-fresh-'), 'data') };
+    const other = await startServe(fresh);
+    try {
+      const line = other.lines.find((l) => /new master key was written/.test(l.msg ?? ''));
+      expect(line?.msg).toContain(path.join(fresh.COFFER_DATA_DIR, 'master.key'));
+    } finally {
+      await other.stop();
+    }
+  });
 
   it('lists keys without the keys themselves, and revokes one at once', async () => {
     const key = (await runCli(['api-keys', 'create', 'erin', '--label', 'laptop'], { env })).stdout.trim();

@@ -20,6 +20,7 @@ import {
   generateMasterKey,
   loadConfig,
   MasterKeyError,
+  newKeyWarning,
   openRuntime,
   startServer,
   type Caller,
@@ -50,7 +51,8 @@ function cliVersion(): string {
 
 async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { store, keyring } = await openRuntime(config);
+  const { store, keyring, newKeyFile } = await openRuntime(config);
+  if (newKeyFile) process.stderr.write(`coffer: ${newKeyWarning(newKeyFile)}\n`);
   try {
     return await fn(createServices({ config, store, keyring, clock: { now: () => Date.now() } }));
   } finally {

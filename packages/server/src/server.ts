@@ -17,8 +17,9 @@ export async function openRuntime(
   config: Config,
   clock: Clock = systemClock,
   log?: StoreLog,
-): Promise<{ store: Store; keyring: Keyring }> {
+): Promise<{ store: Store; keyring: Keyring; newKeyFile?: string }> {
   const store = await openStore({ ...storeOptionsOf(config), log });
+  let newKeyFile: string | undefined;
   try {
     const versions = await store.db
       .selectFrom('master_keys')
@@ -29,12 +30,12 @@ export async function openRuntime(
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirstOrThrow();
     const storeIsNew = Number(versions.n) === 0 && Number(users.n) === 0;
-    const current = await loadMasterKey(config.masterKey, storeIsNew);
+    const current = await loadMasterKey(config.masterKey, storeIsNew, (p) => (newKeyFile = p));
     const previous = config.previousMasterKeys.map((k, i) =>
       parseMasterKey(k, `COFFER_PREVIOUS_MASTER_KEYS (key ${i + 1})`),
     );
     const keyring = await openKeyring(store, current, previous, clock.now());
-    return { store, keyring };
+    return { store, keyring, ...(newKeyFile ? { newKeyFile } : {}) };
   } catch (err) {
     await store.close();
     throw store.kind === 'sqlite' && StoreCannotWrite.matches(err)
@@ -43,10 +44,16 @@ export async function openRuntime(
   }
 }
 
+/** What the operator is told when a new master key file was written. */
+export function newKeyWarning(keyFile: string): string {
+  return `A new master key was written to ${keyFile}. Back it up now, somewhere other than this machine: every secret in this store is sealed under it, and without it no secret (nor any backup) can ever be read again.`;
+}
+
 export async function startServer(config: Config, opts: { logger?: Logger; clock?: Clock } = {}) {
   const logger = opts.logger ?? createLogger(config);
   const clock = opts.clock ?? systemClock;
-  const { store, keyring } = await openRuntime(config, clock, logger);
+  const { store, keyring, newKeyFile } = await openRuntime(config, clock, logger);
+  if (newKeyFile) logger.warn({ keyFile: newKeyFile }, newKeyWarning(newKeyFile));
   const { app } = await buildApp({ config, store, keyring, clock, logger });
   const address = await app.listen({ host: config.host, port: config.port });
   const users = await createServices({ config, store, keyring, clock }).users.count();

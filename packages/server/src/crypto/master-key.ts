@@ -44,7 +44,12 @@ function runCommand(command: string): Promise<string> {
  * only when the store is new: for an existing store a missing key is an error, never a fresh key, since a
  * fresh key would make every stored value unreadable.
  */
-export async function loadMasterKey(source: MasterKeySource, storeIsNew: boolean): Promise<Buffer> {
+export async function loadMasterKey(
+  source: MasterKeySource,
+  storeIsNew: boolean,
+  /** Told where a new key file was written, so the operator can be told to back it up. */
+  onCreated?: (path: string) => void,
+): Promise<Buffer> {
   switch (source.kind) {
     case 'env':
       return parseMasterKey(source.value, 'COFFER_MASTER_KEY');
@@ -83,6 +88,7 @@ export async function loadMasterKey(source: MasterKeySource, storeIsNew: boolean
       } finally {
         await unlink(tmp);
       }
+      onCreated?.(source.path);
       return parseMasterKey(key, 'the new key file');
     }
   }
