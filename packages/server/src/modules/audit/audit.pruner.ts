@@ -149,9 +149,12 @@ export function createAuditPruner(opts: AuditPrunerOptions): AuditPruner {
   function pruneNow(): Promise<PruneSummary> {
     const next = (current ?? Promise.resolve()).catch(() => undefined).then(pass);
     current = next;
-    void next.finally(() => {
+    // Both ways: a `finally` here would be a second promise that rejects with the pass, unhandled, and
+    // an unhandled rejection ends the process (a store timing out under load took a server down).
+    const done = () => {
       if (current === next) current = undefined;
-    });
+    };
+    next.then(done, done);
     return next;
   }
 
