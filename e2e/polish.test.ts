@@ -109,9 +109,10 @@ describe.skipIf(skipBrowser)('polish: titles, focus, job states and accessible n
     await status.waitFor();
     await expect(status.getAttribute('class')).resolves.not.toMatch(/\bsuccess\b/);
     await expect(status.evaluate((s) => getComputedStyle(s).color)).resolves.not.toBe(ok);
-    const job = page.locator('section.job');
-    await expect(job.textContent()).resolves.toContain('exited with code 1');
-    expect((await job.textContent())!.match(/code 1\b/g)).toHaveLength(1);
+    // The summary under the job's heading (the log below is the runner's own transcript).
+    const summary = page.locator('section.job p').filter({ hasText: /^Ran as / });
+    await expect(summary.textContent()).resolves.toContain('exited with code 1');
+    expect((await summary.textContent())!.match(/code 1\b/g)).toHaveLength(1);
     await screenshot(page, 'polish-failed-job');
 
     // The job's own page: its title, a breadcrumb back to its project and recipe, headings in order.
@@ -120,7 +121,7 @@ describe.skipIf(skipBrowser)('polish: titles, focus, job states and accessible n
     await page.goto(`/jobs/${id}`);
     await page.locator('.job .state-failed').waitFor();
     await expectTitle(page, `Job ${id.slice(0, 8)} — Coffer`);
-    expect((await page.locator('section.job').textContent())!.match(/code 1\b/g)).toHaveLength(1);
+    expect((await summary.textContent())!.match(/code 1\b/g)).toHaveLength(1);
     await expect(
       page.locator('.job .state-failed').evaluate((b) => getComputedStyle(b).color),
     ).resolves.not.toBe(ok);
