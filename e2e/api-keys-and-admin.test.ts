@@ -154,7 +154,7 @@ describe.skipIf(skipBrowser)('API keys and administration, in the browser', () =
     const { page } = await openPage(browser(), server.url, ctx);
     await signIn(page, admin.login, admin.password);
     await page.goto('/admin/users');
-    await page.getByRole('button', { name: `Reset the password of ${dave.login}` }).click();
+    await page.getByRole('button', { name: `Reset password for ${dave.login}` }).click();
     const dialog = page.getByRole('dialog', { name: `Reset the password of ${dave.login}` });
     await dialog.getByText(/credentials \(secrets\) are destroyed/).waitFor();
     await dialog.getByLabel('New password').fill('recovery-password-789');

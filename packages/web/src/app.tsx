@@ -13,6 +13,7 @@ import { ProjectPage } from './pages/project-page';
 import { ProjectsPage } from './pages/projects-page';
 import { JobPage, RecipePage } from './pages/recipe-page';
 import { SessionContext, useSession, type SessionContextValue } from './session';
+import { useTitle } from './title';
 
 /** Loads the session, then shows the sign-in page or the signed-in application. */
 export function App() {
@@ -161,6 +162,7 @@ function Home() {
 /** An administrator set this password: the person picks their own before anything else. */
 function MustChangePassword() {
   const { setSession } = useSession();
+  useTitle('Choose a new password');
   return (
     <section class="card">
       <h1>Choose a new password</h1>

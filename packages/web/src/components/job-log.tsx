@@ -12,7 +12,16 @@ const POLL_MS = 500;
  * The server masks the runner's secret values before storing the log, so what arrives here is safe
  * to show. Works for any job of the signed-in user, started here or elsewhere.
  */
-export function JobLog({ jobId, onFinished }: { jobId: string; onFinished?(job: Job): void }) {
+export function JobLog({
+  jobId,
+  onFinished,
+  level = 3,
+}: {
+  jobId: string;
+  onFinished?(job: Job): void;
+  /** The heading's level, one below the section it is shown in. */
+  level?: 2 | 3;
+}) {
   const call = useCall();
   const [job, setJob] = useState<Job | null>(null);
   const [chunks, setChunks] = useState<JobLogChunk[]>([]);
@@ -63,17 +72,21 @@ export function JobLog({ jobId, onFinished }: { jobId: string; onFinished?(job: 
   }
 
   const running = job && !FINISHED.has(job.state);
+  const Heading = level === 2 ? 'h2' : 'h3';
+  // The runner's message often says the exit code already ("exited with code 1"): say it once.
+  const exitCode =
+    job && job.exitCode !== null && !job.error?.includes(`code ${job.exitCode}`) ? job.exitCode : null;
   return (
     <section class="job" aria-labelledby={`job-${jobId}`}>
       <div class="card-head">
-        <h3 id={`job-${jobId}`}>
+        <Heading id={`job-${jobId}`}>
           Job <code>{jobId.slice(0, 8)}</code>{' '}
           {job && (
             <span class={`state state-${job.state}`} role="status">
               {job.state.replace('_', ' ')}
             </span>
           )}
-        </h3>
+        </Heading>
         {running && (
           <button type="button" class="danger" onClick={() => void cancel()} disabled={cancelling}>
             Cancel
@@ -84,7 +97,7 @@ export function JobLog({ jobId, onFinished }: { jobId: string; onFinished?(job: 
         <p class="muted small">
           Ran as {job.runner}; queued {formatTime(job.createdAt)}
           {job.finishedAt !== null && `, finished ${formatTime(job.finishedAt)}`}
-          {job.exitCode !== null && `, exit code ${job.exitCode}`}
+          {exitCode !== null && `, exit code ${exitCode}`}
           {job.error && ` — ${job.error}`}
         </p>
       )}

@@ -1,9 +1,17 @@
-import { ApprovalRequired } from '@coffer/client';
+import { ApprovalRequired, type JobState } from '@coffer/client';
 import { useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { useCall, useSession } from '../session';
 import { ApprovalDialog } from './approval-dialog';
 import { JobLog } from './job-log';
+
+/** The status line's class once a job has finished. */
+const ENDED_CLASS: Partial<Record<JobState, string>> = {
+  succeeded: 'success',
+  failed: 'error',
+  timed_out: 'error',
+  cancelled: 'muted',
+};
 
 /**
  * Running a recipe, for code and plugin recipes alike: `prepare` (save what is on screen, check it can
@@ -22,7 +30,13 @@ export function useRecipeRun(
 ) {
   const call = useCall();
   const { session } = useSession();
-  const [status, setStatus] = useState<string | null>(null);
+  const [status, setStatusText] = useState<string | null>(null);
+  // How the status line reads: a job that failed, timed out or was cancelled is not shown as a success.
+  const [statusClass, setStatusClass] = useState('success');
+  const setStatus = (s: string | null) => {
+    setStatusText(s);
+    setStatusClass('success');
+  };
   const [error, setError] = useState<string | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -69,11 +83,17 @@ export function useRecipeRun(
       )}
       {jobId && (
         <div class="card">
-          <JobLog jobId={jobId} onFinished={(j) => setStatus(`Job ${j.state.replace('_', ' ')}.`)} />
+          <JobLog
+            jobId={jobId}
+            onFinished={(j) => {
+              setStatusText(`Job ${j.state.replace('_', ' ')}.`);
+              setStatusClass(ENDED_CLASS[j.state] ?? 'muted');
+            }}
+          />
         </div>
       )}
     </>
   );
 
-  return { run, busy, approval, status, setStatus, error, setError, output };
+  return { run, busy, approval, status, statusClass, setStatus, error, setError, output };
 }

@@ -6,6 +6,7 @@ import { ConfirmDialog } from '../components/dialog';
 import { PresetDialog } from '../components/preset-dialog';
 import { formatTime } from '../format';
 import { useCall, useSession } from '../session';
+import { useTitle } from '../title';
 
 type Action =
   | { kind: 'remove'; plugin: PluginDetail }
@@ -19,6 +20,7 @@ type Action =
  */
 export function AdminPluginsPage() {
   const { session } = useSession();
+  useTitle('Plugins — Administration');
   const call = useCall();
   const [plugins, setPlugins] = useState<PluginDetail[] | null>(null);
   const [error, setError] = useState<string | null>(null);

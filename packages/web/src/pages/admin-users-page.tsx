@@ -7,6 +7,7 @@ import { Field } from '../components/field';
 import { RunningKernels } from '../components/running-kernels';
 import { SandboxStatusCard } from '../components/sandbox-status';
 import { useCall, useSession } from '../session';
+import { useTitle } from '../title';
 
 const ADMIN_GROUP = 'administrators';
 
@@ -22,6 +23,7 @@ type Action =
  */
 export function AdminUsersPage() {
   const { session } = useSession();
+  useTitle('Users — Administration');
   const call = useCall();
   const [users, setUsers] = useState<User[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -127,7 +129,7 @@ export function AdminUsersPage() {
                         )}
                         <button
                           type="button"
-                          aria-label={`Reset the password of ${u.login}`}
+                          aria-label={`Reset password for ${u.login}`}
                           onClick={() => setAction({ kind: 'reset', user: u })}
                         >
                           Reset password

@@ -1,7 +1,8 @@
 import type { Session } from '@coffer/client';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { Field } from '../components/field';
+import { useTitle } from '../title';
 
 /** Sign-in form. Shows the server's own message: wrong credentials, a disabled account, or the rate limit. */
 export function SignInForm(props: {
@@ -77,9 +78,13 @@ function nextPage(): string | undefined {
 }
 
 export function LoginPage({ onSignedIn }: { onSignedIn(s: Session): void }) {
+  useTitle('Sign in');
+  const card = useRef<HTMLDivElement>(null);
+  // The page is the sign-in form: typing starts in Login without a click.
+  useEffect(() => card.current?.querySelector<HTMLElement>('[data-autofocus]')?.focus(), []);
   return (
     <main class="login" id="main">
-      <div class="card login-card">
+      <div class="card login-card" ref={card}>
         <h1>
           <img src="/favicon.svg" alt="" width="28" height="28" /> Coffer
         </h1>

@@ -216,7 +216,7 @@ export function PluginRecipeEditor(p: Props) {
             {runner.error}
           </p>
         )}
-        <p role="status" class="success">
+        <p role="status" class={runner.statusClass}>
           {runner.status}
         </p>
       </section>

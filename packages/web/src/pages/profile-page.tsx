@@ -2,6 +2,7 @@ import { useLocation } from 'preact-iso';
 import { ChangePasswordForm } from '../components/change-password';
 import { OtherCredentials } from '../components/other-credentials';
 import { useSession } from '../session';
+import { useTitle } from '../title';
 import { ActivityTab } from './activity-tab';
 import { ApiKeysTab } from './api-keys-tab';
 import { CredentialsTab } from './credentials-tab';
@@ -18,6 +19,7 @@ export function ProfilePage() {
   const { path } = useLocation();
   const { session } = useSession();
   const current = TABS.find((t) => t.path === path) ?? TABS[0];
+  useTitle(current === TABS[0] ? 'Profile' : `${current.label} — Profile`);
   return (
     <>
       <h1>{session.user.displayName || session.user.login}</h1>

@@ -9,6 +9,7 @@ import { NotebooksCard } from '../components/notebooks-card';
 import { RunningKernels } from '../components/running-kernels';
 import { formatTime } from '../format';
 import { useCall } from '../session';
+import { useTitle } from '../title';
 
 export const LANGUAGES: { value: RecipeLanguage; label: string }[] = [
   { value: 'python', label: 'Python' },
@@ -39,6 +40,7 @@ for (const s of info.secrets ?? []) console.log('found secret', s.key);
 export function ProjectPage() {
   const { params } = useRoute();
   const key = params.key!;
+  useTitle(`Project ${key}`);
   const call = useCall();
   const [project, setProject] = useState<ProjectDetail | null>(null);
   const [recipes, setRecipes] = useState<Recipe[]>([]);

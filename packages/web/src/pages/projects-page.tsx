@@ -6,9 +6,11 @@ import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
 import { formatTime } from '../format';
 import { useCall } from '../session';
+import { useTitle } from '../title';
 
 /** The projects you are a member of, and creating one. */
 export function ProjectsPage() {
+  useTitle('Projects');
   const call = useCall();
   const [projects, setProjects] = useState<Project[] | null>(null);
   const [error, setError] = useState<string | null>(null);

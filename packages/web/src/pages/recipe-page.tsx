@@ -1,4 +1,4 @@
-import type { ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
+import type { Job, ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
@@ -6,6 +6,7 @@ import { JobLog } from '../components/job-log';
 import { useRecipeRun } from '../components/recipe-run';
 import { formatTime } from '../format';
 import { useCall } from '../session';
+import { useTitle } from '../title';
 import { PluginRecipeEditor } from './plugin-recipe-editor';
 import { LANGUAGES } from './project-page';
 
@@ -17,6 +18,7 @@ export function RecipePage() {
   const { params, query } = useRoute();
   const key = params.key!;
   const name = decodeURIComponent(params.name!);
+  useTitle(`Recipe ${name}`);
   const call = useCall();
   const fresh = query.plugin && query.component ? { id: query.plugin, recipe: query.component } : null;
   const [recipe, setRecipe] = useState<Recipe | null>(null);
@@ -187,7 +189,7 @@ function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onS
             {error}
           </p>
         )}
-        <p role="status" class="success">
+        <p role="status" class={runner.statusClass}>
           {status}
         </p>
       </section>
@@ -196,16 +198,34 @@ function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onS
   );
 }
 
+/** A job on its own page: where it came from, and its log followed live. */
 export function JobPage() {
   const { params } = useRoute();
+  const id = params.id!;
+  const call = useCall();
+  const [job, setJob] = useState<Job | null>(null);
+  useTitle(`Job ${id.slice(0, 8)}`);
+  useEffect(() => {
+    // Only for the breadcrumb: the log below says itself when the job cannot be read.
+    call(() => api.getJob(id)).then(setJob, () => setJob(null));
+  }, [call, id]);
+
   return (
     <>
       <p class="crumbs">
-        <a href="/projects">Projects</a> /
+        <a href="/projects">Projects</a> /{' '}
+        {job && (
+          <>
+            <a href={`/projects/${job.project}`}>{job.project}</a> /{' '}
+            <a href={`/projects/${job.project}/recipes/${encodeURIComponent(job.recipe)}`}>{job.recipe}</a> /
+          </>
+        )}
       </p>
-      <h1>Job</h1>
+      <h1>
+        Job <code>{id.slice(0, 8)}</code>
+      </h1>
       <div class="card">
-        <JobLog jobId={params.id!} />
+        <JobLog jobId={id} level={2} />
       </div>
     </>
   );
