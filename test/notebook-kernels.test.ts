@@ -180,10 +180,12 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
       `import os\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        os.execvp("sleep", ${JSON.stringify(marker)})\n    os._exit(0)\nos.wait()`,
     );
     expect(reply.content!.status).toBe('ok');
-    expect(hostPidsRunning(marker)).toHaveLength(1);
+    // The grandchild execs after the cell returns, and the sandbox's processes are reaped after the
+    // answer to DELETE: both are watched for a moment rather than read once (a loaded CI missed both).
+    await expect.poll(() => hostPidsRunning(marker), { timeout: 10_000 }).toHaveLength(1);
     channels.ws.close();
     expect((await as(bob, 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(204);
-    expect(hostPidsRunning(marker)).toEqual([]);
+    await expect.poll(() => hostPidsRunning(marker), { timeout: 10_000 }).toEqual([]);
   }, 60_000);
 
   it('a server stopping ends its kernels, and their tickets are refused after it starts again', async () => {
