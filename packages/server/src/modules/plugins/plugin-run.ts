@@ -63,7 +63,7 @@ export function createPluginRunner(deps: {
       return {
         reason: `plugin ${pluginId} (version ${plugin.version}) no longer has a recipe ${recipeId}`,
       };
-    return { plugin: plugin.manifest, recipe };
+    return { plugin: plugin.manifest, config: plugin.config, recipe };
   }
 
   /** The presets a recipe's config picks, among the parameters shown. */
@@ -158,10 +158,9 @@ export function createPluginRunner(deps: {
         throw new Conflict(
           `plugin ${pluginId} or a preset this recipe uses changed after the run was started; nothing ran. Run it again to review the change.`,
         );
-      const [files, opened, row] = await Promise.all([
+      const [files, opened] = await Promise.all([
         repo.pluginFiles(db, pluginId),
         deps.credentials.openForRun(userId, pluginId),
-        repo.findPlugin(db, pluginId),
       ]);
       const maskValues: string[] = [];
       const resolved: Record<string, unknown> = { ...config };
@@ -198,7 +197,7 @@ export function createPluginRunner(deps: {
         codeFile: b.recipe.codeFile,
         env: {
           DKU_CUSTOM_RECIPE_CONFIG: JSON.stringify(resolved),
-          DKU_CUSTOM_RECIPE_PLUGIN_CONFIG: JSON.stringify(pluginConfigOf(b.plugin, row?.config)),
+          DKU_CUSTOM_RECIPE_PLUGIN_CONFIG: JSON.stringify(pluginConfigOf(b.plugin, b.config)),
           DKU_CUSTOM_RECIPE_ID: `${pluginId}/${recipeId}`,
           DKU_PLUGIN_ID: pluginId,
         },
