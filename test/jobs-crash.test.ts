@@ -13,7 +13,7 @@ import {
   startServe,
 } from './helpers/coffer-process.js';
 import { hostPidsRunning } from './support/host-processes.js';
-import { printedTicket } from './support/printed-ticket.js';
+import { ticketPrintedIn } from './support/printed-ticket.js';
 
 describe('jobs across a server crash', () => {
   afterEach(killAllChildren);
@@ -61,7 +61,7 @@ time.sleep(300)
         async () => {
           const log = await call('GET', `/api/v1/jobs/${id}/log`);
           const texts = (log.json.chunks as { text: string }[]).map((c) => c.text).join('');
-          ticket = printedTicket(/^TICKET (\S+)$/m.exec(texts)?.[1]);
+          ticket = ticketPrintedIn(texts);
           return ticket !== '' && hostPidsRunning(daemon).length === 1 && hostPidsRunning(child).length === 1;
         },
         { timeout: 20_000 },

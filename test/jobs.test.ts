@@ -21,7 +21,7 @@ import {
   waitForJob,
 } from './support/jobs.js';
 import { TestServer, type TestUser } from './support/test-server.js';
-import { printedTicket } from './support/printed-ticket.js';
+import { ticketPrintedIn } from './support/printed-ticket.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -249,7 +249,7 @@ print("RAW", os.environ["DKU_API_TICKET"])
 `,
     );
     expect(job.state, job.log).toBe('succeeded');
-    const ticket = printedTicket(/^TICKET (\S+)$/m.exec(job.log)?.[1]);
+    const ticket = ticketPrintedIn(job.log);
     expect(job.log).toContain('RAW *****');
     expect(job.log).not.toContain(ticket);
     const r = await server.request('GET', '/dip/publicapi/auth/info', { ticket });

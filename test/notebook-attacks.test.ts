@@ -28,7 +28,7 @@ import { hostPidsRunning } from './support/host-processes.js';
 import { putRecipe, startJob } from './support/jobs.js';
 import { jupyterCall, openKernel, type KernelSession } from './support/kernel-session.js';
 import { TestServer, type TestUser } from './support/test-server.js';
-import { printedTicket } from './support/printed-ticket.js';
+import { ticketPrintedIn } from './support/printed-ticket.js';
 
 const BOB_VALUE = 'bob-plaintext-5e0a2c19-victim';
 const SERVER_CODE = fileURLToPath(new URL('../packages/server/dist/app.js', import.meta.url));
@@ -110,7 +110,7 @@ print("VALUE", value)
 print("TICKET", os.environ["DKU_API_TICKET"][::-1])
 `);
     expect(out, 'Bob’s kernel holds his value (masked in what it prints)').toContain('VALUE *****');
-    bobTickets.push(printedTicket(/^TICKET (\S+)$/m.exec(out)?.[1]));
+    bobTickets.push(ticketPrintedIn(out));
     // His job beside it, the same way.
     await putRecipe(
       d.api,
@@ -128,11 +128,9 @@ time.sleep(600)
     bobJob = await startJob(d.api, d.bob, 'BOB', 'victim');
     for (const deadline = Date.now() + 30_000; ; await new Promise((r) => setTimeout(r, 100))) {
       const log = await d.api.request('GET', `/api/v1/jobs/${bobJob}/log`, { key: d.bob.key });
-      const ticket = /^TICKET (\S+)$/m.exec(
-        (log.json.chunks as { text: string }[]).map((c) => c.text).join(''),
-      );
+      const ticket = ticketPrintedIn((log.json.chunks as { text: string }[]).map((c) => c.text).join(''));
       if (ticket && hostPidsRunning(JOB_MARKER).length === 1) {
-        bobTickets.push(printedTicket(ticket[1]));
+        bobTickets.push(ticket);
         break;
       }
       if (Date.now() > deadline) throw new Error(`Bob's job did not start: ${log.text}`);

@@ -18,7 +18,7 @@ import {
 } from './helpers/coffer-process.js';
 import { hostPidsRunning } from './support/host-processes.js';
 import { createTestDatabase, dropTestDatabase } from './support/test-store.js';
-import { printedTicket } from './support/printed-ticket.js';
+import { ticketPrintedIn } from './support/printed-ticket.js';
 
 /** The job's log so far, as any replica shows it. */
 async function logOf(s: ServeHandle, key: string, id: string): Promise<string> {
@@ -163,12 +163,9 @@ time.sleep(300)
       const id = run.json.id as string;
       let ticket = '';
       await expect
-        .poll(
-          async () => (ticket = printedTicket(/^TICKET (\S+)$/m.exec(await logOf(b, keys.alice!, id))?.[1])),
-          {
-            timeout: 20_000,
-          },
-        )
+        .poll(async () => (ticket = ticketPrintedIn(await logOf(b, keys.alice!, id))), {
+          timeout: 20_000,
+        })
         .not.toBe('');
       for (const s of [a, b, runner]) {
         const info = await request(s.url, 'GET', '/dip/publicapi/auth/info', { ticket });

@@ -22,7 +22,7 @@ import { attackDeployments, type Deployment as AttackDeployment } from './suppor
 import { hostPidsRunning } from './support/host-processes.js';
 import { putRecipe, startJob, waitForJob, type FinishedJob } from './support/jobs.js';
 import { httpRequest, TestServer, type Reply, type TestUser } from './support/test-server.js';
-import { printedTicket } from './support/printed-ticket.js';
+import { ticketPrintedIn } from './support/printed-ticket.js';
 
 const ALICE_VALUE = 'alice-plaintext-9f3c71be-victim';
 /** A file of the server's own code, as an attacker would aim at it. */
@@ -94,7 +94,7 @@ time.sleep(600)
     for (const deadline = Date.now() + 30_000; ;) {
       const r = await call(d, d.alice, 'GET', `/api/v1/jobs/${victimJob}/log`);
       const text = (r.json.chunks as { text: string }[]).map((c) => c.text).join('');
-      aliceTicket = printedTicket(/^TICKET (\S+)$/m.exec(text)?.[1]);
+      aliceTicket = ticketPrintedIn(text);
       if (aliceTicket !== '' && hostPidsRunning(VICTIM_MARKER).length === 1) break;
       if (Date.now() > deadline) throw new Error(`Alice's job did not start: ${r.text}`);
       await new Promise((res) => setTimeout(res, 100));
