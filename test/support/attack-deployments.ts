@@ -7,7 +7,7 @@ import { testAccount, type TestAccount } from './test-account.js';
 import { httpRequest, TestServer, type TestUser } from './test-server.js';
 
 /*
- * Where the attack suites (sandbox-attacks, notebook-attacks) run: the server in this process (as root
+ * Where the attack suites (sandbox-attacks, notebook-attacks, plugin-attacks) run: the server in this process (as root
  * on CI: each user's code under an account of its own), and, when the suite runs as root, a real
  * `coffer serve` run by an ordinary account made with useradd, the laptop case where the server, its
  * master key and the code's outer account are one and only the sandbox keeps them apart.
@@ -26,11 +26,13 @@ export type Deployment<L extends string> = {
 async function inProcess<L extends string>(
   logins: readonly L[],
   env: Record<string, string>,
+  admins: readonly L[],
 ): Promise<Deployment<L>> {
   const workRoot = makeTempDir('coffer-attack-work-');
   const server = await TestServer.start({ COFFER_JOB_WORK_DIR: workRoot, ...env });
   const users = {} as Record<L, TestUser>;
-  for (const login of logins) users[login] = await server.createUser(login);
+  for (const login of logins)
+    users[login] = await server.createUser(login, { admin: admins.includes(login) });
   return {
     api: server,
     url: server.url,
@@ -47,6 +49,7 @@ async function asOrdinaryAccount<L extends string>(
   account: TestAccount,
   logins: readonly L[],
   extra: Record<string, string>,
+  admins: readonly L[],
 ): Promise<Deployment<L>> {
   const base = makeTempDir('coffer-attack-account-');
   const dataDir = path.join(base, 'data');
@@ -61,7 +64,11 @@ async function asOrdinaryAccount<L extends string>(
   const users = {} as Record<L, TestUser>;
   for (const login of logins) {
     const password = `pw-${login}-0123456789`;
-    const created = await runCli(['users', 'create', login], { env, as, input: `${password}\n` });
+    const created = await runCli(['users', 'create', login, ...(admins.includes(login) ? ['--admin'] : [])], {
+      env,
+      as,
+      input: `${password}\n`,
+    });
     const issued = await runCli(['api-keys', 'create', login], { env, as });
     expect([created.code, issued.code], created.stderr + issued.stderr).toEqual([0, 0]);
     users[login] = { login, password, key: issued.stdout.trim() };
@@ -86,16 +93,21 @@ export function attackDeployments<L extends string>(
   suite: string,
   logins: readonly L[],
   env: Record<string, string> = {},
+  /** Which of `logins` are administrators (a plugin is installed by one). */
+  admins: readonly L[] = [],
 ): [string, () => Promise<Deployment<L>>][] {
   const account = testAccount();
   const out: [string, () => Promise<Deployment<L>>][] = [
     [
       process.getuid?.() === 0 ? 'server as root' : 'server as an ordinary account',
-      () => inProcess(logins, env),
+      () => inProcess(logins, env, admins),
     ],
   ];
   if ('uid' in account)
-    out.push(['server as an ordinary account (useradd)', () => asOrdinaryAccount(account, logins, env)]);
+    out.push([
+      'server as an ordinary account (useradd)',
+      () => asOrdinaryAccount(account, logins, env, admins),
+    ]);
   else if (process.getuid?.() === 0) {
     if (process.env.CI) throw new Error(`the ordinary-account ${suite} cannot run: ${account.missing}`);
     console.warn(
