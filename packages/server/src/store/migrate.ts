@@ -14,6 +14,7 @@ import * as m0013 from './migrations/0013-notebook-tickets.js';
 import * as m0014 from './migrations/0014-notebook-checkpoints.js';
 import * as m0015 from './migrations/0015-running-kernels.js';
 import * as m0016 from './migrations/0016-plugins.js';
+import * as m0017 from './migrations/0017-plugin-settings-revisions.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0014-notebook-checkpoints': m0014 as FrozenMigration,
   '0015-running-kernels': m0015 as FrozenMigration,
   '0016-plugins': m0016 as FrozenMigration,
+  '0017-plugin-settings-revisions': m0017 as FrozenMigration,
 };
 
 /**

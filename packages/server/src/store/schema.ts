@@ -334,6 +334,11 @@ export interface PluginsTable {
   installed_by: string;
   installed_at: Millis;
   updated_at: Millis;
+  /** Bumped by every change of the config or a preset (0017): what a DSS settings read saw. */
+  settings_revision: ColumnType<number, number | undefined, number>;
+  /** The settings revision that last wrote `config`, and the credential (session, key, ticket id) that did. */
+  config_revision: ColumnType<number, number | undefined, number>;
+  config_written_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface PluginFilesTable {
@@ -354,6 +359,19 @@ export interface PluginPresetsTable {
   updated_by: string;
   created_at: Millis;
   updated_at: Millis;
+  /** The plugin's settings revisions that created and last wrote this preset (0017), and who wrote it. */
+  created_revision: ColumnType<number, number | undefined, number>;
+  updated_revision: ColumnType<number, number | undefined, number>;
+  written_by: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A preset's deletion (0017): the settings revision and credential that deleted it. */
+export interface PluginPresetDeletionsTable {
+  plugin_id: string;
+  parameter_set: string;
+  name: string;
+  revision: number;
+  deleted_by: string | null;
 }
 
 /** One user's own value for one credential a preset asks for (0016), sealed like a secret. */
@@ -396,6 +414,7 @@ export interface Database {
   plugins: PluginsTable;
   plugin_files: PluginFilesTable;
   plugin_presets: PluginPresetsTable;
+  plugin_preset_deletions: PluginPresetDeletionsTable;
   plugin_credentials: PluginCredentialsTable;
 }
 

@@ -1,3 +1,4 @@
+import { canonicalJson } from '../../canonical-json.js';
 import { sha256Digest } from '../../crypto/digest.js';
 import { Invalid } from '../../errors.js';
 import type { UserPatchInput } from '../users/user.service.js';
@@ -35,20 +36,6 @@ export function parseReadVersion(raw: unknown): ReadVersion | undefined {
   return { secretsRevision: Number(m[1]), profile: m[2]! };
 }
 
-/** JSON with object keys in order, so that two equal values always give the same text. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (typeof v === 'object' && v !== null) {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .sort()
-      .filter((k) => o[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
 /** The editable profile fields as a caller sees them: administrators also see adminProperties. */
 function profileOf(user: User, admin: boolean): Required<UserPatchInput> {
   return {
@@ -66,7 +53,7 @@ function profileOf(user: User, admin: boolean): Required<UserPatchInput> {
 
 export function profileDigest(user: User, admin: boolean): string {
   const d = sha256Digest();
-  d.update(canonical(profileOf(user, admin)));
+  d.update(canonicalJson(profileOf(user, admin)));
   return d.hex().slice(0, 16);
 }
 
@@ -79,6 +66,6 @@ export function profileFieldsInConflict(current: User, patch: UserPatchInput, ad
   const now = profileOf(current, admin);
   const sent: UserPatchInput = { ...patch, groups: patch.groups && [...patch.groups].sort() };
   return (Object.keys(now) as (keyof UserPatchInput)[]).filter(
-    (k) => sent[k] !== undefined && canonical(sent[k]) !== canonical(now[k]),
+    (k) => sent[k] !== undefined && canonicalJson(sent[k]) !== canonicalJson(now[k]),
   );
 }

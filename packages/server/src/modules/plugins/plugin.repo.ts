@@ -17,6 +17,10 @@ export interface PluginRecord {
   installedBy: string;
   installedAt: number;
   updatedAt: number;
+  /** The settings revision (0017) and the revision and credential that last wrote `config`. */
+  settingsRevision: number;
+  configRevision: number;
+  configWrittenBy: string | null;
 }
 
 const record = (r: {
@@ -29,6 +33,9 @@ const record = (r: {
   installed_by: string;
   installed_at: number | string;
   updated_at: number | string;
+  settings_revision: number | string;
+  config_revision: number | string;
+  config_written_by: string | null;
 }): PluginRecord => ({
   id: r.id,
   version: r.version,
@@ -39,6 +46,9 @@ const record = (r: {
   installedBy: r.installed_by,
   installedAt: Number(r.installed_at),
   updatedAt: Number(r.updated_at),
+  settingsRevision: Number(r.settings_revision),
+  configRevision: Number(r.config_revision),
+  configWrittenBy: r.config_written_by,
 });
 
 export async function listPlugins(db: Db): Promise<PluginRecord[]> {
@@ -145,23 +155,61 @@ export async function findPreset(db: Db, pluginId: string, set: string, name: st
     .executeTakeFirst();
 }
 
-export async function upsertPreset(db: Db, row: Insertable<PluginPresetsTable>): Promise<void> {
+/**
+ * Writes a preset at settings revision `revision` (from bumpSettingsRevision, in the same transaction):
+ * a new preset is created at it, an existing one records it as its last write.
+ */
+export async function upsertPreset(
+  db: Db,
+  row: Omit<Insertable<PluginPresetsTable>, 'created_revision' | 'updated_revision'>,
+  revision: number,
+): Promise<void> {
   await db
     .insertInto('plugin_presets')
-    .values(row)
+    .values({ ...row, created_revision: revision, updated_revision: revision })
     .onConflict((oc) =>
       oc.columns(['plugin_id', 'parameter_set', 'name']).doUpdateSet({
         config: row.config,
         plugin_config: row.plugin_config,
         updated_by: row.updated_by,
         updated_at: row.updated_at,
+        updated_revision: revision,
+        written_by: row.written_by ?? null,
       }),
     )
     .execute();
 }
 
-/** Deletes a preset and every user's credentials for it; answers whether it existed. */
-export async function deletePreset(db: Db, pluginId: string, set: string, name: string): Promise<boolean> {
+/**
+ * Bumps a plugin's settings revision and answers the new one; undefined when the plugin is not there.
+ * The first write of a settings change: on PostgreSQL it also takes the plugin's row lock, so the
+ * change's checks and writes see no other change of the same settings in between.
+ */
+export async function bumpSettingsRevision(db: Db, id: string): Promise<number | undefined> {
+  await db
+    .updateTable('plugins')
+    .set((eb) => ({ settings_revision: eb('settings_revision', '+', 1) }))
+    .where('id', '=', id)
+    .execute();
+  const r = await db
+    .selectFrom('plugins')
+    .select('settings_revision')
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return r && Number(r.settings_revision);
+}
+
+/**
+ * Deletes a preset and every user's credentials for it, recording the deletion at settings revision
+ * `deleted.revision`; answers whether it existed.
+ */
+export async function deletePreset(
+  db: Db,
+  pluginId: string,
+  set: string,
+  name: string,
+  deleted: { revision: number; by: string | null },
+): Promise<boolean> {
   await db
     .deleteFrom('plugin_credentials')
     .where('plugin_id', '=', pluginId)
@@ -174,7 +222,28 @@ export async function deletePreset(db: Db, pluginId: string, set: string, name: 
     .where('parameter_set', '=', set)
     .where('name', '=', name)
     .executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  const existed = Number(r.numDeletedRows) > 0;
+  if (existed)
+    await db
+      .insertInto('plugin_preset_deletions')
+      .values({
+        plugin_id: pluginId,
+        parameter_set: set,
+        name,
+        revision: deleted.revision,
+        deleted_by: deleted.by,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['plugin_id', 'parameter_set', 'name'])
+          .doUpdateSet({ revision: deleted.revision, deleted_by: deleted.by }),
+      )
+      .execute();
+  return existed;
+}
+
+export async function presetDeletionsOf(db: Db, pluginId: string) {
+  return db.selectFrom('plugin_preset_deletions').selectAll().where('plugin_id', '=', pluginId).execute();
 }
 
 export type CredentialRow = Selectable<PluginCredentialsTable>;
@@ -212,8 +281,19 @@ export async function deleteCredential(db: Db, userId: string, k: CredentialKey)
   return Number(r.numDeletedRows) > 0;
 }
 
-export async function savePluginConfig(db: Db, id: string, config: string): Promise<void> {
-  await db.updateTable('plugins').set({ config }).where('id', '=', id).execute();
+/** Writes the plugin-level config at settings revision `revision`, by credential `by`. */
+export async function savePluginConfig(
+  db: Db,
+  id: string,
+  config: string,
+  revision: number,
+  by: string | null,
+): Promise<void> {
+  await db
+    .updateTable('plugins')
+    .set({ config, config_revision: revision, config_written_by: by })
+    .where('id', '=', id)
+    .execute();
 }
 
 /**
@@ -253,10 +333,14 @@ export async function deleteCredentialsOfUser(db: Db, userId: string): Promise<n
  * After an update: removes presets of parameter sets the plugin no longer has, and users' credentials
  * for parameters that no longer ask for one.
  */
-export async function pruneToManifest(db: Db, manifest: PluginManifest): Promise<void> {
+export async function pruneToManifest(
+  db: Db,
+  manifest: PluginManifest,
+  deleted: { revision: number; by: string | null },
+): Promise<void> {
   for (const preset of await presetsOf(db, manifest.id))
     if (!manifest.parameterSets.some((s) => s.id === preset.parameter_set))
-      await deletePreset(db, manifest.id, preset.parameter_set, preset.name);
+      await deletePreset(db, manifest.id, preset.parameter_set, preset.name, deleted);
   const asked = new Set(
     manifest.parameterSets.flatMap((s) =>
       s.params

@@ -1,13 +1,16 @@
+import { canonicalJson } from '../../canonical-json.js';
 import type { Clock } from '../../clock.js';
 import { Conflict, Invalid, NotFound } from '../../errors.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
+import { READ_VERSION_FIELD } from '../dss/read-version.js';
 import { isAdminCaller, requireAdmin, requireUser, type Caller } from '../auth/caller.js';
 import { formProblems } from '@coffer/client/rules';
 import { readPluginArchive } from './plugin-archive.js';
 import type { ParamDesc, ParameterSetDesc, PluginManifest, RecipeDesc } from './plugin.model.js';
 import * as repo from './plugin.repo.js';
 import { filesDigest, pluginRecipeCode, recode } from './plugin-recipe-code.js';
+import { judgeSettingsSave, type StoredPart } from './plugin-settings-judge.js';
 
 /*
  * Installed plugins: administrators install, update and remove them, and create the instance-wide
@@ -160,7 +163,8 @@ export function createPluginService(deps: {
         });
         // What the new version no longer asks for goes: presets of parameter sets it dropped, and users'
         // credentials for parameters it dropped (sealed values nobody could see or remove otherwise).
-        await repo.pruneToManifest(trx, manifest);
+        const revision = (await repo.bumpSettingsRevision(trx, manifest.id))!;
+        await repo.pruneToManifest(trx, manifest, { revision, by: credentialOf(caller) });
         await restamp(trx, caller, manifest.id);
         await audit.record(trx, caller, [
           {
@@ -241,16 +245,23 @@ export function createPluginService(deps: {
       const now = clock.now();
       const by = caller.kind === 'user' ? caller.user.login : 'operator';
       await store.transaction(async (trx) => {
-        await repo.upsertPreset(trx, {
-          plugin_id: id,
-          parameter_set: set,
-          name,
-          config: JSON.stringify(values.config),
-          plugin_config: JSON.stringify(values.pluginConfig),
-          updated_by: by,
-          created_at: now,
-          updated_at: now,
-        });
+        const revision = await repo.bumpSettingsRevision(trx, id);
+        if (revision === undefined) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+        await repo.upsertPreset(
+          trx,
+          {
+            plugin_id: id,
+            parameter_set: set,
+            name,
+            config: JSON.stringify(values.config),
+            plugin_config: JSON.stringify(values.pluginConfig),
+            updated_by: by,
+            created_at: now,
+            updated_at: now,
+            written_by: credentialOf(caller),
+          },
+          revision,
+        );
         await audit.record(trx, caller, [
           { action: 'plugin.preset_set', detail: { plugin: id, parameterSet: set, preset: name } },
         ]);
@@ -263,7 +274,9 @@ export function createPluginService(deps: {
     async deletePreset(caller: Caller, id: string, set: string, name: string): Promise<void> {
       requireAdmin(caller);
       await store.transaction(async (trx) => {
-        if (!(await repo.deletePreset(trx, id, set, name)))
+        const revision = await repo.bumpSettingsRevision(trx, id);
+        const deleted = { revision: revision ?? 0, by: credentialOf(caller) };
+        if (revision === undefined || !(await repo.deletePreset(trx, id, set, name, deleted)))
           throw new NotFound(`plugin ${id} has no preset ${JSON.stringify(name)} of parameter set ${set}`);
         await audit.record(trx, caller, [
           { action: 'plugin.preset_deleted', detail: { plugin: id, parameterSet: set, preset: name } },
@@ -278,10 +291,12 @@ export function createPluginService(deps: {
      */
     async dssSettings(caller: Caller, id: string) {
       requireAdmin(caller);
+      // The revision is read before the presets: a preset written in between counts as unseen.
       const p = await load(id);
       const presets = await repo.presetsOf(db, id);
       const sets = p.manifest.parameterSets;
       return {
+        [READ_VERSION_FIELD]: String(p.settingsRevision),
         config: JSON.parse(p.config) as Record<string, unknown>,
         codeEnvName: null,
         presets: presets.map((x) => ({
@@ -309,13 +324,15 @@ export function createPluginService(deps: {
 
     /**
      * Saves DSS's plugin settings object whole, as dataikuapi's save() sends it back: the plugin-level
-     * config, and the presets (a preset left out is deleted, with every user's credentials for it).
-     * Everything is checked before anything changes.
+     * config, and the presets (a preset left out is deleted, with every user's credentials for it),
+     * judged against the read it comes from (plugin-settings-judge.ts). Everything is checked before
+     * anything changes; a conflict saves nothing.
      */
     async saveDssSettings(caller: Caller, id: string, body: unknown): Promise<void> {
       requireAdmin(caller);
       const p = await load(id);
       if (!isObject(body)) throw new Invalid('the body must be the plugin settings object');
+      const readRevision = parseSettingsVersion(body[READ_VERSION_FIELD]);
       const config = body.config === undefined || body.config === null ? {} : body.config;
       if (!isObject(config)) throw new Invalid('config must be a JSON object');
       const problem = formProblems(p.manifest.params, config)[0];
@@ -344,23 +361,93 @@ export function createPluginService(deps: {
       });
       const now = clock.now();
       const by = caller.kind === 'user' ? caller.user.login : 'operator';
+      const credential = credentialOf(caller);
+      const keyOf = (set: string, name: string) => `${set}\u0000${name}`;
+      const sent = new Map(presets.map((x) => [keyOf(x.set, x.name), x]));
       await store.transaction(async (trx) => {
-        await repo.savePluginConfig(trx, id, JSON.stringify(config));
-        const kept = new Set(presets.map((x) => `${x.set}\u0000${x.name}`));
-        for (const old of await repo.presetsOf(trx, id))
-          if (!kept.has(`${old.parameter_set}\u0000${old.name}`))
-            await repo.deletePreset(trx, id, old.parameter_set, old.name);
-        for (const x of presets)
-          await repo.upsertPreset(trx, {
-            plugin_id: id,
-            parameter_set: x.set,
-            name: x.name,
-            config: JSON.stringify(x.config),
-            plugin_config: JSON.stringify(x.pluginConfig),
-            updated_by: by,
-            created_at: now,
-            updated_at: now,
-          });
+        // First: on PostgreSQL this locks the plugin's row, so what is judged is what gets written over.
+        const revision = (await repo.bumpSettingsRevision(trx, id)) ?? 0;
+        const current = await repo.findPlugin(trx, id);
+        if (!current) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+        if (readRevision !== undefined && readRevision >= revision)
+          throw new Invalid(
+            `${READ_VERSION_FIELD} is newer than the stored settings; send back what GET returned`,
+          );
+        const stored = await repo.presetsOf(trx, id);
+        const verdict = judgeSettingsSave({
+          readRevision,
+          by: credential,
+          config: {
+            sent: canonicalJson(config),
+            stored: {
+              content: canonicalJson(JSON.parse(current.config)),
+              createdRevision: 0,
+              updatedRevision: current.configRevision,
+              writtenBy: current.configWrittenBy,
+            },
+          },
+          sentPresets: new Map(
+            [...sent].map(([k, x]) => [k, canonicalJson({ config: x.config, pluginConfig: x.pluginConfig })]),
+          ),
+          storedPresets: new Map(
+            stored.map((x): [string, StoredPart] => [
+              keyOf(x.parameter_set, x.name),
+              {
+                content: canonicalJson({
+                  config: JSON.parse(x.config),
+                  pluginConfig: JSON.parse(x.plugin_config),
+                }),
+                createdRevision: Number(x.created_revision),
+                updatedRevision: Number(x.updated_revision),
+                writtenBy: x.written_by,
+              },
+            ]),
+          ),
+          deletedPresets: new Map(
+            (await repo.presetDeletionsOf(trx, id)).map((x) => [
+              keyOf(x.parameter_set, x.name),
+              { revision: Number(x.revision), by: x.deleted_by },
+            ]),
+          ),
+        });
+        const named = (key: string) => {
+          if (key === 'config') return 'the plugin config';
+          const [set, name] = key.split('\u0000');
+          return `preset ${JSON.stringify(name)} of ${set}`;
+        };
+        if (verdict.conflicts.length > 0)
+          throw new Conflict(
+            `${verdict.conflicts.map((c) => `${named(c.key)} ${c.reason}`).join('; ')}; nothing was saved. Read the settings again and repeat your change.`,
+            { conflicts: verdict.conflicts.map((c) => named(c.key)) },
+          );
+        if (verdict.leftOutUnread.length > 0)
+          throw new Invalid(
+            `this save leaves out stored ${verdict.leftOutUnread.map(named).join(', ')} but does not say which settings it read (${READ_VERSION_FIELD}); nothing was saved. Send back the object GET returned, with ${READ_VERSION_FIELD} as it was.`,
+          );
+        if (verdict.writeConfig)
+          await repo.savePluginConfig(trx, id, JSON.stringify(config), revision, credential);
+        for (const key of verdict.remove) {
+          const [set, name] = key.split('\u0000') as [string, string];
+          await repo.deletePreset(trx, id, set, name, { revision, by: credential });
+        }
+        for (const key of verdict.upsert) {
+          const x = sent.get(key)!;
+          await repo.upsertPreset(
+            trx,
+            {
+              plugin_id: id,
+              parameter_set: x.set,
+              name: x.name,
+              config: JSON.stringify(x.config),
+              plugin_config: JSON.stringify(x.pluginConfig),
+              updated_by: by,
+              created_at: now,
+              updated_at: now,
+              written_by: credential,
+            },
+            revision,
+          );
+        }
         await audit.record(trx, caller, [
           { action: 'plugin.settings_saved', detail: { plugin: id, presets: presets.length } },
         ]);
@@ -412,6 +499,19 @@ function presetView(r: repo.PresetRow, admin: boolean): PresetView {
 
 /** How DSS's settings name a parameter set's kind of preset. */
 const elementType = (plugin: string, set: string) => `parameter-set-${plugin}-${set}`;
+
+/** The session, API key or ticket behind a change (none for the operator's CLI): a save knows its own. */
+const credentialOf = (caller: Caller): string | null => (caller.kind === 'user' ? caller.credentialId : null);
+
+/** The settings revision a DSS plugin settings object was read at, as GET gave it; absent is undefined. */
+function parseSettingsVersion(raw: unknown): number | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'string' || !/^\d{1,15}$/.test(raw))
+    throw new Invalid(
+      `${READ_VERSION_FIELD} must be sent back exactly as the settings were read (GET plugins/{pluginId}/settings)`,
+    );
+  return Number(raw);
+}
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -30,6 +30,7 @@ export const BACKED_UP: readonly { table: keyof Database; key: readonly string[]
   { table: 'plugins', key: ['id'] },
   { table: 'plugin_files', key: ['plugin_id', 'path'] },
   { table: 'plugin_presets', key: ['plugin_id', 'parameter_set', 'name'] },
+  { table: 'plugin_preset_deletions', key: ['plugin_id', 'parameter_set', 'name'] },
   // Sealed under their owners' data keys, as secrets are.
   { table: 'plugin_credentials', key: ['user_id', 'plugin_id', 'parameter_set', 'preset', 'param'] },
 ];
