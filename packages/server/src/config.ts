@@ -84,7 +84,7 @@ export interface Config {
   /** Bearer token a Prometheus scraper sends for /metrics; unset, /metrics does not exist. */
   readonly metricsToken: string | undefined;
   readonly audit: {
-    /** Records older than this many days are removed in the background (docs/adr/0017). */
+    /** Records older than this many days are removed in the background (docs/adr/0016). */
     readonly retentionDays: number;
   };
   readonly limits: {
