@@ -317,7 +317,7 @@ async function auditBytes(server: TestServer): Promise<number> {
 }
 
 describe('the size of the record of a read', () => {
-  // Measured at 45 bytes on SQLite, tables and index (README, ADR 0016); 734 before migration 0010. On
+  // Measured at 45 bytes on SQLite, tables and index (docs/audit.md, ADR 0016); 734 before migration 0010. On
   // PostgreSQL a read's row is 64 bytes (its table and indexes about 130); it was 638 (777).
   const LIMIT = testStore === 'postgres' ? 80 : 64;
 
