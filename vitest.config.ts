@@ -55,8 +55,10 @@ process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in 
 
 const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts', 'test/disk-full.test.ts'];
 // masking-forms runs recipes in three languages and asks nothing of the store but a user and a project;
-// notebook-attacks asks it for two users (sandbox-attacks runs the same sandbox on both stores).
+// notebook-attacks asks it for two users (sandbox-attacks runs the same sandbox on both stores); docs
+// reads markdown files and nothing else.
 const ONCE = [
+  'test/docs.test.ts',
   'test/backup.test.ts',
   'test/spawner.test.ts',
   'test/kernel-bridge.test.ts',

@@ -1,4 +1,4 @@
-// Kernel start to first result, part of `npm run bench` (docs/adr/0021): the time from opening a
+// Kernel start to first result, part of `npm run bench` (docs/adr/0020): the time from opening a
 // notebook session to the result of `1+1`, in one run:
 //   (a) Coffer      POST /jupyter/api/sessions on `coffer serve` (SQLite), then execute_request `1+1`
 //                   over the kernel's WebSocket, to its execute_result: the kernel in the sandbox, as its

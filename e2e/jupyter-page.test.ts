@@ -1,5 +1,5 @@
 /*
- * Jupyter's own notebook page, served by Coffer under its sign-in (docs/adr/0021), driven as a person
+ * Jupyter's own notebook page, served by Coffer under its sign-in (docs/adr/0020), driven as a person
  * would: a notebook created from the project page opens in Jupyter; the seed's snippet pasted into a
  * cell runs in the person's own kernel and finds their secret, whose value prints as *****; File →
  * Close and Halt stops the kernel and its ticket is refused from then on; two people on one notebook

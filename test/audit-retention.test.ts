@@ -1,5 +1,5 @@
 /*
- * The audit trail stays bounded (docs/adr/0017), on both stores, against a real server over HTTP:
+ * The audit trail stays bounded (docs/adr/0016), on both stores, against a real server over HTTP:
  * a pruning pass removes exactly the records older than COFFER_AUDIT_RETENTION_DAYS, then the shared
  * rows (whose trail, who and how, which names) no kept record names; users see their own trail for the
  * whole retention period; reads are answered and recorded while a pass runs; a pass stops with the
@@ -317,7 +317,7 @@ async function auditBytes(server: TestServer): Promise<number> {
 }
 
 describe('the size of the record of a read', () => {
-  // Measured at 45 bytes on SQLite, tables and index (README, ADR 0017); 734 before migration 0010. On
+  // Measured at 45 bytes on SQLite, tables and index (docs/audit.md, ADR 0016); 734 before migration 0010. On
   // PostgreSQL a read's row is 64 bytes (its table and indexes about 130); it was 638 (777).
   const LIMIT = testStore === 'postgres' ? 80 : 64;
 

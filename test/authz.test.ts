@@ -6,7 +6,7 @@
  * ROUTES below has one entry per registered route (method + URL template, each DSS route under both
  * prefixes). Each entry says how to make a valid call for the allowed caller (the owner for user routes,
  * an administrator for admin routes), what success looks like, what another user and an admin get
- * when they aim at the owner's data, and what a job's ticket may do there (docs/adr/0014: 'allowed',
+ * when they aim at the owner's data, and what a job's ticket may do there (docs/adr/0013: 'allowed',
  * 'own-project', 'own-job' or 'refused', as the route declares it). From it the suite generates, per
  * route:
  *   - refusals: anonymous (also on the //doubled/ and trailing-slash/ forms, and HEAD twins), revoked /
@@ -485,7 +485,7 @@ interface Entry {
   via?: readonly KindId[];
   /** The call consumes the caller's own credentials or password: use a fresh caller for each success. */
   fresh?: boolean;
-  /** What a job's ticket may do here, as the route declares it (docs/adr/0014). */
+  /** What a job's ticket may do here, as the route declares it (docs/adr/0013). */
   ticket: TicketSpec;
   /**
    * A page for a person: a caller without a valid credential is sent to sign in (303 to /login), and

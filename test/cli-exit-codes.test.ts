@@ -1,5 +1,5 @@
 /*
- * The exit-code table of the README is true: each code it lists is what `coffer` exits with in that
+ * The exit-code table of docs/cli.md is true: each code it lists is what `coffer` exits with in that
  * case, checked by running the real command. Usage errors (an unknown command or option, a missing
  * argument) exit 64 like every other usage error, help and --version 0.
  */
@@ -8,17 +8,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllChildren, makeTempDir, removeTempDirs, runCli } from './helpers/coffer-process.js';
 
-const README = readFileSync(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+const CLI_DOC = readFileSync(path.resolve(import.meta.dirname, '../docs/cli.md'), 'utf8');
 const VERSION = (
   JSON.parse(readFileSync(path.resolve(import.meta.dirname, '../packages/cli/package.json'), 'utf8')) as {
     version: string;
   }
 ).version;
 
-/** The README's exit-code table, as code → when. */
+/** The exit-code table of docs/cli.md, as code → when. */
 function documentedCodes(): Map<number, string> {
   const codes = new Map<number, string>();
-  for (const m of README.matchAll(/^\| (\d+) +\| (.+?) +\|$/gm)) codes.set(Number(m[1]), m[2]!);
+  for (const m of CLI_DOC.matchAll(/^\| (\d+) +\| (.+?) +\|$/gm)) codes.set(Number(m[1]), m[2]!);
   return codes;
 }
 
@@ -33,7 +33,7 @@ describe('coffer exit codes', () => {
     env = { COFFER_DATA_DIR: path.join(makeTempDir('coffer-exit-'), 'data') };
   });
 
-  it('the README documents these codes', () => {
+  it('docs/cli.md documents these codes', () => {
     const codes = documentedCodes();
     expect([...codes.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 64, 69, 70, 78, 130]);
     expect(codes.get(64)).toMatch(/^usage/i);

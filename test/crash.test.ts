@@ -267,7 +267,7 @@ describe('crash safety: kill -9 during concurrent writes', () => {
             if (i !== gen % (DSS_NAMES.length + 1))
               list[n] = `c${cycle}/${login}/g${gen}/${n}/${randomBytes(6).toString('hex')}`;
           });
-          // Read first, as dataikuapi's get_settings() does: the save is judged against that read (ADR 0016).
+          // Read first, as dataikuapi's get_settings() does: the save is judged against that read (ADR 0015).
           const read = await readSettings(keys[login]!);
           if (!read) return; // the kill came during the read: nothing was sent, nothing is in doubt
           const body = { ...read, secrets: Object.entries(list).map(([name, value]) => ({ name, value })) };

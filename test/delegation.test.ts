@@ -4,7 +4,7 @@
  * make a key for the user, or reset their password and sign in. The policy:
  *   1. An API key an administrator creates over HTTP for another user is delegated: it is that user's
  *      identity, but it cannot read values (auth/info?withSecrets=true), create API keys, or use the
- *      browser-header helpers; nor change code, membership or projects, nor run code (docs/adr/0014):
+ *      browser-header helpers; nor change code, membership or projects, nor run code (docs/adr/0013):
  *      otherwise the administrator could plant code that the user then runs with their own values.
  *      Keys the CLI operator creates are ordinary.
  *   2. Code run by the platform (a ticket) cannot create lasting API keys (ticket-scope.test.ts and the

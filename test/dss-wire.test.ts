@@ -1,7 +1,8 @@
 /*
- * The DSS public API wire facts (shared/spec/dataiku-wire.md), proven through real HTTP. Requests are
- * made with node:http rather than fetch so the test controls every header: fetch adds a
- * `text/plain;charset=UTF-8` Content-Type to string bodies, and dataikuapi sends none at all.
+ * The DSS public API wire facts the real dataikuapi client relies on (its requests are re-created in
+ * test/python/test_dataikuapi_wire.py), proven through real HTTP. Requests are made with node:http
+ * rather than fetch so the test controls every header: fetch adds a `text/plain;charset=UTF-8`
+ * Content-Type to string bodies, and dataikuapi sends none at all.
  */
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

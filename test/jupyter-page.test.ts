@@ -1,5 +1,5 @@
 /*
- * What Jupyter's notebook page uses besides the browser (docs/adr/0021), through HTTP: the page itself
+ * What Jupyter's notebook page uses besides the browser (docs/adr/0020), through HTTP: the page itself
  * (the member's notebook, a nonce CSP, the `_xsrf` cookie the front end sends back as X-XSRFToken),
  * its static files and kernelspecs (nothing outside their directories), the front end's settings,
  * Download as .ipynb, Save and Checkpoint / Revert (a revert is a save by the reverter, under the

@@ -1,5 +1,5 @@
 /*
- * The kernel bridge (clients/jupyter/coffer_kernel_bridge.py, docs/adr/0021) runs a real Jupyter kernel
+ * The kernel bridge (clients/jupyter/coffer_kernel_bridge.py, docs/adr/0020) runs a real Jupyter kernel
  * from Debian and relays its messages as JSON lines: it says when the kernel is ready, carries an
  * execute request in and the kernel's answers out (each naming its channel and its parent), and shuts
  * the kernel down when its input ends. Run here directly; Coffer runs it in the sandbox. No store is

@@ -1,5 +1,5 @@
 /*
- * A notebook's reads in its user's Activity (docs/adr/0021): code run in a kernel reads the user's
+ * A notebook's reads in its user's Activity (docs/adr/0020): code run in a kernel reads the user's
  * secrets with the kernel's ticket, and the user's trail names the notebook and its project, as it names
  * a job — and where the notebook is now once it has been renamed, but not once it is gone. Another
  * member running the same notebook reads only their own secrets, in their own trail: neither sees the

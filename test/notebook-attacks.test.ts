@@ -1,5 +1,5 @@
 /*
- * The attacker in the next notebook over (issue 13, docs/adr/0021): the isolation attacks of
+ * The attacker in the next notebook over (issue 13, docs/adr/0020): the isolation attacks of
  * sandbox-attacks.test.ts, run from a cell of Mallory's Python kernel. The victims are Bob's running
  * kernel (his value in a variable and in a file of its home, his ticket in its environment, its
  * ZeroMQ sockets in its /tmp) and a job of Bob's running beside it, and the server. Before any attack

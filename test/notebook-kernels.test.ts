@@ -1,5 +1,5 @@
 /*
- * Notebook kernels through Jupyter's API with a personal API key (docs/adr/0021): a session starts the
+ * Notebook kernels through Jupyter's API with a personal API key (docs/adr/0020): a session starts the
  * caller's own kernel, as them, in the sandbox; code sent over the kernel's WebSocket runs there with a
  * ticket of its own (origin notebook, the notebook's project), finds the caller's secret with the
  * seed's snippet, and what it prints reaches the client masked. Closing the session stops the kernel

@@ -1,5 +1,5 @@
 /*
- * Notebooks kept with their project (docs/adr/0021), through Coffer's own calls and the DSS calls the
+ * Notebooks kept with their project (docs/adr/0020), through Coffer's own calls and the DSS calls the
  * current dataikuapi makes: members read them, contributors write them; a save based on an older
  * revision is refused instead of overwriting; a save never stores one of the saver's secret values (a
  * cell holding one is refused, outputs are masked); bad documents and names get a 4xx naming the

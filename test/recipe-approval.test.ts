@@ -1,5 +1,5 @@
 /*
- * Running code that someone else changed needs the runner's informed approval (ADR 0015). Mallory, a
+ * Running code that someone else changed needs the runner's informed approval (ADR 0014). Mallory, a
  * contributor in Alice's project, edits Alice's recipe so that it would send Alice's secret away; Alice's
  * next Run is refused with 409, naming Mallory and showing the diff, and nothing starts (no job, no
  * ticket) until Alice's run carries the revision she reviewed. Over HTTP, against a real server.
@@ -160,7 +160,7 @@ describe('approving code changed by others', () => {
   });
 
   it('a key an administrator made for the runner cannot save code in their name at all', async () => {
-    // ADR 0014 refuses the save outright; were one ever let through, ADR 0015 would not count it as
+    // ADR 0013 refuses the save outright; were one ever let through, ADR 0014 would not count it as
     // the runner's own (borrowedCredential), and the next run would ask.
     const root = await server.createUser('root', { admin: true });
     const made = await server.request('POST', '/public/api/admin/personal-api-keys', {

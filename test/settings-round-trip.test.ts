@@ -1,6 +1,6 @@
 /*
  * The DSS settings round trip (GET current-user, edit, PUT it back, as dataikuapi's get_settings(),
- * add_secret/remove_secret and save() do) never undoes a write it did not see (docs/adr/0016). A secret
+ * add_secret/remove_secret and save() do) never undoes a write it did not see (docs/adr/0015). A secret
  * created or changed by anyone else after the GET is kept, or the save is refused with 409 and nothing
  * of it applies; the same holds for an administrator's round trip through admin/users/{login} and for
  * the profile fields the object carries. Bodies go out exactly as the client sends them back.

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestServer, type Reply, type TestUser } from './support/test-server.js';
 
 /*
- * The text rules (docs/adr/0019-text-rules.md) through HTTP, on every route that stores text: control
+ * The text rules (docs/adr/0018-text-rules.md) through HTTP, on every route that stores text: control
  * characters and lone surrogates, sent as JSON escapes in a raw body (how a client would send them), and
  * bytes that are not UTF-8. Each is refused with 400, a message naming the field, and nothing changed:
  * what the API shows after the request is what it showed before.

@@ -1,5 +1,5 @@
 /*
- * A job's ticket is least-privilege (docs/adr/0014), proved from inside real jobs. The code a job runs
+ * A job's ticket is least-privilege (docs/adr/0013), proved from inside real jobs. The code a job runs
  * may have been written by someone other than its runner (here Bob, a contributor, writes the recipe
  * Alice runs), so with its own DKU_API_TICKET and plain urllib it may read and update its runner's
  * secrets and read its own project, and nothing more: every other attempt is a 403 whose message names
@@ -145,7 +145,7 @@ probe("list projects", "GET", "/api/v1/projects")
 probe("run a recipe", "POST", "/api/v1/projects/" + PROJECT + "/recipes/overreach/run", {})
 `,
     );
-    // Bob wrote it: Alice reads the diff and approves it, as ADR 0015 asks of her.
+    // Bob wrote it: Alice reads the diff and approves it, as ADR 0014 asks of her.
     run = new Run(
       await waitForJob(server, alice, await startApprovedJob(server, alice, 'SALES', 'overreach')),
     );

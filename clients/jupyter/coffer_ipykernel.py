@@ -1,6 +1,6 @@
 """Starts Debian's ipykernel with no network listener: what the bridge runs for a Python kernel.
 
-A kernel's sandbox shares the host's network by default (docs/adr/0013), so anything it listens on at
+A kernel's sandbox shares the host's network by default (docs/adr/0012), so anything it listens on at
 127.0.0.1 takes connections from every other user's sandbox on the machine. ipykernel (6.x) listens
 there twice on its own, beside the ipc sockets the bridge asks for:
 

@@ -1,6 +1,6 @@
 """Runs one Jupyter kernel and relays its messages to Coffer over standard input and output.
 
-Coffer starts this in the user's sandbox, one per kernel (docs/adr/0021). The kernel's ZeroMQ sockets
+Coffer starts this in the user's sandbox, one per kernel (docs/adr/0020). The kernel's ZeroMQ sockets
 are ipc files in the sandbox's private /tmp, so nothing outside the sandbox can reach them; Coffer
 holds the only other end, this program's standard streams. Messages travel as JSON lines, in the
 shape of Jupyter's WebSocket protocol (header, parent_header, metadata, content, channel):

@@ -1,4 +1,4 @@
-// Coffer's additions to Jupyter's notebook page (docs/adr/0021), loaded by the page as custom/custom.js.
+// Coffer's additions to Jupyter's notebook page (docs/adr/0020), loaded by the page as custom/custom.js.
 // Only where Coffer differs from a Jupyter server of one's own: kernels that end while the page is open
 // (the server restarted, the idle limit, an administrator), and where Close and Halt leads.
 define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/dialog', 'notebook/js/notebook'], function (

@@ -1,6 +1,6 @@
 """Renders Jupyter's own notebook page (notebook 6.4's notebook.html) for Coffer to serve.
 
-Coffer serves the classic notebook front end from Debian's python3-notebook (docs/adr/0021). The page
+Coffer serves the classic notebook front end from Debian's python3-notebook (docs/adr/0020). The page
 is a Jinja template; this renders it once, with Jupyter's own template environment and translations,
 and prints JSON {"html": ...}. What differs per request (the notebook's path and name, the script
 nonce) is left as placeholder words that Coffer replaces, already escaped for where they stand.
@@ -68,7 +68,7 @@ def main():
         xsrf_token="",
         nbjs_translations="{}",
         kill_kernel=False,
-        # MathJax is off: the page's scripts are limited to the front end's own (see ADR 0021).
+        # MathJax is off: the page's scripts are limited to the front end's own (see ADR 0020).
         mathjax_url="",
         mathjax_config="",
         get_frontend_exporters=lambda: [Exporter()],

@@ -48,7 +48,7 @@ export async function startJob(
 }
 
 /**
- * Runs a recipe someone else wrote: the first run is refused for the runner's approval (ADR 0015), and
+ * Runs a recipe someone else wrote: the first run is refused for the runner's approval (ADR 0014), and
  * the runner approves the revision they were shown, as a person does after reading the diff.
  */
 export async function startApprovedJob(

@@ -3,7 +3,7 @@ import WebSocket from 'ws';
 import { httpRequest, type Reply } from './test-server.js';
 
 /*
- * A notebook kernel as a Jupyter client holds it (docs/adr/0021): a session opened over
+ * A notebook kernel as a Jupyter client holds it (docs/adr/0020): a session opened over
  * `/jupyter/api/sessions` with a personal API key, and the kernel's channels over the WebSocket
  * `/jupyter/api/kernels/{id}/channels`, where code runs and what it prints comes back.
  */

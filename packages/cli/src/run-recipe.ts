@@ -12,7 +12,7 @@ import {
  * same discovery as recipes: DKU_DSS_URL + DKU_API_KEY, or ~/.dataiku/config.json). The job runs on the
  * server exactly as from the web UI; this only starts it, follows its masked log and reports its end.
  * Ctrl-C cancels the job rather than leaving it running unseen. When someone else changed the recipe
- * since you last ran it, the server refuses until you approve that revision (ADR 0015): this prints who
+ * since you last ran it, the server refuses until you approve that revision (ADR 0014): this prints who
  * changed what and the diff, and asks at a terminal, or takes --approve-revision N without one.
  */
 

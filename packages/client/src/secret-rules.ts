@@ -20,7 +20,7 @@ export function secretNameProblem(name: string): string | null {
  * Why a value is refused, or null. The message names the secret and never repeats the value. A value is
  * an opaque credential (a PEM key has line breaks, a FIX password may hold SOH), so of the control
  * characters only NUL is refused: the R client's JSON parser cuts a string at NUL and an environment
- * variable cannot hold one, so the value a job would see is not the one stored (docs/adr/0019).
+ * variable cannot hold one, so the value a job would see is not the one stored (docs/adr/0018).
  */
 export function secretValueProblem(name: string, value: string): string | null {
   const which = `value of secret ${JSON.stringify(name)}`;

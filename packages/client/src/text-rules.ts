@@ -1,5 +1,5 @@
 /*
- * The rules every text the API stores must follow (docs/adr/0019-text-rules.md). The server turns a
+ * The rules every text the API stores must follow (docs/adr/0018-text-rules.md). The server turns a
  * problem into a 400 naming the field; the web UI shows the same sentence as a person types. Pure
  * functions: no Node or DOM APIs.
  *

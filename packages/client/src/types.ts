@@ -202,7 +202,7 @@ export interface SandboxStatus {
   problem?: { cause: string; fix: string };
 }
 
-// --- Plugins (docs/adr/0022) ------------------------------------------------------------------------
+// --- Plugins (docs/adr/0021) ------------------------------------------------------------------------
 
 /** DSS's parameter types Coffer supports, and its own USER_SECRET (the name of one of the runner's secrets). */
 export type PluginParamType =

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-/** How this replica runs recipes (see the README's "Jobs" section). */
+/** How this replica runs recipes (see docs/projects-and-jobs.md). */
 export interface JobsConfig {
   /** Whether this replica runs jobs at all (every replica can still queue and show them). */
   readonly enabled: boolean;
@@ -33,7 +33,7 @@ export interface JobsConfig {
   readonly kernelIdleSeconds: number;
 }
 
-/** How user code is isolated (see execution/ and the README's threat model). */
+/** How user code is isolated (see execution/ and docs/isolation.md). */
 export interface SandboxConfig {
   /** `bubblewrap` (the default) or `off`: the explicit opt-out for a single-user machine. */
   readonly mode: 'bubblewrap' | 'off';
@@ -84,7 +84,7 @@ export interface Config {
   /** Bearer token a Prometheus scraper sends for /metrics; unset, /metrics does not exist. */
   readonly metricsToken: string | undefined;
   readonly audit: {
-    /** Records older than this many days are removed in the background (docs/adr/0017). */
+    /** Records older than this many days are removed in the background (docs/adr/0016). */
     readonly retentionDays: number;
   };
   readonly limits: {
@@ -282,7 +282,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (!['true', 'false'].includes(jobsEnabled)) problems.push('COFFER_JOBS_ENABLED: must be true or false');
   if (merged.COFFER_JOB_USER !== undefined)
     problems.push(
-      'COFFER_JOB_USER is replaced: each user’s code now runs in a sandbox, as an account of its own when the server runs as root (COFFER_SANDBOX_UIDS). Remove the setting (README: "Upgrading from COFFER_JOB_USER")',
+      'COFFER_JOB_USER is replaced: each user’s code now runs in a sandbox, as an account of its own when the server runs as root (COFFER_SANDBOX_UIDS). Remove the setting (docs/isolation.md: "Upgrading from COFFER_JOB_USER")',
     );
   const jobs: JobsConfig = {
     enabled: jobsEnabled === 'true',

@@ -81,7 +81,7 @@ export interface RecipeChange {
 
 /**
  * The run would execute code that someone other than the runner changed since the runner last ran it
- * (ADR 0015): the answer says who changed what, and the run succeeds once it carries `revision`.
+ * (ADR 0014): the answer says who changed what, and the run succeeds once it carries `revision`.
  */
 export class ApprovalRequired extends Conflict {
   constructor(

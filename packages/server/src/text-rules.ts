@@ -2,7 +2,7 @@ import { textProblem, type TextRule } from '@coffer/client/rules';
 import { Invalid } from './errors.js';
 
 /*
- * The one place every module checks the text it stores (docs/adr/0019-text-rules.md). The rules live in
+ * The one place every module checks the text it stores (docs/adr/0018-text-rules.md). The rules live in
  * the client package so that the web UI says the same as a person types; here they become 400 answers.
  */
 

@@ -51,9 +51,9 @@ export interface CodeRequest {
   readonly language: RecipeLanguage;
   /** The recipe's code; unused when `kernel` is set. */
   readonly code: string;
-  /** Instead of a recipe, a notebook's Jupyter kernel, started beside its bridge (docs/adr/0021). */
+  /** Instead of a recipe, a notebook's Jupyter kernel, started beside its bridge (docs/adr/0020). */
   readonly kernel?: JupyterKernel | undefined;
-  /** Instead of `code`, a plugin's recipe: its files, resolved for this run's user (docs/adr/0022). */
+  /** Instead of `code`, a plugin's recipe: its files, resolved for this run's user (docs/adr/0021). */
   readonly plugin?: PluginCode | undefined;
   /**
    * The run's ticket when it was issued in the transaction that recorded the run (a job started at

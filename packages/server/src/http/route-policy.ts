@@ -5,7 +5,7 @@ import { beyondDelegatedKey, beyondTicket, type UserCaller } from '../modules/au
 /*
  * The per-route limits on credentials that are not the user's own hand: a job's ticket, and a key an
  * administrator made for the user. Each route declares them in its config (http/types.ts); the auth hook
- * checks them here, once, so no service has to remember (docs/adr/0014).
+ * checks them here, once, so no service has to remember (docs/adr/0013).
  */
 
 /** What a refusal says the caller tried, when the route does not say. */

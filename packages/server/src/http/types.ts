@@ -4,7 +4,7 @@ import type { Caller } from '../modules/auth/caller.js';
 export type RouteAccess = 'public' | 'user' | 'admin' | 'metrics';
 
 /**
- * What a job's ticket may do on a route (docs/adr/0014); a route that does not say refuses tickets.
+ * What a job's ticket may do on a route (docs/adr/0013); a route that does not say refuses tickets.
  * - 'allowed': any live ticket (its user's own identity and secrets, the DSS read calls);
  * - 'own-project': only for the project its job runs in, named by the route's `:key` parameter or, on a
  *   route without one, its `project` query parameter;

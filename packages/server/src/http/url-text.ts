@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { checkText } from '../text-rules.js';
 
 /**
- * Every path parameter and query value is one line of text (docs/adr/0019-text-rules.md), checked
+ * Every path parameter and query value is one line of text (docs/adr/0018-text-rules.md), checked
  * before any route looks it up: nothing stored can be named with a control character, and PostgreSQL
  * refuses a NUL in a query parameter with an error that would otherwise surface as a 500.
  */

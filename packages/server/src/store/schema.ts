@@ -81,7 +81,7 @@ export interface TicketsTable {
   id: string;
   user_id: string;
   job_id: string | null;
-  /** The project the ticket's job runs in; null: no project access (docs/adr/0014). */
+  /** The project the ticket's job runs in; null: no project access (docs/adr/0013). */
   project_id: string | null;
   /** The notebook whose kernel holds the ticket; null for a job's (0013). */
   notebook_id: string | null;
@@ -93,7 +93,7 @@ export interface TicketsTable {
 
 /**
  * The audit trail as it was written before migration 0010. Nothing writes here any more; retention
- * empties it. New records are in audit_records (docs/adr/0017).
+ * empties it. New records are in audit_records (docs/adr/0016).
  */
 export interface AuditEventsTable {
   id: Generated<number>;

@@ -12,7 +12,7 @@ interface Props {
 }
 
 /**
- * Before running code that someone else changed since you last ran it (ADR 0015): who changed it and
+ * Before running code that someone else changed since you last ran it (ADR 0014): who changed it and
  * when, and the diff from what you last ran, then Run revision N or Cancel. The code runs with your
  * credentials, so this is where a change that would send your secrets away gets noticed. Cancel is
  * focused first: running needs a deliberate choice.

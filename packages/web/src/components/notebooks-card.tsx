@@ -8,12 +8,12 @@ import { useCall } from '../session';
 
 const LANGUAGE_LABEL = { python: 'Python', r: 'R' } as const;
 
-/** Jupyter's notebook page for a notebook, served by Coffer under its sign-in (docs/adr/0021). */
+/** Jupyter's notebook page for a notebook, served by Coffer under its sign-in (docs/adr/0020). */
 export const notebookPage = (project: string, name: string) =>
   `/jupyter/notebooks/${encodeURIComponent(project)}/${encodeURIComponent(name)}.ipynb`;
 
 /**
- * A project's Jupyter notebooks (docs/adr/0021): new (Python or R), export as .ipynb, import an .ipynb,
+ * A project's Jupyter notebooks (docs/adr/0020): new (Python or R), export as .ipynb, import an .ipynb,
  * rename, delete. Notebooks open in Jupyter's own page, which comes with the kernels' front end.
  */
 export function NotebooksCard({ project, canEdit }: { project: string; canEdit: boolean }) {

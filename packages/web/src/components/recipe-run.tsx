@@ -16,7 +16,7 @@ const ENDED_CLASS: Partial<Record<JobState, string>> = {
 /**
  * Running a recipe, for code and plugin recipes alike: `prepare` (save what is on screen, check it can
  * run) first, so what runs is what is on screen; then the run. When someone else changed the recipe
- * since you last ran it, the run waits for your approval of that revision (ADR 0015).
+ * since you last ran it, the run waits for your approval of that revision (ADR 0014).
  */
 export function useRecipeRun(
   key: string,

@@ -6,7 +6,7 @@ import { useCall } from '../session';
 import { notebookPage } from './notebooks-card';
 
 /**
- * Running notebook kernels, to see and stop (docs/adr/0021): yours in a project (its page), or, for an
+ * Running notebook kernels, to see and stop (docs/adr/0020): yours in a project (its page), or, for an
  * administrator, everyone's (the Administration page). Stopping ends the kernel and its ticket.
  */
 export function RunningKernels({ project, all = false }: { project?: string; all?: boolean }) {

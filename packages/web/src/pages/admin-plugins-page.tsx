@@ -14,7 +14,7 @@ type Action =
   | { kind: 'delete-preset'; plugin: PluginDetail; set: PluginParameterSetInfo; preset: PluginPresetInfo };
 
 /**
- * Plugins (DSS's custom recipes, docs/adr/0022): administrators install them from a zip, remove them,
+ * Plugins (DSS's custom recipes, docs/adr/0021): administrators install them from a zip, remove them,
  * and keep the presets of their parameter sets. Presets never hold anyone's credentials: each user
  * enters their own on their Credentials tab.
  */

@@ -81,7 +81,7 @@ export function RecipePage() {
 /**
  * Edit a recipe's code, run it as yourself and follow its log live. Run saves first, so what runs is
  * what is on screen. When someone else changed the code since you last ran it, Run first shows who
- * changed what and the diff, and runs only once you approve that revision (ADR 0015). Readers see the
+ * changed what and the diff, and runs only once you approve that revision (ADR 0014). Readers see the
  * code but can neither change nor run it.
  */
 function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onSaved(r: Recipe): void }) {

@@ -6,7 +6,7 @@ import { pruneTrailWindow, pruneUnusedShared, SHARED_TABLES, TRAIL_TABLES } from
 import { SHARED_STAMP_INTERVAL_MS } from './audit.service.js';
 
 /*
- * Audit retention (docs/adr/0017). In the background, each server removes the records older than the
+ * Audit retention (docs/adr/0016). In the background, each server removes the records older than the
  * retention period, oldest first, in small batches, and then the shared rows (subjects, callers, name
  * lists) that no kept record names any more. Between two batches it rests as long as the last batch
  * took, so pruning never takes more than about half of the store's time for writes, and reads, whose

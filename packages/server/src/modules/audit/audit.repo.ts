@@ -4,7 +4,7 @@ import type { Db } from '../../store/store.js';
 import type { Database, LegacyAuditRow } from '../../store/schema.js';
 
 /*
- * The audit trail's tables (migration 0010, docs/adr/0017): audit_records, and the rows they share —
+ * The audit trail's tables (migration 0010, docs/adr/0016): audit_records, and the rows they share —
  * audit_subjects (whose trail), audit_callers (who acted, and how) and audit_name_lists (which names).
  * A record refers to each shared row by a subquery on its key in its own insert, so no id is fetched
  * beforehand: SQLite's writer thread runs one prepared insert per record, a PostgreSQL transaction one

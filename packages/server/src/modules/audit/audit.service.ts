@@ -24,7 +24,7 @@ import {
  * merges the batches that arrive while it commits), and each read is answered only after its record is
  * durable. One fsync then serves many requests, and no read goes unrecorded.
  *
- * A record is small (docs/adr/0017): its time and action, and references to whose trail it is in, who
+ * A record is small (docs/adr/0016): its time and action, and references to whose trail it is in, who
  * acted and how, and which names, each kept once however many records name it.
  *
  * Details never hold a secret value: only names, ids and counts.

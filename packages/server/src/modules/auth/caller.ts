@@ -27,7 +27,7 @@ export type Caller =
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
 
 /**
- * What a ticket was issued for (docs/adr/0014). Code run by the platform may have been written by
+ * What a ticket was issued for (docs/adr/0013). Code run by the platform may have been written by
  * someone other than its runner, so a ticket reads and updates its user's secrets, makes the DSS read
  * calls, and acts only in the project its job runs in; routes declare which of these they are.
  */
@@ -82,7 +82,7 @@ export function borrowedCredential(c: UserCaller): string | null {
 }
 
 /**
- * The refusal for a delegated key on a route that changes code or who may change it (docs/adr/0014):
+ * The refusal for a delegated key on a route that changes code or who may change it (docs/adr/0013):
  * otherwise an administrator could plant code in the user's project that the user then runs with
  * their own values.
  */

@@ -19,7 +19,7 @@ export type DssSettingsService = ReturnType<typeof createDssSettingsService>;
 /**
  * The DSS user-settings object: profile fields plus the secrets list, read and written whole by the
  * DSS clients. Reads carry markers, never values, and the version they read; a save is checked in full,
- * then applied in one transaction against what its read saw (docs/adr/0016), so a bad entry anywhere
+ * then applied in one transaction against what its read saw (docs/adr/0015), so a bad entry anywhere
  * leaves everything as it was and nothing written since the read is undone.
  */
 export function createDssSettingsService(deps: {

@@ -57,7 +57,7 @@ export const dssRoutes: FastifyPluginAsyncTypebox<DssDeps> = async (
   /*
    * A job's ticket makes the calls dataikuapi makes to read (identity, settings, the directory, its
    * key list) and saves its own settings, secrets included; admin routes and every credential-making
-   * call are closed to it (docs/adr/0014).
+   * call are closed to it (docs/adr/0013).
    */
   const userAndTicket = { ...user, ticket: 'allowed' as const };
   const hide = { hide: true };

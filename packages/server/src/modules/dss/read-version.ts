@@ -7,7 +7,7 @@ import type { User } from '../users/user.model.js';
 /*
  * The DSS clients save settings by read-modify-write: GET the whole object, edit it, PUT it back. What
  * the PUT leaves out or sends unchanged only means something relative to what its GET saw, so the GET
- * carries `cofferReadVersion` and the unmodified clients send it back with the rest (docs/adr/0016).
+ * carries `cofferReadVersion` and the unmodified clients send it back with the rest (docs/adr/0015).
  * It holds the user's secrets revision and a digest of the profile as the caller was shown it.
  */
 

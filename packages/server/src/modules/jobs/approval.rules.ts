@@ -2,7 +2,7 @@ import { formatPatch, structuredPatch, type StructuredPatch } from 'diff';
 import type { RevisionCode, RevisionInfo } from '../projects/project.service.js';
 
 /*
- * When a run needs its runner's approval (ADR 0015). Code runs with the runner's credentials, so a
+ * When a run needs its runner's approval (ADR 0014). Code runs with the runner's credentials, so a
  * contributor who edits a recipe could make it send the next runner's secrets away; the runner is shown
  * what others changed since they last ran it, and approves that exact revision. Pure: no I/O.
  */

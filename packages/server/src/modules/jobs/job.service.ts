@@ -16,7 +16,7 @@ import type { Missing } from '../plugins/plugin-run.js';
  * not shown to other members. Starting a job needs a credential of the user's own: not a key an
  * administrator made for them, and not a job's ticket (code the platform runs does not start more code).
  * And it needs the runner's approval of the exact revision that runs when anyone else changed the code
- * since the runner last ran it (ADR 0015): a contributor must not be able to make a colleague's next
+ * since the runner last ran it (ADR 0014): a contributor must not be able to make a colleague's next
  * click send the colleague's secrets away unseen.
  */
 

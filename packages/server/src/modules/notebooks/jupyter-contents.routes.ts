@@ -6,7 +6,7 @@ import { notebookAt, notebookNameOf } from './notebook.rules.js';
 import type { NotebookInfo, NotebookService } from './notebook.service.js';
 
 /**
- * Jupyter's contents API over the notebooks in the store (docs/adr/0021): the root lists the caller's
+ * Jupyter's contents API over the notebooks in the store (docs/adr/0020): the root lists the caller's
  * projects as directories, a project lists its notebooks, and `<PROJECTKEY>/<name>.ipynb` reads,
  * saves, renames and deletes one. What Jupyter's front end and its clients call; the rules are the
  * notebook service's (members read, contributors write with their own hand, no value in a cell).

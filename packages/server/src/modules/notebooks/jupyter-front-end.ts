@@ -6,7 +6,7 @@ import { Unavailable } from '../../errors.js';
 
 /*
  * Jupyter's classic notebook page (notebook 6.4 from Debian's python3-notebook), served by Coffer
- * behind its own sign-in (docs/adr/0021). The page is Jupyter's own template, rendered once by
+ * behind its own sign-in (docs/adr/0020). The page is Jupyter's own template, rendered once by
  * Jupyter's own Jinja environment (clients/jupyter/render_notebook_page.py); per request only the
  * notebook's path and name and the scripts' nonce change.
  */

@@ -16,7 +16,7 @@ const KERNELSPEC_FILES = new Set(['logo-32x32.png', 'logo-64x64.png', 'logo-svg.
 type NotebookLanguage = keyof typeof KERNELS;
 
 /**
- * Jupyter's notebook page and what it loads besides the API (docs/adr/0021): the page itself for a
+ * Jupyter's notebook page and what it loads besides the API (docs/adr/0020): the page itself for a
  * signed-in member, the front end's static files, Coffer's custom.js, the kernelspecs, the front
  * end's settings, and Download as .ipynb. Everything under /jupyter answers in Jupyter's error shape;
  * the page answers in HTML (http/error-handler.ts), and an anonymous visitor is sent to sign in.

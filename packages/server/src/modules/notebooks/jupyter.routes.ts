@@ -6,7 +6,7 @@ import type { KernelService, KernelView } from './kernels.js';
 import { notebookAt } from './notebook.rules.js';
 
 /**
- * The part of Jupyter Server's API that runs kernels (docs/adr/0021): sessions (one per user and
+ * The part of Jupyter Server's API that runs kernels (docs/adr/0020): sessions (one per user and
  * notebook, with its kernel) and a kernel's channels over a WebSocket. Served to the signed-in user and
  * to personal API keys (`Authorization: token <key>` as Jupyter clients send it, or Bearer/Basic). A
  * kernel runs code with its user's values, so it needs the user's own hand: no job ticket, no key an

@@ -11,7 +11,7 @@ import { KERNELS } from './notebook.rules.js';
 import type { NotebookService } from './notebook.service.js';
 
 /*
- * Running notebook kernels on this replica (docs/adr/0021). A kernel is a run of the code runner: its
+ * Running notebook kernels on this replica (docs/adr/0020). A kernel is a run of the code runner: its
  * user's sandbox, account, limits and ticket (scoped to the notebook's project, revoked when the kernel
  * ends), with the bridge as its program. What the bridge prints is already masked with the owner's
  * values when it reaches here; each line is one Jupyter message, passed to whoever listens (the

@@ -19,7 +19,7 @@ import {
 } from './notebook.rules.js';
 
 /*
- * Notebooks of a project, kept in the store (docs/adr/0021). Members read them; contributors and owners
+ * Notebooks of a project, kept in the store (docs/adr/0020). Members read them; contributors and owners
  * write them. A save never stores one of the saver's secret values: a cell holding one is refused, and
  * outputs are masked with the saver's values before they are stored. The values are read for the save
  * and dropped with it.

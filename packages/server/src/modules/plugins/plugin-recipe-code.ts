@@ -4,11 +4,11 @@ import type { PluginFile, RecipeDesc } from './plugin.model.js';
 import * as repo from './plugin.repo.js';
 
 /*
- * What a plugin recipe keeps as its code (docs/adr/0022): its plugin, component and form values, and
+ * What a plugin recipe keeps as its code (docs/adr/0021): its plugin, component and form values, and
  * beside them what else decides what its run does with the runner's credentials — the plugin's version
  * and files, the plugin's settings, and the shared values of the presets it picks. All of it is text
  * in the recipe's revisions, so a change of any of it, by a colleague or by an administrator, is a new
- * revision its runners approve before their next run, as they would a change of code (ADR 0015).
+ * revision its runners approve before their next run, as they would a change of code (ADR 0014).
  * Nothing in it is secret: presets hold no credential.
  */
 

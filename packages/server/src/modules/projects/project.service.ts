@@ -242,7 +242,7 @@ export function createProjectService(deps: {
     /**
      * Creates or replaces a recipe; answers whether it was created. A save that changes the code or the
      * language becomes a new revision, kept with its author: what runners are shown before they run code
-     * someone else changed (ADR 0015). A save that changes neither is no revision: it would ask runners
+     * someone else changed (ADR 0014). A save that changes neither is no revision: it would ask runners
      * to approve nothing.
      */
     /**
@@ -376,7 +376,7 @@ export function createProjectService(deps: {
     /**
      * Rewrites the code of every recipe of a plugin with `recode` (the plugin, or a preset it uses,
      * changed), each change a new revision authored by the caller: runners then approve it before their
-     * next run, as they would a colleague's change of code (ADR 0022). In the caller's transaction.
+     * next run, as they would a colleague's change of code (ADR 0021). In the caller's transaction.
      */
     async restampPluginRecipes(
       trx: Db,

@@ -317,7 +317,7 @@ export function createSecretService(deps: {
 
     /**
      * Applies a DSS secrets list inside the caller's transaction, which already holds the user's row.
-     * `readRevision` is the secrets revision the client's GET saw (docs/adr/0016). A secret written
+     * `readRevision` is the secrets revision the client's GET saw (docs/adr/0015). A secret written
      * since then by another credential is one this client never saw; one it wrote itself (a settings
      * object saved more than once) it knows. So:
      * - a current marker keeps the stored value; an older marker of a secret written or deleted since

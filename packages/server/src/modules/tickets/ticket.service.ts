@@ -6,7 +6,7 @@ import type { Db, Store } from '../../store/store.js';
  * Tickets authenticate code that the platform runs for a user (header X-DKU-APITicket). Each is bound to
  * one user and, for jobs, one job (for a notebook's kernel, its notebook); it is short-lived and revoked when its job ends. A ticket is a scoped
  * credential: its scope (the job, and the project that job runs in) is recorded here, when it is issued,
- * and enforced by the auth hook against what each route declares (docs/adr/0014). A ticket issued
+ * and enforced by the auth hook against what each route declares (docs/adr/0013). A ticket issued
  * without a project acts on no project.
  */
 

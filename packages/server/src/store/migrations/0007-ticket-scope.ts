@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 
 /*
  * Frozen. A ticket records the project its job runs in, so the auth hook can hold the ticket to that
- * project (docs/adr/0014). Null: the ticket acts on no project at all (tickets made for webapps, old
+ * project (docs/adr/0013). Null: the ticket acts on no project at all (tickets made for webapps, old
  * tickets). No foreign key, as for job_id: a ticket outlives nothing, and a project that is deleted
  * simply stops matching (the hook joins on the id, so a new project with the same key is not it).
  */

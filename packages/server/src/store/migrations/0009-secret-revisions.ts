@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 /*
  * Frozen. Each secret records the user's secrets revision at which it was created and last written, and
  * the credential (session, API key or ticket id) that last wrote it, so a DSS settings save can tell what
- * its GET saw (docs/adr/0016): a secret written after the revision the client read is one the client
+ * its GET saw (docs/adr/0015): a secret written after the revision the client read is one the client
  * never saw, and is not its to delete or overwrite, unless that client wrote it itself. Rows from before
  * this migration get 0: they were written before any revision a client can read from now on.
  */

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /*
- * Frozen. A compact audit trail (docs/adr/0017). The record of an event holds its time, its action and
+ * Frozen. A compact audit trail (docs/adr/0016). The record of an event holds its time, its action and
  * three small numbers: whose trail it is in (audit_subjects), who acted and how — the user, the auth
  * source, the API key, session or ticket, the ticket's job and the address (audit_callers) — and which
  * secret names (audit_name_lists). Each of those is stored once and shared by every record that names

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /*
- * Frozen. Jupyter notebooks, kept with their project as recipes are (docs/adr/0021): the nbformat 4
+ * Frozen. Jupyter notebooks, kept with their project as recipes are (docs/adr/0020): the nbformat 4
  * document as JSON text, the language its kernel speaks, and a revision that moves on every save so an
  * editor's save based on an older one is refused rather than overwriting.
  */

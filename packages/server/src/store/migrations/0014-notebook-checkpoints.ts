@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /*
- * Frozen. A notebook's checkpoint, as Jupyter keeps one per file (docs/adr/0021): a copy of the
+ * Frozen. A notebook's checkpoint, as Jupyter keeps one per file (docs/adr/0020): a copy of the
  * document taken by File → Save and Checkpoint, which File → Revert to Checkpoint brings back. Null
  * until the first checkpoint.
  */

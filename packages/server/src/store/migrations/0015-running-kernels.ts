@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /*
- * Frozen. The notebook kernels running on every replica (docs/adr/0021): which replica holds each, so
+ * Frozen. The notebook kernels running on every replica (docs/adr/0020): which replica holds each, so
  * another replica can say where a kernel is instead of "not found", and lists show all of them. A row
  * lives as long as its kernel; the holder's heartbeat tells a live row from one a crash left behind.
  */

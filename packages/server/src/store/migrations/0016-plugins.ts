@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 
 /*
  * Frozen. DSS-style plugins kept in the store, so every replica has them and backups hold them
- * (docs/adr/0022): the checked manifest as JSON, the archive's files, the administrators' presets, and
+ * (docs/adr/0021): the checked manifest as JSON, the archive's files, the administrators' presets, and
  * each user's own credentials for presets, sealed like secrets. Recipes and jobs name the plugin and
  * component they run; a recipe outlives its plugin (it is then shown broken), so no foreign key.
  */
