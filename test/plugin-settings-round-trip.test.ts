@@ -2,8 +2,8 @@
  * dataikuapi saves a plugin's settings by read-modify-write: GET /public/api/plugins/{id}/settings, edit
  * the object, POST it back whole. Deleting a preset deletes every user's credential for it, so a save
  * that never saw another administrator's change must not undo it: these tests make the change between
- * the GET and the POST, through HTTP against a real server, and check what survives (the plugins ADR,
- * "Settings saves", after ADR 0016).
+ * the GET and the POST, through HTTP against a real server, and check what survives (ADR 0021,
+ * "Settings saves", after ADR 0015).
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

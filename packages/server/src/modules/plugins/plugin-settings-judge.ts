@@ -1,5 +1,5 @@
 /*
- * A DSS plugin settings save judged against the read it came from (the plugins ADR, after docs/adr/0016).
+ * A DSS plugin settings save judged against the read it came from (docs/adr/0021, after docs/adr/0015).
  * dataikuapi saves the plugin settings object by read-modify-write: GET it, edit it, POST it whole. A
  * preset another administrator created, changed or deleted between the GET and the POST would otherwise be
  * deleted, undone or brought back by a POST that never saw the change, and deleting a preset deletes

@@ -2,8 +2,8 @@ import type { Kysely } from 'kysely';
 
 /*
  * Frozen. A plugin's settings (its config and presets) get a revision, so that DSS's read-modify-write of
- * the settings object is judged against what its read saw, like a user's settings are (docs/adr/0016,
- * and the plugins ADR): each save bumps the plugin's revision, and the config and each preset record the
+ * the settings object is judged against what its read saw, like a user's settings are (docs/adr/0015,
+ * and docs/adr/0021): each save bumps the plugin's revision, and the config and each preset record the
  * revision that created and last wrote them, and the credential (session, API key or ticket) that did.
  * A deleted preset leaves a row saying when and by whom, so a save read before the deletion cannot
  * bring it back unseen. Existing rows start at revision 0, older than any read made after this migration.
