@@ -1142,6 +1142,26 @@ class CofferAnswersDataikuapiPlugins(unittest.TestCase):
         reread.save()
         self.assertIn(PRESET, plugin.get_settings().get_parameter_set(PARAMETER_SET).list_preset_names())
 
+    def test_02b_a_save_never_deletes_a_preset_its_read_did_not_see(self):
+        plugin = self.admin.get_plugin(PLUGIN_ID)
+        stale = plugin.get_settings()
+        meanwhile = plugin.get_settings()
+        meanwhile.get_parameter_set(PARAMETER_SET).create_preset("made-meanwhile", with_defaults=True)
+        meanwhile.save()
+        # The stale object never saw that preset. With the same key, Coffer cannot tell another script
+        # from this one having dropped it, so it refuses rather than delete it.
+        with self.assertRaises(DataikuWireError) as ctx:
+            stale.save()
+        self.assertIn("made-meanwhile", str(ctx.exception))
+        self.assertIn("made-meanwhile", plugin.get_settings().get_parameter_set(PARAMETER_SET).list_preset_names())
+        # Read again, drop it, save: now it goes.
+        fresh = plugin.get_settings()
+        fresh.get_raw()["presets"] = [p for p in fresh.get_raw()["presets"] if p["name"] != "made-meanwhile"]
+        fresh.save()
+        names = plugin.get_settings().get_parameter_set(PARAMETER_SET).list_preset_names()
+        self.assertNotIn("made-meanwhile", names)
+        self.assertIn(PRESET, names)
+
     def test_03_list_usages_of_an_unused_plugin(self):
         usages = self.admin.get_plugin(PLUGIN_ID).list_usages()
         self.assertIsInstance(usages._data["usages"], list)

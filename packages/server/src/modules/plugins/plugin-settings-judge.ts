@@ -90,7 +90,11 @@ export function judgeSettingsSave(s: SettingsSave): SettingsVerdict {
     if (R === undefined) leftOutUnread.push(key);
     else if (!after(stored.updatedRevision)) remove.push(key);
     else if (after(stored.createdRevision) && others(stored.writtenBy)) continue;
-    else conflicts.push({ key, reason: 'was changed after these settings were read' });
+    else
+      conflicts.push({
+        key,
+        reason: `was ${after(stored.createdRevision) ? 'created' : 'changed'} after these settings were read`,
+      });
   }
 
   return { conflicts, leftOutUnread, writeConfig, upsert, remove };
