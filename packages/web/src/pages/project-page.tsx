@@ -128,7 +128,7 @@ export function ProjectPage() {
                     )}
                     {r.broken && <span class="badge">broken</span>}
                   </td>
-                  <td>
+                  <td data-label="Changed">
                     {formatTime(r.updatedAt)} <span class="muted small">by {r.updatedBy}</span>
                   </td>
                 </tr>
@@ -167,7 +167,7 @@ export function ProjectPage() {
                   <td>
                     <span class={`state state-${j.state}`}>{j.state.replace('_', ' ')}</span>
                   </td>
-                  <td>{formatTime(j.createdAt)}</td>
+                  <td data-label="Queued">{formatTime(j.createdAt)}</td>
                 </tr>
               ))}
             </tbody>
