@@ -1,6 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 import { afterAll, beforeAll, type TestContext } from 'vitest';
 
 /** Debian's Chromium, as the machines and CI install it (`apt-get install -y chromium`). */
@@ -51,14 +57,16 @@ export function useBrowser(): { browser: () => Browser } {
 
 /**
  * A page in a new context that records what the browser refused (CSP violations, console errors, failed
- * page errors) so tests can assert there were none, and saves a screenshot if the test fails.
+ * page errors) so tests can assert there were none, and saves a screenshot if the test fails. `device`
+ * overrides the desktop window (a phone's width, touch).
  */
 export async function openPage(
   browser: Browser,
   baseURL: string,
   ctx: TestContext,
+  device: Pick<BrowserContextOptions, 'viewport' | 'isMobile' | 'hasTouch'> = {},
 ): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser.newContext({ baseURL, viewport: { width: 1200, height: 860 } });
+  const context = await browser.newContext({ baseURL, viewport: { width: 1200, height: 860 }, ...device });
   const page = await context.newPage();
   page.setDefaultTimeout(10_000);
   const problems: string[] = [];

@@ -1,7 +1,25 @@
-const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const toMinute = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const toSecond = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+
+/**
+ * A date and time that wraps, in a narrow column, only between the date and the time: the spaces inside
+ * each become no-break spaces, so "Dec 5, 2026, 9:28 AM" takes two lines at most, never three or four.
+ */
+function unbreakable(format: Intl.DateTimeFormat, ms: number): string {
+  const parts = format.formatToParts(new Date(ms));
+  const lastDate = parts.findLastIndex((p) => p.type === 'year' || p.type === 'month' || p.type === 'day');
+  return parts
+    .map((p, i) => (i === lastDate + 1 && p.type === 'literal' ? p.value : p.value.replace(/\s/g, '\u00a0')))
+    .join('');
+}
 
 export function formatTime(ms: number | null | undefined, never = 'never'): string {
-  return ms === null || ms === undefined ? never : when.format(new Date(ms));
+  return ms === null || ms === undefined ? never : unbreakable(toMinute, ms);
+}
+
+/** To the second, where events a few seconds apart must be told apart (Activity). */
+export function formatTimeToSecond(ms: number | null | undefined, never = 'never'): string {
+  return ms === null || ms === undefined ? never : unbreakable(toSecond, ms);
 }
 
 const ACTIONS: Record<string, string> = {

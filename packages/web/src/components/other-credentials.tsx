@@ -4,6 +4,7 @@ import { api, isConflict, isUnauthenticated, messageOf } from '../api';
 import { formatTime } from '../format';
 import { usePending } from '../pending';
 import { useCall } from '../session';
+import { BreakableName } from './breakable-name';
 import { SecretDialog } from './secret-dialog';
 
 type Editing =
@@ -148,15 +149,15 @@ export function OtherCredentials() {
               return (
                 <tr key={s.name} class={state ? `pending ${state}` : undefined} data-secret={s.name}>
                   <th scope="row" class="name">
-                    {s.name}
+                    <BreakableName name={s.name} />
                   </th>
                   <td>
                     <span aria-label="value hidden">{MASK}</span>
                     {state && <Unsaved what={state === 'deleted' ? 'will be deleted' : 'new value'} />}
                   </td>
-                  <td>{formatTime(s.createdAt)}</td>
-                  <td>{formatTime(s.updatedAt)}</td>
-                  <td>{formatTime(s.lastUsedAt)}</td>
+                  <td data-label="Created">{formatTime(s.createdAt)}</td>
+                  <td data-label="Changed">{formatTime(s.updatedAt)}</td>
+                  <td data-label="Last used">{formatTime(s.lastUsedAt)}</td>
                   <td class="row-actions">
                     {state ? (
                       <button
@@ -192,7 +193,7 @@ export function OtherCredentials() {
             {added.map((name) => (
               <tr key={name} class="pending added" data-secret={name}>
                 <th scope="row" class="name">
-                  {name}
+                  <BreakableName name={name} />
                 </th>
                 <td>
                   <span aria-label="value hidden">{MASK}</span>

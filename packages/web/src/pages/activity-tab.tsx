@@ -2,7 +2,8 @@ import type { ActivityEvent } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { notebookPage } from '../components/notebooks-card';
-import { describeAction, describeSource, formatTime } from '../format';
+import { BreakableName } from '../components/breakable-name';
+import { describeAction, describeSource, formatTimeToSecond } from '../format';
 import { useCall } from '../session';
 
 const PAGE = 50;
@@ -63,9 +64,11 @@ export function ActivityTab() {
           <tbody>
             {events.map((e) => (
               <tr key={e.id}>
-                <td>{formatTime(e.at)}</td>
+                <td>{formatTimeToSecond(e.at)}</td>
                 <td>{describeAction(e.action)}</td>
-                <td class="names">{e.secretNames.join(', ')}</td>
+                <td class="names">
+                  <BreakableName name={e.secretNames.join(', ')} />
+                </td>
                 <td>{e.actorLogin ?? '—'}</td>
                 <td>
                   <How event={e} keyLabels={keyLabels} />

@@ -241,7 +241,7 @@ function ParameterSet(p: { plugin: PluginDetail; set: PluginParameterSetInfo; on
             {set.presets.map((preset) => (
               <tr key={preset.name} data-preset={preset.name}>
                 <th scope="row">{preset.name}</th>
-                <td>{formatTime(preset.updatedAt)}</td>
+                <td data-label="Changed">{formatTime(preset.updatedAt)}</td>
                 <td class="row-actions">
                   <button
                     type="button"

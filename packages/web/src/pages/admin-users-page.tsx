@@ -2,6 +2,7 @@ import type { User } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { AdminTabs } from '../components/admin-tabs';
+import { BreakableName } from '../components/breakable-name';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
 import { RunningKernels } from '../components/running-kernels';
@@ -86,7 +87,7 @@ export function AdminUsersPage() {
           </p>
         )}
         {users && (
-          <table>
+          <table class="users">
             <thead>
               <tr>
                 <th scope="col">Login</th>
@@ -102,9 +103,13 @@ export function AdminUsersPage() {
             <tbody>
               {users.map((u) => (
                 <tr key={u.login} data-user={u.login}>
-                  <th scope="row">{u.login}</th>
+                  <th scope="row">
+                    <BreakableName name={u.login} />
+                  </th>
                   <td>{u.displayName}</td>
-                  <td>{u.email}</td>
+                  <td>
+                    <BreakableName name={u.email} />
+                  </td>
                   <td>{u.groups.join(', ')}</td>
                   <td>{u.enabled ? 'enabled' : <span class="badge">disabled</span>}</td>
                   <td class="row-actions">

@@ -168,12 +168,12 @@ export function ApiKeysTab() {
                   <td>
                     <code>…{k.last4}</code>
                   </td>
-                  <td>
+                  <td data-label="Created">
                     {formatTime(k.createdOn)}
                     {k.createdBy !== k.user && <div class="muted small">by {k.createdBy}</div>}
                   </td>
-                  <td>{formatTime(k.lastUsedOn)}</td>
-                  <td>{formatTime(k.expiresOn)}</td>
+                  <td data-label="Last used">{formatTime(k.lastUsedOn)}</td>
+                  <td data-label="Expires">{formatTime(k.expiresOn)}</td>
                   <td class="row-actions">
                     <button
                       type="button"

@@ -105,7 +105,7 @@ export function CredentialsTab() {
                 <th scope="row">{c.paramLabel}</th>
                 <td>{TYPES[c.type]}</td>
                 <td>{c.set ? 'Set' : <span class="badge">Not set</span>}</td>
-                <td>{c.set ? formatTime(c.updatedAt) : '—'}</td>
+                <td data-label="Updated">{c.set ? formatTime(c.updatedAt) : '—'}</td>
                 <td class="row-actions">
                   <button
                     type="button"

@@ -2,6 +2,7 @@ import type { Job, ProjectDetail, ProjectRole, Recipe, RecipeLanguage } from '@c
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
+import { BreakableName } from '../components/breakable-name';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
 import { NewPluginRecipeDialog } from '../components/new-plugin-recipe-dialog';
@@ -116,7 +117,9 @@ export function ProjectPage() {
               {recipes.map((r) => (
                 <tr key={r.name}>
                   <th scope="row">
-                    <a href={`/projects/${key}/recipes/${encodeURIComponent(r.name)}`}>{r.name}</a>
+                    <a href={`/projects/${key}/recipes/${encodeURIComponent(r.name)}`}>
+                      <BreakableName name={r.name} />
+                    </a>
                   </th>
                   <td>
                     {r.plugin ? (
@@ -128,7 +131,7 @@ export function ProjectPage() {
                     )}
                     {r.broken && <span class="badge">broken</span>}
                   </td>
-                  <td>
+                  <td data-label="Changed">
                     {formatTime(r.updatedAt)} <span class="muted small">by {r.updatedBy}</span>
                   </td>
                 </tr>
@@ -163,11 +166,13 @@ export function ProjectPage() {
                   <th scope="row">
                     <a href={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</a>
                   </th>
-                  <td>{j.recipe}</td>
+                  <td>
+                    <BreakableName name={j.recipe} />
+                  </td>
                   <td>
                     <span class={`state state-${j.state}`}>{j.state.replace('_', ' ')}</span>
                   </td>
-                  <td>{formatTime(j.createdAt)}</td>
+                  <td data-label="Queued">{formatTime(j.createdAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -59,7 +59,7 @@ export function ProjectsPage() {
                   </th>
                   <td>{p.name}</td>
                   <td>{p.role}</td>
-                  <td>{formatTime(p.updatedAt)}</td>
+                  <td data-label="Changed">{formatTime(p.updatedAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -2,6 +2,7 @@ import type { Job, ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
+import { BreakableName } from '../components/breakable-name';
 import { JobLog } from '../components/job-log';
 import { useRecipeRun } from '../components/recipe-run';
 import { formatTime } from '../format';
@@ -60,7 +61,9 @@ export function RecipePage() {
       <p class="crumbs">
         <a href="/projects">Projects</a> / <a href={`/projects/${key}`}>{key}</a> /
       </p>
-      <h1>{name}</h1>
+      <h1>
+        <BreakableName name={name} />
+      </h1>
       {recipe?.plugin || fresh ? (
         <PluginRecipeEditor
           project={key}
