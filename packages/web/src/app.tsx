@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, isUnauthenticated, messageOf } from './api';
 import { ChangePasswordForm } from './components/change-password';
 import { Dialog } from './components/dialog';
+import { FormError } from './components/form-error';
 import { usePending, PendingSecretsProvider } from './pending';
 import { AdminPluginsPage } from './pages/admin-plugins-page';
 import { AdminUsersPage } from './pages/admin-users-page';
@@ -30,9 +31,7 @@ export function App() {
   if (error)
     return (
       <main class="login" id="main">
-        <p class="error" role="alert">
-          Coffer is not answering: {error}
-        </p>
+        <FormError message={`Coffer is not answering: ${error}`} />
       </main>
     );
   if (session === 'loading') return <p class="loading">Loading…</p>;

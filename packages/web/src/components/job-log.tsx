@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { formatTime } from '../format';
 import { useCall } from '../session';
+import { FormError } from './form-error';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 const POLL_MS = 500;
@@ -101,11 +102,7 @@ export function JobLog({
           {job.error && ` — ${job.error}`}
         </p>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <pre class="log" aria-label="Job log" aria-live="polite" tabIndex={0}>
         {chunks.map((c) => (
           <span key={c.seq} class={`log-${c.stream}`}>

@@ -1,6 +1,7 @@
 import type { ActivityEvent } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
+import { FormError } from '../components/form-error';
 import { notebookPage } from '../components/notebooks-card';
 import { describeAction, describeSource, formatTime } from '../format';
 import { useCall } from '../session';
@@ -42,11 +43,7 @@ export function ActivityTab() {
         </button>
       </div>
       <p class="muted">Every read of your credentials by code, and every change to them.</p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       {events && events.length === 0 && <p class="empty">Nothing yet.</p>}
       {events && events.length > 0 && (
         <table>

@@ -4,6 +4,7 @@ import { api, messageOf } from '../api';
 import { AdminTabs } from '../components/admin-tabs';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { FormError } from '../components/form-error';
 import { RunningKernels } from '../components/running-kernels';
 import { SandboxStatusCard } from '../components/sandbox-status';
 import { useCall, useSession } from '../session';
@@ -80,11 +81,7 @@ export function AdminUsersPage() {
         <p role="status" class="success">
           {notice}
         </p>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         {users && (
           <table>
             <thead>
@@ -248,11 +245,7 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
           autocomplete="new-password"
           hint="The user must choose their own password when they first sign in."
         />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel
@@ -308,11 +301,7 @@ function ResetPasswordDialog(p: { user: User; onCancel(): void; onDone(secretsDe
           />
           <label for="reset-understood">I understand that {p.user.login}'s secrets will be destroyed</label>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel
@@ -355,11 +344,7 @@ function DeleteUserDialog(p: { user: User; onCancel(): void; onDone(): void }) {
           autocomplete="off"
           data-autofocus
         />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel

@@ -4,6 +4,7 @@ import { useLocation, useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { FormError } from '../components/form-error';
 import { NewPluginRecipeDialog } from '../components/new-plugin-recipe-dialog';
 import { NotebooksCard } from '../components/notebooks-card';
 import { RunningKernels } from '../components/running-kernels';
@@ -69,9 +70,7 @@ export function ProjectPage() {
     return (
       <section class="card">
         <h1>Project {key}</h1>
-        <p class="error" role="alert">
-          {error}
-        </p>
+        <FormError message={error} />
       </section>
     );
   if (!project) return <p class="loading">Loading…</p>;
@@ -323,11 +322,7 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
             ))}
           </select>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={onCancel}>
             Cancel

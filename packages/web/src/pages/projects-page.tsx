@@ -4,6 +4,7 @@ import { useLocation } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { FormError } from '../components/form-error';
 import { formatTime } from '../format';
 import { useCall } from '../session';
 import { useTitle } from '../title';
@@ -35,11 +36,7 @@ export function ProjectsPage() {
             New project
           </button>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         {projects && projects.length === 0 && <p class="empty">You are not in any project yet.</p>}
         {projects && projects.length > 0 && (
           <table>
@@ -101,11 +98,7 @@ function NewProjectDialog({ onCancel }: { onCancel(): void }) {
           data-autofocus
         />
         <Field label="Name" value={name} onValue={setName} autocomplete="off" />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={onCancel}>
             Cancel

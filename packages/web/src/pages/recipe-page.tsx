@@ -2,6 +2,7 @@ import type { Job, ProjectRole, Recipe, RecipeLanguage } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
+import { FormError } from '../components/form-error';
 import { JobLog } from '../components/job-log';
 import { useRecipeRun } from '../components/recipe-run';
 import { formatTime } from '../format';
@@ -48,9 +49,7 @@ export function RecipePage() {
     return (
       <section class="card">
         <h1>{name}</h1>
-        <p class="error" role="alert">
-          {error}
-        </p>
+        <FormError message={error} />
       </section>
     );
   if (!role || (!recipe && !fresh)) return <p class="loading">Loading…</p>;
@@ -184,11 +183,7 @@ function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onS
             : 'You are a reader in this project: you can read this recipe but not change or run it.'}{' '}
           Revision {recipe.revision}, last changed {formatTime(recipe.updatedAt)} by {recipe.updatedBy}.
         </p>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <p role="status" class={runner.statusClass}>
           {status}
         </p>
