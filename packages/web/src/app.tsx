@@ -128,6 +128,7 @@ function Header() {
           </a>
         )}
       </nav>
+      <UnsavedMarker count={pending.changes.size} />
       <span class="who">
         Signed in as <strong>{session.user.login}</strong>
       </span>
@@ -148,6 +149,20 @@ function Header() {
         </Dialog>
       )}
     </header>
+  );
+}
+
+/**
+ * Credential changes wait in the page until Save (pending.tsx), so on any page the top bar says some
+ * are waiting and links back to where they can be saved or discarded: moving to a project must not make
+ * them easy to forget, or to lose when the tab is closed.
+ */
+function UnsavedMarker({ count }: { count: number }) {
+  if (count === 0) return null;
+  return (
+    <a class="unsaved-marker" href="/profile">
+      {count} unsaved credential change{count === 1 ? '' : 's'}
+    </a>
   );
 }
 
