@@ -154,7 +154,7 @@ export function PluginRecipeEditor(p: Props) {
                 type="button"
                 class="primary"
                 onClick={() => void runner.run()}
-                disabled={runner.busy || runner.approval !== null || broken !== null || notReady}
+                disabled={!runner.canRun || broken !== null || notReady}
               >
                 Run
               </button>

@@ -9,7 +9,7 @@ import { NewPluginRecipeDialog } from '../components/new-plugin-recipe-dialog';
 import { NotebooksCard } from '../components/notebooks-card';
 import { RunningKernels } from '../components/running-kernels';
 import { useFocusAfterRender } from '../focus';
-import { formatTime } from '../format';
+import { formatTime, shortJobId } from '../format';
 import { useCall, useSession } from '../session';
 import { useTitle } from '../title';
 
@@ -161,7 +161,7 @@ export function ProjectPage() {
               {jobs.map((j) => (
                 <tr key={j.id}>
                   <th scope="row">
-                    <a href={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</a>
+                    <a href={`/jobs/${j.id}`}>{shortJobId(j.id)}</a>
                   </th>
                   <td>{j.recipe}</td>
                   <td>

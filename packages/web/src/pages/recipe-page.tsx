@@ -5,7 +5,7 @@ import { api, messageOf } from '../api';
 import { FormError } from '../components/form-error';
 import { JobLog } from '../components/job-log';
 import { useRecipeRun } from '../components/recipe-run';
-import { formatTime } from '../format';
+import { formatTime, shortJobId } from '../format';
 import { useCall } from '../session';
 import { useTitle } from '../title';
 import { PluginRecipeEditor } from './plugin-recipe-editor';
@@ -147,7 +147,7 @@ function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onS
                   type="button"
                   class="primary"
                   onClick={() => void runner.run()}
-                  disabled={runner.busy || runner.approval !== null}
+                  disabled={!runner.canRun}
                 >
                   Run
                 </button>
@@ -199,7 +199,7 @@ export function JobPage() {
   const id = params.id!;
   const call = useCall();
   const [job, setJob] = useState<Job | null>(null);
-  useTitle(`Job ${id.slice(0, 8)}`);
+  useTitle(`Job ${shortJobId(id)}`);
   useEffect(() => {
     // Only for the breadcrumb: the log below says itself when the job cannot be read.
     call(() => api.getJob(id)).then(setJob, () => setJob(null));
@@ -217,7 +217,7 @@ export function JobPage() {
         )}
       </p>
       <h1>
-        Job <code>{id.slice(0, 8)}</code>
+        Job <code>{shortJobId(id)}</code>
       </h1>
       <div class="card">
         <JobLog jobId={id} level={2} />
