@@ -3,7 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { FormError } from '../components/form-error';
 import { notebookPage } from '../components/notebooks-card';
-import { describeAction, describeSource, formatTime } from '../format';
+import { describeAction, describeSource, formatTime, shortJobId } from '../format';
 import { useCall } from '../session';
 
 const PAGE = 50;
@@ -99,10 +99,26 @@ function How({ event: e, keyLabels }: { event: ActivityEvent; keyLabels: Readonl
       </>
     );
   }
+  if (e.authSource === 'TICKET' && e.job) {
+    const { id, projectKey, recipe, plugin } = e.job;
+    const recipePage = `/projects/${encodeURIComponent(projectKey)}/recipes/${encodeURIComponent(recipe)}`;
+    return (
+      <>
+        job{' '}
+        <a href={`/jobs/${encodeURIComponent(id)}`}>
+          <code>{shortJobId(id)}</code>
+        </a>{' '}
+        of {plugin ? 'plugin recipe' : 'recipe'} <a href={recipePage}>{recipe}</a>
+        {plugin && <> ({plugin.id})</>} in project{' '}
+        <a href={`/projects/${encodeURIComponent(projectKey)}`}>{projectKey}</a>
+      </>
+    );
+  }
+  // A job no longer kept (its project was deleted, say): its id still tells runs apart.
   if (e.authSource === 'TICKET' && e.jobId)
     return (
       <>
-        job <a href={`/jobs/${encodeURIComponent(e.jobId)}`}>{e.jobId.slice(0, 8)}</a>
+        job <code>{shortJobId(e.jobId)}</code>
         {project}
       </>
     );
