@@ -231,7 +231,7 @@ describe.skipIf(skipBrowser)('focus, flows and messages', () => {
     expect(problems).toEqual([]);
   });
 
-  it('removing a project member asks first, and Cancel keeps them', async (ctx) => {
+  it('removing a project member asks first, and Cancel keeps them; empty fields are named in sentences', async (ctx) => {
     const fred = await newUser('fred');
     const gina = await newUser('gina');
     const hal = await newUser('hal');
@@ -246,6 +246,23 @@ describe.skipIf(skipBrowser)('focus, flows and messages', () => {
     await signIn(page, fred.login, fred.password);
     await page.goto(`/projects/${project}`);
     const members = page.getByRole('region', { name: 'Members' });
+    // A required field left empty is named in a sentence, and focus goes to it.
+    await members.getByRole('button', { name: 'Add or change member' }).click();
+    await members
+      .getByRole('alert')
+      .filter({ hasText: /^Enter the login of the person to add\.$/ })
+      .waitFor();
+    await expectFocusOn(page, members.getByRole('textbox', { name: 'Login' }));
+    await page.getByRole('button', { name: 'New recipe' }).click();
+    const newRecipe = page.getByRole('dialog', { name: 'New recipe' });
+    await newRecipe.getByRole('button', { name: 'Create' }).click();
+    await newRecipe
+      .getByRole('alert')
+      .filter({ hasText: /^Enter a name for the recipe\.$/ })
+      .waitFor();
+    await expectFocusOn(page, newRecipe.getByRole('textbox', { name: 'Name' }));
+    await newRecipe.getByRole('button', { name: 'Cancel' }).click();
+
     await members.getByRole('button', { name: `Remove ${gina.login}` }).click();
     const dialog = page.getByRole('dialog', { name: `Remove ${gina.login} from ${project}?` });
     await dialog.getByText(/will no longer see this project/).waitFor();

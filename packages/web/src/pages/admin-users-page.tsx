@@ -4,7 +4,7 @@ import { api, messageOf } from '../api';
 import { AdminTabs } from '../components/admin-tabs';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
-import { FormError } from '../components/form-error';
+import { firstMissing, FormError } from '../components/form-error';
 import { RunningKernels } from '../components/running-kernels';
 import { SandboxStatusCard } from '../components/sandbox-status';
 import { useCall, useSession } from '../session';
@@ -205,6 +205,11 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
       .map((s) => s.trim())
       .filter(Boolean);
     if (admin && !g.includes(ADMIN_GROUP)) g.push(ADMIN_GROUP);
+    const missing = firstMissing([
+      { id: 'new-user-login', value: login, message: 'Enter a login for the user.' },
+      { id: 'new-user-password', value: password, message: 'Enter an initial password for the user.' },
+    ]);
+    if (missing) return setError(missing);
     try {
       const u = await call(() =>
         api.admin.createUser({ login: login.trim(), password, displayName, email, groups: g }),
@@ -218,7 +223,14 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
   return (
     <Dialog title="Create a user" onCancel={p.onCancel}>
       <form onSubmit={submit} noValidate>
-        <Field label="Login" value={login} onValue={setLogin} autocomplete="off" data-autofocus />
+        <Field
+          id="new-user-login"
+          label="Login"
+          value={login}
+          onValue={setLogin}
+          autocomplete="off"
+          data-autofocus
+        />
         <Field label="Display name" value={displayName} onValue={setDisplayName} autocomplete="off" />
         <Field label="Email" type="email" value={email} onValue={setEmail} autocomplete="off" />
         <Field
@@ -238,6 +250,7 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
           <label for="new-user-admin">Administrator</label>
         </div>
         <Field
+          id="new-user-password"
           label="Initial password"
           type="password"
           value={password}

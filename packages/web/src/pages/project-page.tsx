@@ -4,7 +4,7 @@ import { useLocation, useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
-import { FormError } from '../components/form-error';
+import { firstMissing, FormError } from '../components/form-error';
 import { NewPluginRecipeDialog } from '../components/new-plugin-recipe-dialog';
 import { NotebooksCard } from '../components/notebooks-card';
 import { RunningKernels } from '../components/running-kernels';
@@ -274,6 +274,10 @@ function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): 
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
+            const missing = firstMissing([
+              { id: 'member-login', value: login, message: 'Enter the login of the person to add.' },
+            ]);
+            if (missing) return setError(missing);
             void act(() => api.setProjectMember(project.key, login.trim(), role)).then(() => setLogin(''));
           }}
         >
@@ -336,6 +340,10 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
 
   async function submit(e: Event) {
     e.preventDefault();
+    const missing = firstMissing([
+      { id: 'new-recipe-name', value: name, message: 'Enter a name for the recipe.' },
+    ]);
+    if (missing) return setError(missing);
     try {
       // baseRevision 0: a name already taken is refused instead of replacing that recipe's code.
       const r = await call(() =>
@@ -351,6 +359,7 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
     <Dialog title="New recipe" onCancel={onCancel}>
       <form onSubmit={submit} noValidate>
         <Field
+          id="new-recipe-name"
           label="Name"
           value={name}
           onValue={setName}
