@@ -142,14 +142,19 @@ describe.skipIf(skipBrowser)('Other credentials, in the browser', () => {
     const name = dialog.getByLabel('Name');
     await name.fill(' leading-space');
     await dialog.getByRole('button', { name: 'Ok' }).click();
-    await dialog.getByText('secret name must not start or end with white space').waitFor();
+    await dialog.getByText('Remove the spaces at the start or end of the name.').waitFor();
     await expect(name.getAttribute('aria-invalid')).resolves.toBe('true');
-    await dialog.getByText(/must not be empty/).waitFor();
+    await dialog.getByText('Enter a value for the secret.').waitFor();
+    await name.fill('');
+    await dialog.getByText('Enter a name for the secret.').waitFor();
 
     await name.fill('taken');
-    await dialog.getByText('a secret named "taken" already exists: use Replace').waitFor();
+    // "taken" is unsaved: the message names the button its row offers.
+    await dialog
+      .getByText('You have already added “taken” (not saved yet). To change it, use Edit in its row.')
+      .waitFor();
     await name.fill('x'.repeat(257));
-    await dialog.getByText('secret name must be at most 256 characters long (got 257)').waitFor();
+    await dialog.getByText('Shorten the name to 256 characters or fewer (it has 257).').waitFor();
     await screenshot(page, 'add-dialog-invalid');
 
     await name.fill('fine-name');

@@ -124,6 +124,7 @@ describe('audit retention', () => {
       ip: '127.0.0.1',
       projectKey: null,
       notebook: null,
+      job: null,
     });
 
     server.clock.advance(RETENTION_DAYS * DAY - HOUR);

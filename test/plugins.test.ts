@@ -218,6 +218,18 @@ describe('plugins', () => {
     expect(job.log).toContain(`token length: ${ALICE_TOKEN.length}`);
     expect(job.log).toContain('secret credential-for-my-api: present');
     expect(job.log).not.toContain(ALICE_TOKEN);
+
+    // Her activity names the code that read her secret: this run of the plugin recipe, in its project.
+    const activity = await server.request('GET', '/api/v1/me/activity', { key: alice.key });
+    const read = (activity.json.events as { action: string; jobId: string | null; job: unknown }[]).find(
+      (e) => e.action === 'secret.read' && e.jobId === job.id,
+    );
+    expect(read?.job).toEqual({
+      id: job.id,
+      projectKey: 'SALES',
+      recipe: 'fetch',
+      plugin: { id: 'api-connect', recipe: 'fetch' },
+    });
   });
 
   it('Bob without a token is refused before the run starts, told which preset and where to enter it', async () => {

@@ -58,6 +58,16 @@ export interface ActivityEvent {
    * is now, while it exists in a project you are a member of.
    */
   notebook: { name: string | null; current: { projectKey: string; name: string } | null } | null;
+  /**
+   * The job whose ticket did it, while the job is kept: its project, the recipe it ran, and for a
+   * plugin recipe the plugin and its component.
+   */
+  job: {
+    id: string;
+    projectKey: string;
+    recipe: string;
+    plugin: { id: string; recipe: string } | null;
+  } | null;
 }
 
 export interface ApiKey {

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { api, isUnauthenticated, messageOf } from './api';
 import { ChangePasswordForm } from './components/change-password';
 import { Dialog } from './components/dialog';
+import { FormError } from './components/form-error';
 import { usePending, PendingSecretsProvider } from './pending';
 import { AdminPluginsPage } from './pages/admin-plugins-page';
 import { AdminUsersPage } from './pages/admin-users-page';
@@ -30,9 +31,7 @@ export function App() {
   if (error)
     return (
       <main class="login" id="main">
-        <p class="error" role="alert">
-          Coffer is not answering: {error}
-        </p>
+        <FormError message={`Coffer is not answering: ${error}`} />
       </main>
     );
   if (session === 'loading') return <p class="loading">Loading…</p>;
@@ -129,6 +128,7 @@ function Header() {
           </a>
         )}
       </nav>
+      <UnsavedMarker count={pending.changes.size} />
       <span class="who">
         Signed in as <strong>{session.user.login}</strong>
       </span>
@@ -149,6 +149,20 @@ function Header() {
         </Dialog>
       )}
     </header>
+  );
+}
+
+/**
+ * Credential changes wait in the page until Save (pending.tsx), so on any page the top bar says some
+ * are waiting and links back to where they can be saved or discarded: moving to a project must not make
+ * them easy to forget, or to lose when the tab is closed.
+ */
+function UnsavedMarker({ count }: { count: number }) {
+  if (count === 0) return null;
+  return (
+    <a class="unsaved-marker" href="/profile">
+      {count} unsaved credential change{count === 1 ? '' : 's'}
+    </a>
   );
 }
 

@@ -58,3 +58,8 @@ export function describeSource(
   if (source === 'TICKET' && jobId) return `${what} of job ${jobId}`;
   return credentialId && source === 'TICKET' ? `${what} ${credentialId}` : what;
 }
+
+/** A job's id as its page and every link to it show it: the first eight characters, enough to tell runs apart. */
+export function shortJobId(id: string): string {
+  return id.slice(0, 8);
+}

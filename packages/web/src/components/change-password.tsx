@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { useCall } from '../session';
 import { Field } from './field';
+import { FormError } from './form-error';
 
 /** Change your own password. The server ends your other sessions; this one stays signed in. */
 export function ChangePasswordForm({ onChanged }: { onChanged?(): void }) {
@@ -59,11 +60,7 @@ export function ChangePasswordForm({ onChanged }: { onChanged?(): void }) {
         autocomplete="new-password"
         error={mismatch}
       />
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <div role="status">
         {done && <p class="success">Password changed. Your other sessions were signed out.</p>}
       </div>

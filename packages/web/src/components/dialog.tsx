@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef } from 'preact/hooks';
+import { FormError } from './form-error';
 
 interface DialogProps {
   title: string;
@@ -66,11 +67,7 @@ export function ConfirmDialog(p: ConfirmProps) {
   return (
     <Dialog title={p.title} onCancel={p.onCancel} describedBy={msgId}>
       <div id={msgId}>{p.message}</div>
-      {p.error && (
-        <p class="error" role="alert">
-          {p.error}
-        </p>
-      )}
+      <FormError message={p.error} />
       <div class="actions">
         <button type="button" onClick={p.onCancel} data-autofocus>
           Cancel

@@ -1,5 +1,6 @@
 import type { ComponentChildren, InputHTMLAttributes } from 'preact';
 import { useId } from 'preact/hooks';
+import { FormError } from './form-error';
 
 type InputProps = Omit<InputHTMLAttributes<HTMLInputElement>, 'label' | 'onInput' | 'value'> & {
   'data-autofocus'?: boolean | undefined;
@@ -11,20 +12,35 @@ interface FieldProps extends InputProps {
   onValue(v: string): void;
   /** Shown under the input and announced; marks the input invalid. */
   error?: string | null | undefined;
+  /** Invalid because of a message shown elsewhere (a form's own error), which `describedBy` names. */
+  invalid?: boolean | undefined;
+  describedBy?: string | undefined;
   hint?: ComponentChildren;
   /** Something beside the input, e.g. a show/hide button. */
   after?: ComponentChildren;
 }
 
 /** A labelled input with its hint and error wired for screen readers. */
-export function Field({ label, value, onValue, error, hint, after, id, ...input }: FieldProps) {
+export function Field({
+  label,
+  value,
+  onValue,
+  error,
+  invalid,
+  describedBy: elsewhere,
+  hint,
+  after,
+  id,
+  ...input
+}: FieldProps) {
   const auto = useId();
   const inputId = (id as string | undefined) ?? auto;
   const hintId = hint ? `${inputId}-hint` : undefined;
   const errorId = error ? `${inputId}-error` : undefined;
-  const describedBy = [hintId, errorId].filter(Boolean).join(' ') || undefined;
+  const describedBy = [hintId, errorId, elsewhere].filter(Boolean).join(' ') || undefined;
+  const isInvalid = Boolean(error) || invalid;
   return (
-    <div class={`field${error ? ' invalid' : ''}`}>
+    <div class={`field${isInvalid ? ' invalid' : ''}`}>
       <label for={inputId}>{label}</label>
       <div class="field-row">
         <input
@@ -32,7 +48,7 @@ export function Field({ label, value, onValue, error, hint, after, id, ...input 
           id={inputId}
           value={value}
           onInput={(e) => onValue(e.currentTarget.value)}
-          aria-invalid={error ? true : undefined}
+          aria-invalid={isInvalid ? true : undefined}
           aria-describedby={describedBy}
         />
         {after}
@@ -42,11 +58,7 @@ export function Field({ label, value, onValue, error, hint, after, id, ...input 
           {hint}
         </p>
       )}
-      {error && (
-        <p class="error" id={errorId}>
-          {error}
-        </p>
-      )}
+      <FormError message={error} id={errorId} announce={false} />
     </div>
   );
 }

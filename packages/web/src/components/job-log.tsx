@@ -1,8 +1,9 @@
 import type { Job, JobLogChunk } from '@coffer/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
-import { formatTime } from '../format';
+import { formatTime, shortJobId } from '../format';
 import { useCall } from '../session';
+import { FormError } from './form-error';
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'timed_out']);
 const POLL_MS = 500;
@@ -15,10 +16,13 @@ const POLL_MS = 500;
 export function JobLog({
   jobId,
   onFinished,
+  onState,
   level = 3,
 }: {
   jobId: string;
   onFinished?(job: Job): void;
+  /** Every state read, so the page can tell a job that is still starting (queued) from one that runs. */
+  onState?(job: Job): void;
   /** The heading's level, one below the section it is shown in. */
   level?: 2 | 3;
 }) {
@@ -28,6 +32,11 @@ export function JobLog({
   const [error, setError] = useState<string | null>(null);
   const [cancelling, setCancelling] = useState(false);
   const end = useRef<HTMLDivElement>(null);
+  // The poll outlives the render that started it: it calls the page's latest callbacks, not the first.
+  const onFinishedRef = useRef(onFinished);
+  const onStateRef = useRef(onState);
+  onFinishedRef.current = onFinished;
+  onStateRef.current = onState;
 
   useEffect(() => {
     let stopped = false;
@@ -43,8 +52,9 @@ export function JobLog({
           setChunks((c) => [...c, ...r.chunks]);
         }
         setJob(r.job);
+        onStateRef.current?.(r.job);
         if (FINISHED.has(r.job.state) && r.chunks.length === 0) {
-          onFinished?.(r.job);
+          onFinishedRef.current?.(r.job);
           return;
         }
         setTimeout(() => void tick(), r.chunks.length ? 0 : POLL_MS);
@@ -63,7 +73,9 @@ export function JobLog({
   async function cancel() {
     setCancelling(true);
     try {
-      setJob(await call(() => api.cancelJob(jobId)));
+      const j = await call(() => api.cancelJob(jobId));
+      setJob(j);
+      onStateRef.current?.(j);
     } catch (e) {
       setError(messageOf(e));
     } finally {
@@ -80,7 +92,7 @@ export function JobLog({
     <section class="job" aria-labelledby={`job-${jobId}`}>
       <div class="card-head">
         <Heading id={`job-${jobId}`}>
-          Job <code>{jobId.slice(0, 8)}</code>{' '}
+          Job <code>{shortJobId(jobId)}</code>{' '}
           {job && (
             <span class={`state state-${job.state}`} role="status">
               {job.state.replace('_', ' ')}
@@ -101,11 +113,7 @@ export function JobLog({
           {job.error && ` — ${job.error}`}
         </p>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <pre class="log" aria-label="Job log" aria-live="polite" tabIndex={0}>
         {chunks.map((c) => (
           <span key={c.seq} class={`log-${c.stream}`}>

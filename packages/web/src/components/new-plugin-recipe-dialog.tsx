@@ -5,6 +5,7 @@ import { api, messageOf } from '../api';
 import { useCall } from '../session';
 import { Dialog } from './dialog';
 import { Field } from './field';
+import { FormError } from './form-error';
 
 interface Props {
   project: string;
@@ -124,11 +125,7 @@ export function NewPluginRecipeDialog({ project, takenNames, onCancel }: Props) 
             />
           </>
         )}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={onCancel}>
             Cancel

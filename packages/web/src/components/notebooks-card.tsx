@@ -5,6 +5,7 @@ import { ConfirmDialog, Dialog } from './dialog';
 import { Field } from './field';
 import { formatTime } from '../format';
 import { useCall } from '../session';
+import { FormError } from './form-error';
 
 const LANGUAGE_LABEL = { python: 'Python', r: 'R' } as const;
 
@@ -182,11 +183,7 @@ export function NotebooksCard({ project, canEdit }: { project: string; canEdit: 
           </tbody>
         </table>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <p role="status" class="success">
         {status}
       </p>
@@ -269,11 +266,7 @@ function NewNotebookDialog({ project, onDone }: { project: string; onDone(messag
             <option value="r">R</option>
           </select>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={() => onDone()}>
             Cancel
@@ -328,11 +321,7 @@ function RenameNotebookDialog({
           spellcheck={false}
           data-autofocus
         />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={() => onDone()}>
             Cancel

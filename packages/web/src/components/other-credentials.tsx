@@ -1,11 +1,13 @@
 import type { SecretChange, SecretList } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, isConflict, isUnauthenticated, messageOf } from '../api';
+import { useFocusAfterRender } from '../focus';
 import { formatTime } from '../format';
 import { usePending } from '../pending';
 import { useCall } from '../session';
 import { BreakableName } from './breakable-name';
-import { SecretDialog } from './secret-dialog';
+import { FormError } from './form-error';
+import { SecretDialog, type TakenBy } from './secret-dialog';
 
 type Editing =
   { mode: 'add' } | { mode: 'replace'; name: string } | { mode: 'edit'; name: string; value: string };
@@ -27,6 +29,7 @@ export function OtherCredentials() {
   const [editing, setEditing] = useState<Editing | null>(null);
   const [saving, setSaving] = useState(false);
   const [notice, setNotice] = useState<Notice>(null);
+  const focusAfter = useFocusAfterRender();
 
   const load = useCallback(async () => {
     try {
@@ -47,11 +50,19 @@ export function OtherCredentials() {
     .filter(([name, c]) => c.op === 'put' && !storedNames.has(name))
     .map(([name]) => name)
     .sort();
-  const takenNames = new Set([...storedNames, ...added]);
+  const takenNames = new Map<string, TakenBy>([
+    ...stored.map((x): [string, TakenBy] => {
+      const c = pending.changes.get(x.name);
+      return [x.name, c?.op === 'delete' ? 'deleted' : c ? 'replaced' : 'stored'];
+    }),
+    ...added.map((n): [string, TakenBy] => [n, 'added']),
+  ]);
 
   function onOk(name: string, value: string) {
     pending.set(name, { op: 'put', value });
     if (editing?.mode === 'edit' && editing.name !== name) pending.drop(editing.name);
+    // Replace gives way to Undo in its row; the dialog would hand focus back to a button that is gone.
+    if (editing?.mode === 'replace') focusAfter(() => rowButton(name, 'undo'));
     setEditing(null);
     setNotice(null);
   }
@@ -69,6 +80,8 @@ export function OtherCredentials() {
       setList(next);
       const n = changes.length;
       setNotice({ kind: 'saved', text: `Saved ${n} change${n === 1 ? '' : 's'}.` });
+      // Save is disabled now that nothing is unsaved: the confirmation takes focus instead.
+      focusAfter('#credentials-notice');
     } catch (e) {
       if (isConflict(e)) {
         setNotice({
@@ -83,6 +96,7 @@ export function OtherCredentials() {
       } else {
         setNotice({ kind: 'error', text: `Nothing was saved: ${messageOf(e)}` });
       }
+      focusAfter('#credentials-notice');
     } finally {
       setSaving(false);
     }
@@ -96,6 +110,43 @@ export function OtherCredentials() {
   function discard() {
     pending.clear();
     setNotice(null);
+    // Discard disappears with the changes it dropped; Add is where one starts again.
+    focusAfter(() => section()?.querySelector<HTMLElement>('.card-head button'));
+  }
+
+  const section = () => document.getElementById('other-credentials')?.closest('section');
+  const rowButton = (name: string, action: string) =>
+    document.querySelector<HTMLElement>(
+      `tr[data-secret="${CSS.escape(name)}"] button[data-action="${action}"]`,
+    );
+  /** The first button of the row after `name`, or else of the row before it, or else Add. */
+  const neighbour = (name: string) => () => {
+    const row = document.querySelector(`tr[data-secret="${CSS.escape(name)}"]`);
+    const next = row?.nextElementSibling ?? row?.previousElementSibling;
+    return (
+      next?.querySelector<HTMLElement>('button') ?? section()?.querySelector<HTMLElement>('.card-head button')
+    );
+  };
+
+  /** Delete and Replace swap the row's buttons for Undo: focus follows to it. */
+  function markDeleted(name: string) {
+    pending.set(name, { op: 'delete' });
+    focusAfter(() => rowButton(name, 'undo'));
+  }
+
+  /** Undo brings back the button that made the change, and focus with it. */
+  function undo(name: string) {
+    const what = pending.changes.get(name)?.op === 'delete' ? 'delete' : 'replace';
+    pending.drop(name);
+    focusAfter(() => rowButton(name, what));
+  }
+
+  /** The row goes away: focus moves to the next row (or the one before, or Add). */
+  function removeAdded(name: string) {
+    // Found before the row is gone, so its neighbours are still known.
+    const target = neighbour(name)();
+    pending.drop(name);
+    focusAfter(() => (target?.isConnected ? target : null), '.card-head button');
   }
 
   const dirty = pending.changes.size > 0;
@@ -116,14 +167,11 @@ export function OtherCredentials() {
         replaced or deleted, never displayed.
       </p>
 
-      {loadError && (
-        <p class="error" role="alert">
-          Could not load your credentials: {loadError}{' '}
-          <button type="button" onClick={() => void load()}>
-            Try again
-          </button>
-        </p>
-      )}
+      <FormError message={loadError && `Could not load your credentials: ${loadError}`}>
+        <button type="button" onClick={() => void load()}>
+          Try again
+        </button>
+      </FormError>
 
       {list && empty && <p class="empty">No credentials yet. Click Add to store one.</p>}
 
@@ -162,7 +210,8 @@ export function OtherCredentials() {
                     {state ? (
                       <button
                         type="button"
-                        onClick={() => pending.drop(s.name)}
+                        data-action="undo"
+                        onClick={() => undo(s.name)}
                         aria-label={`Undo ${s.name}`}
                       >
                         Undo
@@ -171,6 +220,7 @@ export function OtherCredentials() {
                       <>
                         <button
                           type="button"
+                          data-action="replace"
                           onClick={() => setEditing({ mode: 'replace', name: s.name })}
                           aria-label={`Replace ${s.name}`}
                         >
@@ -179,7 +229,8 @@ export function OtherCredentials() {
                         <button
                           type="button"
                           class="danger"
-                          onClick={() => pending.set(s.name, { op: 'delete' })}
+                          data-action="delete"
+                          onClick={() => markDeleted(s.name)}
                           aria-label={`Delete ${s.name}`}
                         >
                           Delete
@@ -213,7 +264,7 @@ export function OtherCredentials() {
                   >
                     Edit
                   </button>
-                  <button type="button" onClick={() => pending.drop(name)} aria-label={`Remove ${name}`}>
+                  <button type="button" onClick={() => removeAdded(name)} aria-label={`Remove ${name}`}>
                     Remove
                   </button>
                 </td>
@@ -243,17 +294,20 @@ export function OtherCredentials() {
       </div>
 
       <div aria-live="polite" role="status" class="notice-slot">
-        {notice?.kind === 'saved' && <p class="success">{notice.text}</p>}
+        {notice?.kind === 'saved' && (
+          <p class="success" id="credentials-notice" tabIndex={-1}>
+            {notice.text}
+          </p>
+        )}
       </div>
       {notice && notice.kind !== 'saved' && (
-        <div class={`notice ${notice.kind}`} role="alert">
-          <p>{notice.text}</p>
+        <FormError message={notice.text} id="credentials-notice" tabIndex={-1}>
           {notice.kind === 'conflict' && (
             <button type="button" onClick={() => void reload()}>
               Reload the list
             </button>
           )}
-        </div>
+        </FormError>
       )}
 
       {editing && (
@@ -262,7 +316,9 @@ export function OtherCredentials() {
           initialName={editing.mode === 'add' ? '' : editing.name}
           initialValue={editing.mode === 'edit' ? editing.value : ''}
           takenNames={
-            editing.mode === 'edit' ? new Set([...takenNames].filter((n) => n !== editing.name)) : takenNames
+            editing.mode === 'edit'
+              ? new Map([...takenNames].filter(([n]) => n !== editing.name))
+              : takenNames
           }
           onOk={onOk}
           onCancel={() => setEditing(null)}

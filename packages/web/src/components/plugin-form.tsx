@@ -2,6 +2,7 @@ import type { PluginParam } from '@coffer/client';
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { isVisible, type FormModel } from '../plugin-rules';
+import { FormError } from './form-error';
 
 /** The choices a PRESET or USER_SECRET field offers: presets by parameter set, the runner's secret names. */
 export interface FormChoices {
@@ -364,11 +365,7 @@ function Help(h: {
         </p>
       )}
       {h.extra && <p class="hint">{h.extra}</p>}
-      {h.error && (
-        <p class="error" id={h.errorId}>
-          {h.error}
-        </p>
-      )}
+      <FormError message={h.error} id={h.errorId} announce={false} />
     </>
   );
 }

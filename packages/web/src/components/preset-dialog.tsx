@@ -5,6 +5,7 @@ import { defaultModel, formProblems, type FormModel } from '../plugin-rules';
 import { useCall } from '../session';
 import { Dialog } from './dialog';
 import { Field } from './field';
+import { FormError } from './form-error';
 import { focusFirstProblem, isPersonal, PluginForm } from './plugin-form';
 
 interface Props {
@@ -113,11 +114,7 @@ export function PresetDialog({ plugin, set, preset, onCancel, onSaved }: Props) 
             />
           </fieldset>
         )}
-        {error && (
-          <p class="error" role="alert">
-            Not saved: {error}
-          </p>
-        )}
+        <FormError message={error && `Not saved: ${error}`} />
         <div class="actions">
           <button type="button" onClick={onCancel}>
             Cancel

@@ -1,5 +1,5 @@
 import { ApprovalRequired, type JobState } from '@coffer/client';
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { useCall, useSession } from '../session';
 import { ApprovalDialog } from './approval-dialog';
@@ -17,6 +17,11 @@ const ENDED_CLASS: Partial<Record<JobState, string>> = {
  * Running a recipe, for code and plugin recipes alike: `prepare` (save what is on screen, check it can
  * run) first, so what runs is what is on screen; then the run. When someone else changed the recipe
  * since you last ran it, the run waits for your approval of that revision (ADR 0014).
+ *
+ * Run is refused while this person's last run of the recipe is starting (the request is under way, or
+ * the job is still queued): a double click, or an impatient second click, would otherwise start the same
+ * code twice with their credentials. Once it runs, another run may start; every run keeps its own log and
+ * Cancel, newest first, so a second run never hides a first one that is still going.
  */
 export function useRecipeRun(
   key: string,
@@ -38,11 +43,26 @@ export function useRecipeRun(
     setStatusClass('success');
   };
   const [error, setError] = useState<string | null>(null);
-  const [jobId, setJobId] = useState<string | null>(null);
+  /** Jobs started here, newest first, with the last state each log reported. */
+  const [runs, setRuns] = useState<{ id: string; state: JobState }[]>([]);
   const [busy, setBusy] = useState(false);
+  // Set at once, not on the next render as `busy` is: a second click in the same frame is refused too.
+  const starting = useRef(false);
+  const latestId = useRef<string | null>(null);
   const [approval, setApproval] = useState<ApprovalRequired | null>(null);
+  const latest = runs[0];
+  const latestStarting = latest?.state === 'queued';
+
+  const setState = (id: string, state: JobState) =>
+    setRuns((rs) =>
+      rs.some((r) => r.id === id && r.state !== state)
+        ? rs.map((r) => (r.id === id ? { id, state } : r))
+        : rs,
+    );
 
   async function run(approvedRevision?: number) {
+    if (starting.current || latestStarting) return;
+    starting.current = true;
     setBusy(true);
     setError(null);
     try {
@@ -51,7 +71,8 @@ export function useRecipeRun(
         api.runRecipe(key, name, approvedRevision === undefined ? {} : { approvedRevision }),
       );
       setApproval(null);
-      setJobId(job.id);
+      latestId.current = job.id;
+      setRuns((rs) => [{ id: job.id, state: job.state }, ...rs]);
       setStatus(`Running revision ${job.revision ?? '?'} as ${session.user.login}…`);
       if (approvedRevision !== undefined) await opts.reload();
     } catch (e) {
@@ -62,6 +83,7 @@ export function useRecipeRun(
         setError(messageOf(e));
       }
     } finally {
+      starting.current = false;
       setBusy(false);
     }
   }
@@ -81,19 +103,39 @@ export function useRecipeRun(
           }}
         />
       )}
-      {jobId && (
-        <div class="card">
-          <JobLog
-            jobId={jobId}
-            onFinished={(j) => {
-              setStatusText(`Job ${j.state.replace('_', ' ')}.`);
-              setStatusClass(ENDED_CLASS[j.state] ?? 'muted');
-            }}
-          />
+      {runs.length > 0 && (
+        <div class="job-runs">
+          {runs.map((r) => (
+            <div class="card" key={r.id}>
+              <JobLog
+                jobId={r.id}
+                onState={(j) => setState(r.id, j.state)}
+                onFinished={(j) => {
+                  setState(r.id, j.state);
+                  // The status line speaks of the latest run; an older one's end shows in its own log.
+                  if (r.id !== latestId.current) return;
+                  setStatusText(`Job ${j.state.replace('_', ' ')}.`);
+                  setStatusClass(ENDED_CLASS[j.state] ?? 'muted');
+                }}
+              />
+            </div>
+          ))}
         </div>
       )}
     </>
   );
 
-  return { run, busy, approval, status, statusClass, setStatus, error, setError, output };
+  return {
+    run,
+    busy,
+    /** Whether Run may start another run now. */
+    canRun: !busy && !latestStarting && approval === null,
+    approval,
+    status,
+    statusClass,
+    setStatus,
+    error,
+    setError,
+    output,
+  };
 }

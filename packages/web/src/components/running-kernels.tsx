@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { formatTime } from '../format';
 import { useCall } from '../session';
+import { FormError } from './form-error';
 import { notebookPage } from './notebooks-card';
 
 /**
@@ -84,11 +85,7 @@ export function RunningKernels({ project, all = false }: { project?: string; all
           </tbody>
         </table>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <p role="status" class="success" tabIndex={-1} ref={statusRef}>
         {status}
       </p>

@@ -2,6 +2,7 @@ import type { SandboxStatus } from '@coffer/client';
 import { useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { useCall } from '../session';
+import { FormError } from './form-error';
 
 const MODE: Record<SandboxStatus['mode'], string> = {
   bubblewrap: 'Users’ code runs in a sandbox (bubblewrap).',
@@ -24,11 +25,7 @@ export function SandboxStatusCard() {
   return (
     <section class="card" aria-labelledby="sandbox">
       <h2 id="sandbox">Users’ code</h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       {status && (
         <>
           <p

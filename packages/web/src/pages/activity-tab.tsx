@@ -1,9 +1,10 @@
 import type { ActivityEvent } from '@coffer/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
+import { FormError } from '../components/form-error';
 import { notebookPage } from '../components/notebooks-card';
 import { BreakableName } from '../components/breakable-name';
-import { describeAction, describeSource, formatTimeToSecond } from '../format';
+import { describeAction, describeSource, formatTimeToSecond, shortJobId } from '../format';
 import { useCall } from '../session';
 
 const PAGE = 50;
@@ -43,11 +44,7 @@ export function ActivityTab() {
         </button>
       </div>
       <p class="muted">Every read of your credentials by code, and every change to them.</p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       {events && events.length === 0 && <p class="empty">Nothing yet.</p>}
       {events && events.length > 0 && (
         <table>
@@ -105,10 +102,26 @@ function How({ event: e, keyLabels }: { event: ActivityEvent; keyLabels: Readonl
       </>
     );
   }
+  if (e.authSource === 'TICKET' && e.job) {
+    const { id, projectKey, recipe, plugin } = e.job;
+    const recipePage = `/projects/${encodeURIComponent(projectKey)}/recipes/${encodeURIComponent(recipe)}`;
+    return (
+      <>
+        job{' '}
+        <a href={`/jobs/${encodeURIComponent(id)}`}>
+          <code>{shortJobId(id)}</code>
+        </a>{' '}
+        of {plugin ? 'plugin recipe' : 'recipe'} <a href={recipePage}>{recipe}</a>
+        {plugin && <> ({plugin.id})</>} in project{' '}
+        <a href={`/projects/${encodeURIComponent(projectKey)}`}>{projectKey}</a>
+      </>
+    );
+  }
+  // A job no longer kept (its project was deleted, say): its id still tells runs apart.
   if (e.authSource === 'TICKET' && e.jobId)
     return (
       <>
-        job <a href={`/jobs/${encodeURIComponent(e.jobId)}`}>{e.jobId.slice(0, 8)}</a>
+        job <code>{shortJobId(e.jobId)}</code>
         {project}
       </>
     );

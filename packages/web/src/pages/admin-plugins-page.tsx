@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, isConflict, messageOf } from '../api';
 import { AdminTabs } from '../components/admin-tabs';
 import { ConfirmDialog } from '../components/dialog';
+import { FormError } from '../components/form-error';
 import { PresetDialog } from '../components/preset-dialog';
 import { formatTime } from '../format';
 import { useCall, useSession } from '../session';
@@ -62,11 +63,7 @@ export function AdminPluginsPage() {
       <p role="status" class="success">
         {notice}
       </p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       {plugins?.length === 0 && (
         <section class="card">
           <p class="empty">No plugins installed yet.</p>
@@ -149,11 +146,7 @@ function InstallCard({ onInstalled }: { onInstalled(p: PluginDetail): void }) {
             Installing…
           </p>
         )}
-        {error && (
-          <p class="error" id="plugin-zip-error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} id="plugin-zip-error" />
       </div>
     </section>
   );

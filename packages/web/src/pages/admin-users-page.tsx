@@ -5,6 +5,7 @@ import { AdminTabs } from '../components/admin-tabs';
 import { BreakableName } from '../components/breakable-name';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { firstMissing, FormError } from '../components/form-error';
 import { RunningKernels } from '../components/running-kernels';
 import { SandboxStatusCard } from '../components/sandbox-status';
 import { useCall, useSession } from '../session';
@@ -81,11 +82,7 @@ export function AdminUsersPage() {
         <p role="status" class="success">
           {notice}
         </p>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         {users && (
           <table class="users">
             <thead>
@@ -213,6 +210,11 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
       .map((s) => s.trim())
       .filter(Boolean);
     if (admin && !g.includes(ADMIN_GROUP)) g.push(ADMIN_GROUP);
+    const missing = firstMissing([
+      { id: 'new-user-login', value: login, message: 'Enter a login for the user.' },
+      { id: 'new-user-password', value: password, message: 'Enter an initial password for the user.' },
+    ]);
+    if (missing) return setError(missing);
     try {
       const u = await call(() =>
         api.admin.createUser({ login: login.trim(), password, displayName, email, groups: g }),
@@ -226,7 +228,14 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
   return (
     <Dialog title="Create a user" onCancel={p.onCancel}>
       <form onSubmit={submit} noValidate>
-        <Field label="Login" value={login} onValue={setLogin} autocomplete="off" data-autofocus />
+        <Field
+          id="new-user-login"
+          label="Login"
+          value={login}
+          onValue={setLogin}
+          autocomplete="off"
+          data-autofocus
+        />
         <Field label="Display name" value={displayName} onValue={setDisplayName} autocomplete="off" />
         <Field label="Email" type="email" value={email} onValue={setEmail} autocomplete="off" />
         <Field
@@ -246,6 +255,7 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
           <label for="new-user-admin">Administrator</label>
         </div>
         <Field
+          id="new-user-password"
           label="Initial password"
           type="password"
           value={password}
@@ -253,11 +263,7 @@ function CreateUserDialog(p: { onCancel(): void; onDone(u: User): void }) {
           autocomplete="new-password"
           hint="The user must choose their own password when they first sign in."
         />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel
@@ -313,11 +319,7 @@ function ResetPasswordDialog(p: { user: User; onCancel(): void; onDone(secretsDe
           />
           <label for="reset-understood">I understand that {p.user.login}'s secrets will be destroyed</label>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel
@@ -360,11 +362,7 @@ function DeleteUserDialog(p: { user: User; onCancel(): void; onDone(): void }) {
           autocomplete="off"
           data-autofocus
         />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel

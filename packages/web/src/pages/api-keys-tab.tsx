@@ -3,6 +3,8 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { ConfirmDialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { FormError } from '../components/form-error';
+import { useFocusAfterRender } from '../focus';
 import { formatTime } from '../format';
 import { useCall } from '../session';
 
@@ -26,6 +28,8 @@ export function ApiKeysTab() {
   const [copied, setCopied] = useState<string | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [revokeError, setRevokeError] = useState<string | null>(null);
+  const [revoked, setRevoked] = useState<string | null>(null);
+  const focusAfter = useFocusAfterRender();
 
   const load = useCallback(async () => {
     try {
@@ -49,6 +53,9 @@ export function ApiKeysTab() {
       );
       setCreated(k);
       setCopied(null);
+      setRevoked(null);
+      // The key is shown this once: focus (which selects it) goes straight to it, ready to copy.
+      focusAfter('#new-api-key');
       setLabel('');
       setDescription('');
       await load();
@@ -71,9 +78,21 @@ export function ApiKeysTab() {
     if (!revoking) return;
     try {
       await call(() => api.revokeApiKey(revoking.id));
+      // The revoked key's row, and its Revoke button that opened the dialog, go away: focus moves to the
+      // next key's Revoke (or the one before), or to the message when no key is left.
+      const row = document.querySelector(`tr[data-key="${CSS.escape(revoking.id)}"]`);
+      const nextId = (row?.nextElementSibling ?? row?.previousElementSibling)?.getAttribute('data-key');
+      await load();
+      setRevoked(
+        `Revoked ${revoking.label ? `the key “${revoking.label}”` : `the key ending ${revoking.last4}`}.`,
+      );
       setRevoking(null);
       setRevokeError(null);
-      await load();
+      focusAfter(
+        () =>
+          nextId ? document.querySelector<HTMLElement>(`tr[data-key="${CSS.escape(nextId)}"] button`) : null,
+        '#api-keys-status',
+      );
     } catch (e) {
       setRevokeError(messageOf(e));
     }
@@ -90,6 +109,7 @@ export function ApiKeysTab() {
         </p>
         <form onSubmit={create} class="narrow" noValidate>
           <Field
+            id="new-key-label"
             label="Label"
             value={label}
             onValue={setLabel}
@@ -106,11 +126,7 @@ export function ApiKeysTab() {
               ))}
             </select>
           </div>
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          <FormError message={error} />
           <div class="actions">
             <button type="submit" class="primary">
               Create key
@@ -123,6 +139,7 @@ export function ApiKeysTab() {
             <p>Copy it now: it will not be shown again.</p>
             <div class="field-row">
               <input
+                id="new-api-key"
                 aria-label="New API key"
                 readOnly
                 value={created.key}
@@ -134,7 +151,14 @@ export function ApiKeysTab() {
               </button>
             </div>
             <p role="status">{copied}</p>
-            <button type="button" onClick={() => setCreated(null)}>
+            <button
+              type="button"
+              onClick={() => {
+                setCreated(null);
+                // The box and its Done button go away: back to the form, to make another key.
+                focusAfter('#new-key-label');
+              }}
+            >
               Done
             </button>
           </div>
@@ -143,6 +167,9 @@ export function ApiKeysTab() {
 
       <section class="card" aria-labelledby="keys">
         <h2 id="keys">Your API keys</h2>
+        <p role="status" id="api-keys-status" class="success" tabIndex={-1}>
+          {revoked}
+        </p>
         {keys && keys.length === 0 && <p class="empty">No API keys.</p>}
         {keys && keys.length > 0 && (
           <table>

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, messageOf } from '../api';
 import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { FormError } from '../components/form-error';
 import { formatTime } from '../format';
 import { useCall } from '../session';
 
@@ -62,14 +63,11 @@ export function CredentialsTab() {
         person enters their own; a recipe gets yours only when you run it. Values are encrypted; once saved
         they can be replaced or deleted, never displayed.
       </p>
-      {error && (
-        <p class="error" role="alert">
-          Could not load your plugin credentials: {error}{' '}
-          <button type="button" onClick={() => void load()}>
-            Try again
-          </button>
-        </p>
-      )}
+      <FormError message={error && `Could not load your plugin credentials: ${error}`}>
+        <button type="button" onClick={() => void load()}>
+          Try again
+        </button>
+      </FormError>
       <p role="status" class="success">
         {notice}
       </p>
@@ -228,11 +226,7 @@ function CredentialDialog(p: { request: PluginCredentialRequest; onCancel(): voi
           data-autofocus={basic ? undefined : true}
           error={problem?.field === 'secret' ? problem.text : null}
         />
-        {error && (
-          <p class="error" role="alert">
-            Not saved: {error}
-          </p>
-        )}
+        <FormError message={error && `Not saved: ${error}`} />
         <div class="actions">
           <button type="button" onClick={p.onCancel}>
             Cancel

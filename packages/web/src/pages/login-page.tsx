@@ -1,10 +1,34 @@
 import type { Session } from '@coffer/client';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import { CofferApiError } from '@coffer/client';
 import { api, messageOf } from '../api';
 import { Field } from '../components/field';
+import { FormError } from '../components/form-error';
+import { useFocusAfterRender } from '../focus';
 import { useTitle } from '../title';
 
-/** Sign-in form. Shows the server's own message: wrong credentials, a disabled account, or the rate limit. */
+/**
+ * Why signing in failed, as a sentence a person would write. The server's messages are for API clients
+ * ("login or password is incorrect"); the ones a person meets here are reworded, anything else is shown
+ * as the server says it.
+ */
+function signInProblem(e: unknown): string {
+  if (e instanceof CofferApiError) {
+    if (e.status === 429) {
+      const minutes = /(\d+) minute/.exec(e.message)?.[1];
+      return `Too many failed sign-in attempts. Try again in ${minutes ?? 'a few'} minute${minutes === '1' ? '' : 's'}.`;
+    }
+    if (e.status === 401 && /disabled/.test(e.message))
+      return 'This account is disabled. Ask an administrator to enable it.';
+    if (e.status === 401) return 'The login or password is incorrect. Check both and try again.';
+  }
+  return messageOf(e);
+}
+
+/**
+ * Sign-in form. After a failure, focus goes to the field to fix: the empty one, or else Password (with
+ * its text selected) — the submit button it was on is disabled while signing in.
+ */
 export function SignInForm(props: {
   onSignedIn(s: Session): void;
   fixedLogin?: string;
@@ -14,21 +38,43 @@ export function SignInForm(props: {
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [invalid, setInvalid] = useState<'login' | 'password' | null>(null);
+  const focusAfter = useFocusAfterRender();
+  const ids = useId();
+  const loginId = `${ids}-login`;
+  const passwordId = `${ids}-password`;
+  const errorId = `${ids}-error`;
 
   async function submit(e: Event) {
     e.preventDefault();
     if (!login || !password) {
-      setError('Enter your login and your password.');
+      setError(
+        !login && !password
+          ? 'Enter your login and your password.'
+          : !login
+            ? 'Enter your login.'
+            : 'Enter your password.',
+      );
+      const missing = !login ? 'login' : 'password';
+      setInvalid(missing);
+      focusAfter(`#${CSS.escape(missing === 'login' ? loginId : passwordId)}`);
       return;
     }
     setBusy(true);
     setError(null);
+    setInvalid(null);
     try {
       const s = await api.signIn(login, password);
       setPassword('');
       props.onSignedIn(s);
     } catch (err) {
-      setError(messageOf(err));
+      setError(signInProblem(err));
+      setInvalid('password');
+      focusAfter(() => {
+        const field = document.getElementById(passwordId) as HTMLInputElement | null;
+        field?.select();
+        return field;
+      });
     } finally {
       setBusy(false);
     }
@@ -37,7 +83,10 @@ export function SignInForm(props: {
   return (
     <form onSubmit={submit} noValidate>
       <Field
+        id={loginId}
         label="Login"
+        invalid={invalid === 'login'}
+        describedBy={invalid === 'login' ? errorId : undefined}
         value={login}
         onValue={setLogin}
         autocomplete="username"
@@ -46,7 +95,10 @@ export function SignInForm(props: {
         required
       />
       <Field
+        id={passwordId}
         label="Password"
+        invalid={invalid === 'password'}
+        describedBy={invalid === 'password' ? errorId : undefined}
         type="password"
         value={password}
         onValue={setPassword}
@@ -54,11 +106,7 @@ export function SignInForm(props: {
         data-autofocus={props.fixedLogin !== undefined ? true : undefined}
         required
       />
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <FormError message={error} id={errorId} />
       <div class="actions">
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Signing in…' : (props.submitLabel ?? 'Sign in')}

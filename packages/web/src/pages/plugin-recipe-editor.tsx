@@ -2,6 +2,7 @@ import type { PluginDetail, ProjectRole, Recipe, RecipeReadiness } from '@coffer
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { api, messageOf } from '../api';
+import { FormError } from '../components/form-error';
 import { focusFirstProblem, PluginForm } from '../components/plugin-form';
 import { useRecipeRun } from '../components/recipe-run';
 import { formatTime } from '../format';
@@ -153,7 +154,7 @@ export function PluginRecipeEditor(p: Props) {
                 type="button"
                 class="primary"
                 onClick={() => void runner.run()}
-                disabled={runner.busy || runner.approval !== null || broken !== null || notReady}
+                disabled={!runner.canRun || broken !== null || notReady}
               >
                 Run
               </button>
@@ -166,16 +167,14 @@ export function PluginRecipeEditor(p: Props) {
           {plugin && ` (version ${plugin.version})`}.{info?.description && ` ${info.description}`}
         </p>
         {!saved && <p class="warning">Not saved yet: fill in the settings, then Save.</p>}
-        {loadError && (
-          <p class="error" role="alert">
-            Could not load the plugin: {loadError}
-          </p>
-        )}
-        {plugin && !info && (
-          <p class="error" role="alert">
-            The plugin {plugin.label} has no recipe {p.component.recipe} any more.
-          </p>
-        )}
+        <FormError message={loadError && `Could not load the plugin: ${loadError}`} />
+        <FormError
+          message={
+            plugin && !info
+              ? `The plugin ${plugin.label} has no recipe ${p.component.recipe} any more.`
+              : null
+          }
+        />
         {info && model && (
           <form
             key={formKey}
@@ -211,11 +210,7 @@ export function PluginRecipeEditor(p: Props) {
           {p.recipe &&
             ` Revision ${p.recipe.revision}, last changed ${formatTime(p.recipe.updatedAt)} by ${p.recipe.updatedBy}.`}
         </p>
-        {runner.error && (
-          <p class="error" role="alert">
-            {runner.error}
-          </p>
-        )}
+        <FormError message={runner.error} />
         <p role="status" class={runner.statusClass}>
           {runner.status}
         </p>

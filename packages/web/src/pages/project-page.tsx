@@ -3,13 +3,15 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { BreakableName } from '../components/breakable-name';
-import { Dialog } from '../components/dialog';
+import { ConfirmDialog, Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { firstMissing, FormError } from '../components/form-error';
 import { NewPluginRecipeDialog } from '../components/new-plugin-recipe-dialog';
 import { NotebooksCard } from '../components/notebooks-card';
 import { RunningKernels } from '../components/running-kernels';
-import { formatTime } from '../format';
-import { useCall } from '../session';
+import { useFocusAfterRender } from '../focus';
+import { formatTime, shortJobId } from '../format';
+import { useCall, useSession } from '../session';
 import { useTitle } from '../title';
 
 export const LANGUAGES: { value: RecipeLanguage; label: string }[] = [
@@ -70,9 +72,7 @@ export function ProjectPage() {
     return (
       <section class="card">
         <h1>Project {key}</h1>
-        <p class="error" role="alert">
-          {error}
-        </p>
+        <FormError message={error} />
       </section>
     );
   if (!project) return <p class="loading">Loading…</p>;
@@ -164,7 +164,7 @@ export function ProjectPage() {
               {jobs.map((j) => (
                 <tr key={j.id}>
                   <th scope="row">
-                    <a href={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</a>
+                    <a href={`/jobs/${j.id}`}>{shortJobId(j.id)}</a>
                   </th>
                   <td>
                     <BreakableName name={j.recipe} />
@@ -197,6 +197,11 @@ function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): 
   const [login, setLogin] = useState('');
   const [role, setRole] = useState<ProjectRole>('contributor');
   const [error, setError] = useState<string | null>(null);
+  const [removing, setRemoving] = useState<ProjectDetail['members'][number] | null>(null);
+  const [removeError, setRemoveError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const { session } = useSession();
+  const focusAfter = useFocusAfterRender();
   const owner = project.role === 'owner';
 
   async function act(fn: () => Promise<void>) {
@@ -206,6 +211,29 @@ function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): 
       await onChanged();
     } catch (e) {
       setError(messageOf(e));
+    }
+  }
+
+  /** Removes after the owner confirmed; focus moves to the next member's Remove, or to the Login field. */
+  async function remove() {
+    if (!removing) return;
+    const row = document.querySelector(`tr[data-member="${CSS.escape(removing.login)}"]`);
+    const next = (row?.nextElementSibling ?? row?.previousElementSibling)?.getAttribute('data-member');
+    setBusy(true);
+    try {
+      await call(() => api.removeProjectMember(project.key, removing.login));
+      await onChanged();
+      setRemoving(null);
+      setRemoveError(null);
+      focusAfter(
+        () =>
+          next ? document.querySelector<HTMLElement>(`tr[data-member="${CSS.escape(next)}"] button`) : null,
+        '#member-login',
+      );
+    } catch (e) {
+      setRemoveError(messageOf(e));
+    } finally {
+      setBusy(false);
     }
   }
 
@@ -230,18 +258,14 @@ function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): 
         </thead>
         <tbody>
           {project.members.map((m) => (
-            <tr key={m.login}>
+            <tr key={m.login} data-member={m.login}>
               <th scope="row">
                 {m.displayName} <span class="muted small">({m.login})</span>
               </th>
               <td>{m.role}</td>
               {owner && (
                 <td class="row-actions">
-                  <button
-                    type="button"
-                    aria-label={`Remove ${m.login}`}
-                    onClick={() => void act(() => api.removeProjectMember(project.key, m.login))}
-                  >
+                  <button type="button" aria-label={`Remove ${m.login}`} onClick={() => setRemoving(m)}>
                     Remove
                   </button>
                 </td>
@@ -255,10 +279,14 @@ function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): 
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
+            const missing = firstMissing([
+              { id: 'member-login', value: login, message: 'Enter the login of the person to add.' },
+            ]);
+            if (missing) return setError(missing);
             void act(() => api.setProjectMember(project.key, login.trim(), role)).then(() => setLogin(''));
           }}
         >
-          <Field label="Login" value={login} onValue={setLogin} autocomplete="off" />
+          <Field id="member-login" label="Login" value={login} onValue={setLogin} autocomplete="off" />
           <div class="field">
             <label for="member-role">Role</label>
             <select
@@ -274,10 +302,35 @@ function Members({ project, onChanged }: { project: ProjectDetail; onChanged(): 
           <button type="submit">Add or change member</button>
         </form>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
+      <FormError message={error} />
+      {removing && (
+        <ConfirmDialog
+          title={`Remove ${removing.login} from ${project.key}?`}
+          message={
+            <p>
+              {removing.login === session.user.login ? (
+                <>
+                  You will no longer see this project&apos;s recipes and notebooks, nor run them. Another
+                  owner can add you again.
+                </>
+              ) : (
+                <>
+                  <strong>{removing.displayName}</strong> ({removing.login}) will no longer see this
+                  project&apos;s recipes and notebooks, nor run them. You can add them again later.
+                </>
+              )}
+            </p>
+          }
+          confirmLabel="Remove"
+          danger
+          busy={busy}
+          error={removeError}
+          onConfirm={() => void remove()}
+          onCancel={() => {
+            setRemoving(null);
+            setRemoveError(null);
+          }}
+        />
       )}
     </section>
   );
@@ -292,6 +345,10 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
 
   async function submit(e: Event) {
     e.preventDefault();
+    const missing = firstMissing([
+      { id: 'new-recipe-name', value: name, message: 'Enter a name for the recipe.' },
+    ]);
+    if (missing) return setError(missing);
     try {
       // baseRevision 0: a name already taken is refused instead of replacing that recipe's code.
       const r = await call(() =>
@@ -307,6 +364,7 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
     <Dialog title="New recipe" onCancel={onCancel}>
       <form onSubmit={submit} noValidate>
         <Field
+          id="new-recipe-name"
           label="Name"
           value={name}
           onValue={setName}
@@ -328,11 +386,7 @@ function NewRecipeDialog({ project, onCancel }: { project: string; onCancel(): v
             ))}
           </select>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={onCancel}>
             Cancel

@@ -4,6 +4,7 @@ import { useLocation } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { Dialog } from '../components/dialog';
 import { Field } from '../components/field';
+import { firstMissing, FormError } from '../components/form-error';
 import { formatTime } from '../format';
 import { useCall } from '../session';
 import { useTitle } from '../title';
@@ -35,11 +36,7 @@ export function ProjectsPage() {
             New project
           </button>
         </div>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         {projects && projects.length === 0 && <p class="empty">You are not in any project yet.</p>}
         {projects && projects.length > 0 && (
           <table>
@@ -80,6 +77,10 @@ function NewProjectDialog({ onCancel }: { onCancel(): void }) {
 
   async function submit(e: Event) {
     e.preventDefault();
+    const missing = firstMissing([
+      { id: 'new-project-key', value: key, message: 'Enter a key for the project, such as SALES.' },
+    ]);
+    if (missing) return setError(missing);
     try {
       const p = await call(() => api.createProject(key.trim(), name.trim() || key.trim()));
       route(`/projects/${p.key}`);
@@ -92,6 +93,7 @@ function NewProjectDialog({ onCancel }: { onCancel(): void }) {
     <Dialog title="New project" onCancel={onCancel}>
       <form onSubmit={submit} noValidate>
         <Field
+          id="new-project-key"
           label="Key"
           value={key}
           onValue={(v) => setKey(v.toUpperCase())}
@@ -101,11 +103,7 @@ function NewProjectDialog({ onCancel }: { onCancel(): void }) {
           data-autofocus
         />
         <Field label="Name" value={name} onValue={setName} autocomplete="off" />
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <div class="actions">
           <button type="button" onClick={onCancel}>
             Cancel

@@ -3,9 +3,10 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useRoute } from 'preact-iso';
 import { api, messageOf } from '../api';
 import { BreakableName } from '../components/breakable-name';
+import { FormError } from '../components/form-error';
 import { JobLog } from '../components/job-log';
 import { useRecipeRun } from '../components/recipe-run';
-import { formatTime } from '../format';
+import { formatTime, shortJobId } from '../format';
 import { useCall } from '../session';
 import { useTitle } from '../title';
 import { PluginRecipeEditor } from './plugin-recipe-editor';
@@ -49,9 +50,7 @@ export function RecipePage() {
     return (
       <section class="card">
         <h1>{name}</h1>
-        <p class="error" role="alert">
-          {error}
-        </p>
+        <FormError message={error} />
       </section>
     );
   if (!role || (!recipe && !fresh)) return <p class="loading">Loading…</p>;
@@ -151,7 +150,7 @@ function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onS
                   type="button"
                   class="primary"
                   onClick={() => void runner.run()}
-                  disabled={runner.busy || runner.approval !== null}
+                  disabled={!runner.canRun}
                 >
                   Run
                 </button>
@@ -187,11 +186,7 @@ function CodeEditor(p: { project: string; recipe: Recipe; role: ProjectRole; onS
             : 'You are a reader in this project: you can read this recipe but not change or run it.'}{' '}
           Revision {recipe.revision}, last changed {formatTime(recipe.updatedAt)} by {recipe.updatedBy}.
         </p>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
         <p role="status" class={runner.statusClass}>
           {status}
         </p>
@@ -207,7 +202,7 @@ export function JobPage() {
   const id = params.id!;
   const call = useCall();
   const [job, setJob] = useState<Job | null>(null);
-  useTitle(`Job ${id.slice(0, 8)}`);
+  useTitle(`Job ${shortJobId(id)}`);
   useEffect(() => {
     // Only for the breadcrumb: the log below says itself when the job cannot be read.
     call(() => api.getJob(id)).then(setJob, () => setJob(null));
@@ -225,7 +220,7 @@ export function JobPage() {
         )}
       </p>
       <h1>
-        Job <code>{id.slice(0, 8)}</code>
+        Job <code>{shortJobId(id)}</code>
       </h1>
       <div class="card">
         <JobLog jobId={id} level={2} />

@@ -323,10 +323,17 @@ export interface AuditRecordRow {
   names: string | null;
 }
 
-/** A record as its subject's activity shows it: with where its notebook is now, if anywhere they see. */
+/**
+ * A record as its subject's activity shows it: with where its notebook is now, if anywhere they see, and
+ * the job that did it (its project and recipe), while that job, run by them, is still kept.
+ */
 export interface ActivityRecordRow extends AuditRecordRow {
   notebook_now_project: string | null;
   notebook_now_name: string | null;
+  job_project: string | null;
+  job_recipe: string | null;
+  job_plugin_id: string | null;
+  job_plugin_recipe: string | null;
 }
 
 const recordsWithShared = (db: Db) =>
@@ -371,6 +378,17 @@ export async function listSecretRecordsForUser(
     )
     .leftJoin('projects as p', 'p.id', 'pm.project_id')
     .select(['p.key as notebook_now_project', 'nb.name as notebook_now_name'])
+    // Only a job the user ran: their ticket read their secrets, so it is theirs, but the trail never
+    // names the recipe of someone else's job even if a record were ever to point at one.
+    .leftJoin('jobs as j', (join) => join.onRef('j.id', '=', 'c.job_id').on('j.runner_id', '=', userId))
+    .leftJoin('projects as jp', 'jp.id', 'j.project_id')
+    .leftJoin('recipes as jr', 'jr.id', 'j.recipe_id')
+    .select([
+      'jp.key as job_project',
+      'j.recipe_name as job_recipe',
+      'jr.plugin_id as job_plugin_id',
+      'jr.plugin_recipe as job_plugin_recipe',
+    ])
     .where('r.subject_id', '=', (eb) =>
       eb
         .selectFrom('audit_subjects')

@@ -101,6 +101,16 @@ export interface ActivityEntry {
     readonly name: string | null;
     readonly current: { readonly projectKey: string; readonly name: string } | null;
   } | null;
+  /**
+   * The job whose ticket did it, while it is kept: its project and the recipe it ran, and for a plugin
+   * recipe the plugin and its component.
+   */
+  readonly job: {
+    readonly id: string;
+    readonly projectKey: string;
+    readonly recipe: string;
+    readonly plugin: { readonly id: string; readonly recipe: string } | null;
+  } | null;
 }
 
 export interface AuditLog {
@@ -189,6 +199,18 @@ function activityOfRecord(r: ActivityRecordRow): ActivityEntry {
                 ? { projectKey: r.notebook_now_project, name: r.notebook_now_name }
                 : null,
           },
+    job:
+      r.job_id !== null && r.job_project !== null && r.job_recipe !== null
+        ? {
+            id: r.job_id,
+            projectKey: r.job_project,
+            recipe: r.job_recipe,
+            plugin:
+              r.job_plugin_id !== null && r.job_plugin_recipe !== null
+                ? { id: r.job_plugin_id, recipe: r.job_plugin_recipe }
+                : null,
+          }
+        : null,
   };
 }
 
@@ -207,6 +229,7 @@ function activityOfLegacyEvent(r: LegacyAuditRow): ActivityEntry {
     ip: r.ip,
     projectKey: null,
     notebook: null,
+    job: null,
   };
 }
 

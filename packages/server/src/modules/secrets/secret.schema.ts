@@ -59,6 +59,15 @@ export const ActivityList = Type.Object({
         }),
         Type.Null(),
       ]),
+      job: Type.Union([
+        Type.Object({
+          id: Type.String(),
+          projectKey: Type.String(),
+          recipe: Type.String(),
+          plugin: Type.Union([Type.Object({ id: Type.String(), recipe: Type.String() }), Type.Null()]),
+        }),
+        Type.Null(),
+      ]),
     }),
   ),
 });
