@@ -70,7 +70,7 @@ it("a job's read names the job, its project and its recipe, in the runner's acti
 }, 120_000);
 
 it("each runner's read names their own run of a shared recipe", async () => {
-  // Bob runs the recipe Alice wrote: he approves her code first (ADR 0015), then it reads his secret.
+  // Bob runs the recipe Alice wrote: he approves her code first (ADR 0014), then it reads his secret.
   const asked = await server.request('POST', '/api/v1/projects/OPS/recipes/nightly-export/run', {
     key: bob.key,
     body: {},
