@@ -15,6 +15,7 @@ import {
   StoreCannotWrite,
   StoreUnreachable,
   ConfigError,
+  SETTINGS,
   createServices,
   exportAuditTrail,
   generateMasterKey,
@@ -60,6 +61,31 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
   }
 }
 
+/**
+ * Every setting with its default and meaning, from the server's one table of them: a setting added
+ * there is listed here without anyone remembering to.
+ */
+function settingsHelp(): string {
+  const width = Math.max(...SETTINGS.map((s) => s.name.length)) + 2;
+  const lines = [
+    '',
+    'Settings: environment variables, or the keys of a JSON file named by COFFER_CONFIG_FILE (the',
+    'environment wins). Every problem is reported at once and the server exits 78.',
+    '',
+    `  ${'Setting'.padEnd(width)}Default`,
+  ];
+  let group = '';
+  for (const s of SETTINGS) {
+    if (s.group !== group) {
+      group = s.group;
+      lines.push('', `${group}:`);
+    }
+    const shown = 'default' in s ? s.default : 'computed' in s ? s.computed : 'unset';
+    lines.push(`  ${s.name.padEnd(width)}${shown}`, `      ${s.meaning}`);
+  }
+  return lines.join('\n');
+}
+
 const program = new Command()
   .name('coffer')
   .description('Coffer: personal, encrypted secrets for data-platform users')
@@ -70,6 +96,7 @@ const program = new Command()
 program
   .command('serve')
   .description('start the server (settings come from COFFER_* environment variables)')
+  .addHelpText('after', settingsHelp())
   .action(async () => {
     const server = await startServer(loadConfig());
     const stop = async (signal: string) => {
