@@ -16,6 +16,7 @@ import {
   StoreUnreachable,
   ConfigError,
   SETTINGS,
+  createLogger,
   createServices,
   exportAuditTrail,
   generateMasterKey,
@@ -98,14 +99,21 @@ program
   .description('start the server (settings come from COFFER_* environment variables)')
   .addHelpText('after', settingsHelp())
   .action(async () => {
-    const server = await startServer(loadConfig());
+    const config = loadConfig();
+    // A person at a terminal reads lines; anything else (a file, journald, a collector) gets JSON.
+    const logger = createLogger(config, undefined, { pretty: process.stdout.isTTY === true });
+    const starting = startServer(config, { logger });
+    // Listened for from the start: a signal that comes while the server starts (or just as it says it
+    // listens) still shuts it down cleanly, once it has started, instead of killing it half way.
     const stop = async (signal: string) => {
+      const server = await starting;
       server.app.log.info({ signal }, 'shutting down');
       await server.close();
       process.exit(0);
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
+    await starting;
   });
 
 const users = program.command('users').description('manage users');
