@@ -32,7 +32,7 @@ import { apiClient } from '@coffer/client/node';
 import { closeExportFile, newExportFile, writeJsonLines } from './audit-export.js';
 import { pluginArchiveFrom } from './plugin-archive.js';
 import { progressBar } from './progress.js';
-import { readPassword } from './read-secret.js';
+import { Interrupted, PasswordsDiffer, readNewPassword } from './read-secret.js';
 import { askOnTerminal, describeClientError, exitStatusOf, NotApproved, runAndFollow } from './run-recipe.js';
 import { parseSince, SINCE_FORMS } from './since.js';
 
@@ -130,7 +130,7 @@ users
       login: string,
       opts: { admin?: boolean; displayName?: string; email?: string; group?: string[] },
     ) => {
-      const password = await readPassword(`Password for ${login}: `);
+      const password = await readNewPassword(`Password for ${login}: `, `Password for ${login} again: `);
       if (!password) throw new UsageError('no password given on stdin');
       const groups = [...(opts.group ?? []), ...(opts.admin ? ['administrators'] : [])];
       const user = await withServices((s) =>
@@ -197,7 +197,10 @@ users
     "set a user's password (read from stdin); the operator holds the master key, so their secrets are kept",
   )
   .action(async (login: string) => {
-    const password = await readPassword(`New password for ${login}: `);
+    const password = await readNewPassword(
+      `New password for ${login}: `,
+      `New password for ${login} again: `,
+    );
     if (!password) throw new UsageError('no password given on stdin');
     await withServices((s) => s.users.resetPassword(operator, login, password));
     process.stderr.write(`set a new password for ${login}; their secrets are kept\n`);
@@ -492,9 +495,12 @@ try {
   } else if (err instanceof RestoreRefused || err instanceof BackupFileError || err instanceof NotApproved) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(1);
-  } else if (err instanceof UsageError) {
+  } else if (err instanceof UsageError || err instanceof PasswordsDiffer) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(64);
+  } else if (err instanceof Interrupted) {
+    process.stderr.write('coffer: interrupted; nothing was changed\n');
+    process.exit(130);
   } else if (
     (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ||
     (err as NodeJS.ErrnoException).code === 'EACCES'
