@@ -18,6 +18,8 @@ import {
   SETTINGS,
   createLogger,
   createServices,
+  diagnose,
+  type Finding,
   exportAuditTrail,
   generateMasterKey,
   loadConfig,
@@ -114,6 +116,47 @@ program
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
     await starting;
+  });
+
+/** `coffer doctor` found something Coffer needs broken (README: exit codes). */
+const DOCTOR_FOUND_PROBLEMS = 3;
+
+program
+  .command('doctor')
+  .description(
+    'check, changing nothing, what a server started with these settings needs: the settings, the store, the master key, the sandbox, the interpreters and Jupyter; say what to fix. Exits 0 when all that is needed is in order, 3 otherwise',
+  )
+  .action(async () => {
+    let findings: Finding[];
+    try {
+      const config = loadConfig();
+      findings = [{ check: 'settings', status: 'ok', summary: 'valid' }, ...(await diagnose(config))];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      findings = [
+        {
+          check: 'settings',
+          status: 'problem',
+          summary: err.problems.join('; '),
+          fix: 'correct the settings named (coffer serve --help lists them all); the other checks need them',
+        },
+      ];
+    }
+    const label = { ok: 'ok', warning: 'warning', problem: 'PROBLEM' } as const;
+    const width = Math.max(...findings.map((f) => f.check.length)) + 2;
+    for (const f of findings) {
+      process.stdout.write(`${label[f.status].padEnd(9)}${f.check.padEnd(width)}${f.summary}\n`);
+      if (f.fix) process.stdout.write(`${' '.repeat(9 + width)}fix: ${f.fix}\n`);
+    }
+    const problems = findings.filter((f) => f.status === 'problem').length;
+    const warnings = findings.filter((f) => f.status === 'warning').length;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    process.stdout.write(
+      problems > 0
+        ? `coffer doctor: ${plural(problems, 'problem')} to fix${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`
+        : `coffer doctor: everything Coffer needs is in order${warnings ? ` (${plural(warnings, 'warning')})` : ''}\n`,
+    );
+    if (problems > 0) process.exitCode = DOCTOR_FOUND_PROBLEMS;
   });
 
 const users = program.command('users').description('manage users');

@@ -16,3 +16,4 @@ export { StoreCannotWrite, StoreUnreachable } from './store/unavailable.js';
 export { rotate } from './modules/keys/rotation.js';
 export { exportAuditTrail, type ExportedAuditRecord } from './modules/audit/audit.export.js';
 export { createAuditPruner, type AuditPruner, type PruneSummary } from './modules/audit/audit.pruner.js';
+export { diagnose, type Finding } from './doctor/doctor.js';
