@@ -7,6 +7,7 @@ import { checkSandbox } from '../execution/index.js';
 import { JUPYTER_PYTHON, resolveProgram } from '../execution/runtimes.js';
 import { matchKeyVersions } from '../modules/keys/key-versions.js';
 import { listMasterKeys, wrappedDataKeys } from '../modules/keys/master-key.repo.js';
+import { countUsers } from '../modules/users/user.repo.js';
 import { inspectStore, type StoreInspection } from '../store/inspect.js';
 import { storeOptionsOf } from '../store/store.js';
 import { StoreUnreachable } from '../store/unavailable.js';
@@ -135,7 +136,9 @@ const MAKE_KEY = 'coffer keys generate';
 async function masterKeyFinding(config: Config, store: StoreInspection | undefined): Promise<Finding> {
   const source = config.masterKey;
   const rows = store?.state === 'present' ? await listMasterKeys(store.db).catch(() => []) : [];
-  const holdsData = rows.length > 0;
+  // As at start (openRuntime): a store with users or key versions is not new, whatever its schema.
+  const users = store?.state === 'present' ? await countUsers(store.db).catch(() => 0) : 0;
+  const holdsData = rows.length > 0 || users > 0;
   let key: Buffer;
   let from: string;
   if (source.kind === 'data-dir-file' || source.kind === 'file') {
@@ -200,6 +203,14 @@ async function masterKeyFinding(config: Config, store: StoreInspection | undefin
   }
   if (store?.state !== 'present' || !holdsData)
     return ok('master key', `${from} holds a valid key; the store has none yet, so it becomes version 1`);
+  if (rows.length === 0)
+    // A store from before key versions (a migration pending): the next start registers this key.
+    return bad(
+      'master key',
+      'warning',
+      `${from} holds a valid key; the store records no key version yet, so it cannot be checked against it`,
+      'make sure it is the key this store was written with before starting this version',
+    );
 
   let previous: Buffer[];
   let match: ReturnType<typeof matchKeyVersions>;
@@ -215,7 +226,7 @@ async function masterKeyFinding(config: Config, store: StoreInspection | undefin
     return bad(
       'master key',
       'warning',
-      `${from} is new to the store and the previous key is given: the next start begins a rotation to it`,
+      `${from} is new to the store, and the keys in use are given in COFFER_PREVIOUS_MASTER_KEYS: the next start begins a rotation to it`,
       'then run coffer keys rotate, and remove the old key from COFFER_PREVIOUS_MASTER_KEYS when it says so',
     );
   const keyring = new Keyring(key, match.known.version, { previous: match.given });
