@@ -35,7 +35,7 @@ describe('coffer exit codes', () => {
 
   it('docs/cli.md documents these codes', () => {
     const codes = documentedCodes();
-    expect([...codes.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 64, 69, 70, 78, 130]);
+    expect([...codes.keys()].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 64, 69, 70, 78, 130]);
     expect(codes.get(64)).toMatch(/^usage/i);
   });
 
@@ -62,6 +62,17 @@ describe('coffer exit codes', () => {
     expect(again.code, again.stderr).toBe(1);
     const nobody = await runCli(['users', 'disable', 'nobody'], { env });
     expect(nobody.code, nobody.stderr).toBe(2);
+  });
+
+  it('3: coffer doctor found something Coffer needs broken; 0 when it did not', async () => {
+    const fine = await runCli(['doctor'], { env, timeoutMs: 120_000 });
+    expect(fine.code, fine.stdout + fine.stderr).toBe(0);
+    const broken = await runCli(['doctor'], {
+      env: { ...env, COFFER_SANDBOX_BWRAP: '/nonexistent/bwrap' },
+      timeoutMs: 120_000,
+    });
+    expect(broken.code, broken.stdout + broken.stderr).toBe(3);
+    expect(broken.stdout).toMatch(/^PROBLEM +sandbox/m);
   });
 
   it('69: the server cannot be reached; 78: a setting is wrong', async () => {

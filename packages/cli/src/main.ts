@@ -15,7 +15,11 @@ import {
   StoreCannotWrite,
   StoreUnreachable,
   ConfigError,
+  SETTINGS,
+  createLogger,
   createServices,
+  diagnose,
+  type Finding,
   exportAuditTrail,
   generateMasterKey,
   loadConfig,
@@ -30,7 +34,7 @@ import { apiClient } from '@coffer/client/node';
 import { closeExportFile, newExportFile, writeJsonLines } from './audit-export.js';
 import { pluginArchiveFrom } from './plugin-archive.js';
 import { progressBar } from './progress.js';
-import { readPassword } from './read-secret.js';
+import { Interrupted, PasswordsDiffer, readNewPassword } from './read-secret.js';
 import { askOnTerminal, describeClientError, exitStatusOf, NotApproved, runAndFollow } from './run-recipe.js';
 import { parseSince, SINCE_FORMS } from './since.js';
 
@@ -60,6 +64,31 @@ async function withServices<T>(fn: (s: ReturnType<typeof createServices>) => Pro
   }
 }
 
+/**
+ * Every setting with its default and meaning, from the server's one table of them: a setting added
+ * there is listed here without anyone remembering to.
+ */
+function settingsHelp(): string {
+  const width = Math.max(...SETTINGS.map((s) => s.name.length)) + 2;
+  const lines = [
+    '',
+    'Settings: environment variables, or the keys of a JSON file named by COFFER_CONFIG_FILE (the',
+    'environment wins). Every problem is reported at once and the server exits 78.',
+    '',
+    `  ${'Setting'.padEnd(width)}Default`,
+  ];
+  let group = '';
+  for (const s of SETTINGS) {
+    if (s.group !== group) {
+      group = s.group;
+      lines.push('', `${group}:`);
+    }
+    const shown = 'default' in s ? s.default : 'computed' in s ? s.computed : 'unset';
+    lines.push(`  ${s.name.padEnd(width)}${shown}`, `      ${s.meaning}`);
+  }
+  return lines.join('\n');
+}
+
 const program = new Command()
   .name('coffer')
   .description('Coffer: personal, encrypted secrets for data-platform users')
@@ -70,15 +99,64 @@ const program = new Command()
 program
   .command('serve')
   .description('start the server (settings come from COFFER_* environment variables)')
+  .addHelpText('after', settingsHelp())
   .action(async () => {
-    const server = await startServer(loadConfig());
+    const config = loadConfig();
+    // A person at a terminal reads lines; anything else (a file, journald, a collector) gets JSON.
+    const logger = createLogger(config, undefined, { pretty: process.stdout.isTTY === true });
+    const starting = startServer(config, { logger });
+    // Listened for from the start: a signal that comes while the server starts (or just as it says it
+    // listens) still shuts it down cleanly, once it has started, instead of killing it half way.
     const stop = async (signal: string) => {
+      const server = await starting;
       server.app.log.info({ signal }, 'shutting down');
       await server.close();
       process.exit(0);
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
+    await starting;
+  });
+
+/** `coffer doctor` found something Coffer needs broken (docs/cli.md: exit codes). */
+const DOCTOR_FOUND_PROBLEMS = 3;
+
+program
+  .command('doctor')
+  .description(
+    'check, changing nothing, what a server started with these settings needs: the settings, the store, the master key, the sandbox, the interpreters and Jupyter; say what to fix. Exits 0 when all that is needed is in order, 3 otherwise',
+  )
+  .action(async () => {
+    let findings: Finding[];
+    try {
+      const config = loadConfig();
+      findings = [{ check: 'settings', status: 'ok', summary: 'valid' }, ...(await diagnose(config))];
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      findings = [
+        {
+          check: 'settings',
+          status: 'problem',
+          summary: err.problems.join('; '),
+          fix: 'correct the settings named (coffer serve --help lists them all); the other checks need them',
+        },
+      ];
+    }
+    const label = { ok: 'ok', warning: 'warning', problem: 'PROBLEM' } as const;
+    const width = Math.max(...findings.map((f) => f.check.length)) + 2;
+    for (const f of findings) {
+      process.stdout.write(`${label[f.status].padEnd(9)}${f.check.padEnd(width)}${f.summary}\n`);
+      if (f.fix) process.stdout.write(`${' '.repeat(9 + width)}fix: ${f.fix}\n`);
+    }
+    const problems = findings.filter((f) => f.status === 'problem').length;
+    const warnings = findings.filter((f) => f.status === 'warning').length;
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    process.stdout.write(
+      problems > 0
+        ? `coffer doctor: ${plural(problems, 'problem')} to fix${warnings ? `, ${plural(warnings, 'warning')}` : ''}\n`
+        : `coffer doctor: everything Coffer needs is in order${warnings ? ` (${plural(warnings, 'warning')})` : ''}\n`,
+    );
+    if (problems > 0) process.exitCode = DOCTOR_FOUND_PROBLEMS;
   });
 
 const users = program.command('users').description('manage users');
@@ -95,7 +173,7 @@ users
       login: string,
       opts: { admin?: boolean; displayName?: string; email?: string; group?: string[] },
     ) => {
-      const password = await readPassword(`Password for ${login}: `);
+      const password = await readNewPassword(`Password for ${login}: `, `Password for ${login} again: `);
       if (!password) throw new UsageError('no password given on stdin');
       const groups = [...(opts.group ?? []), ...(opts.admin ? ['administrators'] : [])];
       const user = await withServices((s) =>
@@ -162,7 +240,10 @@ users
     "set a user's password (read from stdin); the operator holds the master key, so their secrets are kept",
   )
   .action(async (login: string) => {
-    const password = await readPassword(`New password for ${login}: `);
+    const password = await readNewPassword(
+      `New password for ${login}: `,
+      `New password for ${login} again: `,
+    );
     if (!password) throw new UsageError('no password given on stdin');
     await withServices((s) => s.users.resetPassword(operator, login, password));
     process.stderr.write(`set a new password for ${login}; their secrets are kept\n`);
@@ -457,9 +538,12 @@ try {
   } else if (err instanceof RestoreRefused || err instanceof BackupFileError || err instanceof NotApproved) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(1);
-  } else if (err instanceof UsageError) {
+  } else if (err instanceof UsageError || err instanceof PasswordsDiffer) {
     process.stderr.write(`coffer: ${err.message}\n`);
     process.exit(64);
+  } else if (err instanceof Interrupted) {
+    process.stderr.write('coffer: interrupted; nothing was changed\n');
+    process.exit(130);
   } else if (
     (err as NodeJS.ErrnoException).code === 'EADDRINUSE' ||
     (err as NodeJS.ErrnoException).code === 'EACCES'

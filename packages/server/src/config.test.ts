@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, SETTINGS } from './config.js';
 import { DEFAULT_MASK_MIN_LENGTH } from './execution/log-masker.js';
 
 describe('configuration', () => {
@@ -198,5 +199,38 @@ describe('configuration', () => {
         ]);
       }
     }
+  });
+});
+
+describe('the settings table', () => {
+  it('names each setting once', () => {
+    const names = SETTINGS.map((s) => s.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('holds every COFFER_ name config.ts mentions: there is no setting it reads outside the table', () => {
+    const source = readFileSync(new URL('./config.ts', import.meta.url), 'utf8');
+    const mentioned = new Set(source.match(/COFFER_[A-Z0-9_]+/g));
+    const listed = new Set<string>(SETTINGS.map((s) => s.name));
+    expect([...mentioned].filter((n) => !listed.has(n))).toEqual([]);
+  });
+
+  it.each(SETTINGS.filter((s) => 'default' in s).map((s) => [s.name, (s as { default: string }).default]))(
+    'the default shown for %s (%s) is the one in force when it is unset',
+    (name, shown) => {
+      expect(loadConfig({ [name]: shown }, '/srv/coffer')).toEqual(loadConfig({}, '/srv/coffer'));
+    },
+  );
+
+  it('a setting with no default shown changes nothing when unset', () => {
+    const unset = SETTINGS.filter((s) => !('default' in s) && !('computed' in s)).map((s) => s.name);
+    expect(unset).toContain('COFFER_DATABASE_URL');
+    expect(loadConfig({}, '/srv/coffer')).toMatchObject({
+      databaseUrl: undefined,
+      publicUrl: undefined,
+      metricsToken: undefined,
+      previousMasterKeys: [],
+      masterKey: { kind: 'data-dir-file' },
+    });
   });
 });

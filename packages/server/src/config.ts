@@ -106,55 +106,282 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const KNOWN = [
-  'COFFER_CONFIG_FILE',
-  'COFFER_DATA_DIR',
-  'COFFER_HOST',
-  'COFFER_PORT',
-  'COFFER_DATABASE_URL',
-  'COFFER_PUBLIC_URL',
-  'COFFER_MASTER_KEY',
-  'COFFER_MASTER_KEY_FILE',
-  'COFFER_MASTER_KEY_COMMAND',
-  'COFFER_LOG_LEVEL',
-  'COFFER_TRUST_PROXY',
-  'COFFER_MAX_SECRETS_PER_USER',
-  'COFFER_MAX_BODY_BYTES',
-  'COFFER_SESSION_IDLE_MINUTES',
-  'COFFER_SESSION_MAX_HOURS',
-  'COFFER_LOGIN_MAX_FAILURES',
-  'COFFER_LOGIN_WINDOW_MINUTES',
-  'COFFER_WEB_DIR',
-  'COFFER_JOBS_ENABLED',
-  'COFFER_JOB_CONCURRENCY',
-  'COFFER_JOB_TIMEOUT_SECONDS',
-  'COFFER_JOB_MAX_LOG_BYTES',
-  'COFFER_JOB_MASK_MIN_LENGTH',
-  'COFFER_JOB_USER',
-  'COFFER_KERNEL_IDLE_SECONDS',
-  'COFFER_SANDBOX',
-  'COFFER_SANDBOX_BWRAP',
-  'COFFER_SANDBOX_NETWORK',
-  'COFFER_SANDBOX_UIDS',
-  'COFFER_SANDBOX_ACCOUNT_PATTERN',
-  'COFFER_SANDBOX_MEMORY_MIB',
-  'COFFER_SANDBOX_PROCESSES',
-  'COFFER_SANDBOX_CPU_SECONDS',
-  'COFFER_SANDBOX_FILES_MIB',
-  'COFFER_JOB_PYTHON',
-  'COFFER_JOB_RSCRIPT',
-  'COFFER_JOB_NODE',
-  'COFFER_JOB_WORK_DIR',
-  'COFFER_CLIENTS_DIR',
-  'COFFER_JOB_HEARTBEAT_SECONDS',
-  'COFFER_METRICS_TOKEN',
-  'COFFER_DATABASE_POOL_MAX',
-  'COFFER_DATABASE_URL_FILE',
-  'COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS',
-  'COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS',
-  'COFFER_PREVIOUS_MASTER_KEYS',
-  'COFFER_AUDIT_RETENTION_DAYS',
-] as const;
+/**
+ * Every setting, with its default and what it means: the one list that loadConfig reads from, that
+ * `coffer serve --help` prints, and that a JSON config file may name. A setting read anywhere else
+ * would be one an operator cannot find (config.test.ts and test/cli-serve-help.test.ts hold this).
+ * `default` is the value in force when the setting is unset, parsed like a value given; `computed`
+ * says in words a default that depends on the machine; neither means unset.
+ */
+export const SETTINGS = [
+  {
+    group: 'Server',
+    name: 'COFFER_CONFIG_FILE',
+    meaning: 'A JSON file whose keys are these names; the environment wins over it.',
+  },
+  {
+    group: 'Server',
+    name: 'COFFER_DATA_DIR',
+    default: './data',
+    meaning: 'Data directory: the SQLite database and the default master key file.',
+  },
+  { group: 'Server', name: 'COFFER_HOST', default: '127.0.0.1', meaning: 'Address to listen on.' },
+  {
+    group: 'Server',
+    name: 'COFFER_PORT',
+    default: '11200',
+    meaning: 'Port to listen on (0 picks a free one).',
+  },
+  {
+    group: 'Server',
+    name: 'COFFER_PUBLIC_URL',
+    meaning: 'The URL users reach Coffer at; https:// makes session cookies Secure.',
+  },
+  {
+    group: 'Server',
+    name: 'COFFER_TRUST_PROXY',
+    default: 'false',
+    meaning: 'Trust X-Forwarded-* from a reverse proxy (client address, TLS).',
+  },
+  {
+    group: 'Server',
+    name: 'COFFER_WEB_DIR',
+    computed: 'the installed web UI (packages/web/dist)',
+    meaning: "Where the web UI's built files are.",
+  },
+  {
+    group: 'Server',
+    name: 'COFFER_LOG_LEVEL',
+    default: 'info',
+    meaning: 'fatal, error, warn, info, debug, trace or silent.',
+  },
+  {
+    group: 'Server',
+    name: 'COFFER_METRICS_TOKEN',
+    meaning: 'Bearer token (24+ characters) for GET /metrics; unset, there is no /metrics.',
+  },
+  {
+    group: 'Store',
+    name: 'COFFER_DATABASE_URL',
+    meaning: 'postgres://user:password@host:5432/db for PostgreSQL instead of SQLite in the data directory.',
+  },
+  {
+    group: 'Store',
+    name: 'COFFER_DATABASE_URL_FILE',
+    meaning: 'A file holding that URL (it contains the database password); set one of the two.',
+  },
+  {
+    group: 'Store',
+    name: 'COFFER_DATABASE_POOL_MAX',
+    default: '10',
+    meaning: 'Most PostgreSQL connections one server opens.',
+  },
+  {
+    group: 'Store',
+    name: 'COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS',
+    default: '3',
+    meaning: 'How long a request waits for a PostgreSQL connection before it is answered 503.',
+  },
+  {
+    group: 'Store',
+    name: 'COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS',
+    default: '30',
+    meaning: 'Longest one PostgreSQL statement may run (statement_timeout).',
+  },
+  {
+    group: 'Master key',
+    name: 'COFFER_MASTER_KEY',
+    meaning: 'The master key itself (32 bytes, base64); unset, COFFER_DATA_DIR/master.key.',
+  },
+  { group: 'Master key', name: 'COFFER_MASTER_KEY_FILE', meaning: 'A file holding the master key.' },
+  {
+    group: 'Master key',
+    name: 'COFFER_MASTER_KEY_COMMAND',
+    meaning: 'A command that prints the master key (an external key manager).',
+  },
+  {
+    group: 'Master key',
+    name: 'COFFER_PREVIOUS_MASTER_KEYS',
+    meaning: 'During a rotation: the previous master key(s), comma-separated.',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_MAX_SECRETS_PER_USER',
+    default: '1000',
+    meaning: 'Most secrets one user may hold.',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_MAX_BODY_BYTES',
+    default: '4194304',
+    meaning: 'Largest request body, in bytes.',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_SESSION_IDLE_MINUTES',
+    default: '480',
+    meaning: 'A web session ends after this long without use…',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_SESSION_MAX_HOURS',
+    default: '168',
+    meaning: '…and after this long in any case.',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_LOGIN_MAX_FAILURES',
+    default: '10',
+    meaning: 'Failed sign-ins per login per window before sign-in is refused.',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_LOGIN_WINDOW_MINUTES',
+    default: '15',
+    meaning: 'The sign-in rate-limit window.',
+  },
+  {
+    group: 'Limits',
+    name: 'COFFER_AUDIT_RETENTION_DAYS',
+    default: '90',
+    meaning: 'Days audit records are kept; older ones are removed (export them first).',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOBS_ENABLED',
+    default: 'true',
+    meaning: 'Whether this server runs jobs (any server still queues, shows and cancels them).',
+  },
+  { group: 'Jobs', name: 'COFFER_JOB_CONCURRENCY', default: '2', meaning: 'Jobs this server runs at once.' },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_TIMEOUT_SECONDS',
+    default: '3600',
+    meaning: 'Longest a job may run; then it is stopped as timed out.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_MAX_LOG_BYTES',
+    default: '10485760',
+    meaning: 'Most output a job may write; beyond it the job is stopped and failed.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_MASK_MIN_LENGTH',
+    default: '4',
+    meaning: 'Secret values shorter than this are not masked (shorter than 8: only as whole words).',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_PYTHON',
+    default: 'python3',
+    meaning: 'Python for recipes; a bare name is looked up on /usr/local/bin:/usr/bin:/bin.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_RSCRIPT',
+    default: 'Rscript',
+    meaning: 'Rscript for R recipes, looked up the same way.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_NODE',
+    computed: 'the Node running Coffer',
+    meaning: 'Node for JavaScript recipes.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_WORK_DIR',
+    computed: '$TMPDIR/coffer-jobs',
+    meaning: 'Where each job gets a fresh directory (removed when it ends); outside the data directory.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_CLIENTS_DIR',
+    computed: "the repository's clients/",
+    meaning: 'The Python and R client packages given to jobs.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_HEARTBEAT_SECONDS',
+    default: '5',
+    meaning: 'How often a server says its jobs still run; 6 missed beats and another server fails them.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_KERNEL_IDLE_SECONDS',
+    default: '3600',
+    meaning: 'A notebook kernel idle this long (no client connected) is stopped.',
+  },
+  {
+    group: 'Jobs',
+    name: 'COFFER_JOB_USER',
+    meaning: 'Replaced by the sandbox: refused at start; remove it.',
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX',
+    default: 'on',
+    meaning: "off runs users' code without a sandbox: only for a single-user machine.",
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_BWRAP',
+    default: '/usr/bin/bwrap',
+    meaning: 'The bubblewrap program.',
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_NETWORK',
+    default: 'host',
+    meaning: "host: code has the machine's network; coffer-only: loopback and Coffer alone.",
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_UIDS',
+    default: '2000000-2999999',
+    meaning: "As root: uids given to users' code, one per user; no account of the machine may be in it.",
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_ACCOUNT_PATTERN',
+    meaning: "As root, instead: run each user's code as the existing account this names (coffer-{login}).",
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_MEMORY_MIB',
+    default: '2048',
+    meaning: 'Memory of one run (all its processes).',
+  },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_PROCESSES',
+    default: '256',
+    meaning: 'Processes and threads of one run.',
+  },
+  { group: 'Sandbox', name: 'COFFER_SANDBOX_CPU_SECONDS', default: '3600', meaning: 'CPU time of one run.' },
+  {
+    group: 'Sandbox',
+    name: 'COFFER_SANDBOX_FILES_MIB',
+    default: '1024',
+    meaning: "Space one run's files may take (each file, and all together).",
+  },
+] as const satisfies readonly Setting[];
+
+export interface Setting {
+  readonly group: string;
+  readonly name: string;
+  readonly default?: string;
+  readonly computed?: string;
+  readonly meaning: string;
+}
+
+export type SettingName = (typeof SETTINGS)[number]['name'];
+
+const NAMES: ReadonlySet<string> = new Set(SETTINGS.map((s) => s.name));
+const DEFAULTS = new Map<string, string>(
+  SETTINGS.flatMap((s) => ('default' in s ? [[s.name, s.default] as [string, string]] : [])),
+);
 
 /**
  * Reads the configuration once: from an optional JSON file (COFFER_CONFIG_FILE, keys named like the
@@ -162,7 +389,7 @@ const KNOWN = [
  */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
   const problems: string[] = [];
-  const merged: Env = {};
+  const merged: Partial<Record<SettingName, string>> = {};
   const file = env.COFFER_CONFIG_FILE;
   if (file) {
     try {
@@ -171,10 +398,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
         problems.push(`COFFER_CONFIG_FILE ${file}: must hold a JSON object`);
       } else {
         for (const [k, v] of Object.entries(parsed)) {
-          if (!(KNOWN as readonly string[]).includes(k) || k === 'COFFER_CONFIG_FILE') {
+          if (!NAMES.has(k) || k === 'COFFER_CONFIG_FILE') {
             problems.push(`COFFER_CONFIG_FILE ${file}: unknown setting ${k}`);
           } else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') {
-            merged[k] = String(v);
+            merged[k as SettingName] = String(v);
           } else {
             problems.push(`COFFER_CONFIG_FILE ${file}: ${k} must be a string, number or boolean`);
           }
@@ -184,25 +411,28 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       problems.push(`COFFER_CONFIG_FILE ${file}: cannot be read as JSON (${(err as Error).message})`);
     }
   }
-  for (const k of KNOWN) if (env[k] !== undefined && env[k] !== '') merged[k] = env[k];
+  for (const { name } of SETTINGS) if (env[name] !== undefined && env[name] !== '') merged[name] = env[name];
+  /** A setting as given, or else its default from SETTINGS (undefined: unset, no default). */
+  const setting = (name: SettingName): string | undefined => merged[name] ?? DEFAULTS.get(name);
+  /** A setting that has a default, so always a value. */
+  const value = (name: SettingName): string => setting(name) ?? '';
 
   /** `what` says what the number is, where its name alone does not. */
-  const int = (name: string, def: number, min: number, max: number, what?: string): number => {
-    const raw = merged[name];
-    if (raw === undefined) return def;
+  const int = (name: SettingName, min: number, max: number, what?: string): number => {
+    const raw = setting(name) ?? '';
     const n = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
       problems.push(
         `${name}=${JSON.stringify(raw)}: must be a whole number from ${min} to ${max}${what ? ` (${what})` : ''}`,
       );
-      return def;
+      return Number(DEFAULTS.get(name));
     }
     return n;
   };
 
-  const dataDir = path.resolve(cwd, merged.COFFER_DATA_DIR ?? './data');
-  const host = merged.COFFER_HOST ?? '127.0.0.1';
-  const port = int('COFFER_PORT', 11200, 0, 65535);
+  const dataDir = path.resolve(cwd, value('COFFER_DATA_DIR'));
+  const host = value('COFFER_HOST');
+  const port = int('COFFER_PORT', 0, 65535);
 
   // The URL holds the database password: no message here repeats it.
   let databaseUrl = merged.COFFER_DATABASE_URL;
@@ -238,9 +468,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     }
   }
 
-  const keySources = ['COFFER_MASTER_KEY', 'COFFER_MASTER_KEY_FILE', 'COFFER_MASTER_KEY_COMMAND'].filter(
-    (k) => merged[k] !== undefined,
-  );
+  const keySources = (
+    ['COFFER_MASTER_KEY', 'COFFER_MASTER_KEY_FILE', 'COFFER_MASTER_KEY_COMMAND'] as const
+  ).filter((k) => merged[k] !== undefined);
   let masterKey: MasterKeySource = { kind: 'data-dir-file', path: path.join(dataDir, 'master.key') };
   if (keySources.length > 1) {
     problems.push(`set only one master key source; found ${keySources.join(', ')}`);
@@ -262,23 +492,23 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   }
 
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-  const logLevel = (merged.COFFER_LOG_LEVEL ?? 'info') as Config['logLevel'];
+  const logLevel = value('COFFER_LOG_LEVEL') as Config['logLevel'];
   if (!levels.includes(logLevel)) {
     problems.push(`COFFER_LOG_LEVEL=${JSON.stringify(logLevel)}: must be one of ${levels.join(', ')}`);
   }
-  const trustRaw = (merged.COFFER_TRUST_PROXY ?? 'false').toLowerCase();
+  const trustRaw = value('COFFER_TRUST_PROXY').toLowerCase();
   if (!['true', 'false'].includes(trustRaw)) problems.push('COFFER_TRUST_PROXY: must be true or false');
 
   const limits = {
-    secretsPerUser: int('COFFER_MAX_SECRETS_PER_USER', 1000, 1, 1_000_000),
-    bodyBytes: int('COFFER_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 512 * 1024 * 1024),
-    sessionIdleMinutes: int('COFFER_SESSION_IDLE_MINUTES', 8 * 60, 1, 7 * 24 * 60),
-    sessionMaxHours: int('COFFER_SESSION_MAX_HOURS', 7 * 24, 1, 90 * 24),
-    loginFailuresPerWindow: int('COFFER_LOGIN_MAX_FAILURES', 10, 1, 10_000),
-    loginWindowMinutes: int('COFFER_LOGIN_WINDOW_MINUTES', 15, 1, 24 * 60),
+    secretsPerUser: int('COFFER_MAX_SECRETS_PER_USER', 1, 1_000_000),
+    bodyBytes: int('COFFER_MAX_BODY_BYTES', 1024, 512 * 1024 * 1024),
+    sessionIdleMinutes: int('COFFER_SESSION_IDLE_MINUTES', 1, 7 * 24 * 60),
+    sessionMaxHours: int('COFFER_SESSION_MAX_HOURS', 1, 90 * 24),
+    loginFailuresPerWindow: int('COFFER_LOGIN_MAX_FAILURES', 1, 10_000),
+    loginWindowMinutes: int('COFFER_LOGIN_WINDOW_MINUTES', 1, 24 * 60),
   };
 
-  const jobsEnabled = (merged.COFFER_JOBS_ENABLED ?? 'true').toLowerCase();
+  const jobsEnabled = value('COFFER_JOBS_ENABLED').toLowerCase();
   if (!['true', 'false'].includes(jobsEnabled)) problems.push('COFFER_JOBS_ENABLED: must be true or false');
   if (merged.COFFER_JOB_USER !== undefined)
     problems.push(
@@ -286,34 +516,35 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     );
   const jobs: JobsConfig = {
     enabled: jobsEnabled === 'true',
-    concurrency: int('COFFER_JOB_CONCURRENCY', 2, 1, 256),
-    timeoutSeconds: int('COFFER_JOB_TIMEOUT_SECONDS', 3600, 1, 7 * 24 * 3600),
-    maxLogBytes: int('COFFER_JOB_MAX_LOG_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
-    maskMinLength: int('COFFER_JOB_MASK_MIN_LENGTH', 4, 1, 1024),
-    python: merged.COFFER_JOB_PYTHON ?? 'python3',
-    rscript: merged.COFFER_JOB_RSCRIPT ?? 'Rscript',
+    concurrency: int('COFFER_JOB_CONCURRENCY', 1, 256),
+    timeoutSeconds: int('COFFER_JOB_TIMEOUT_SECONDS', 1, 7 * 24 * 3600),
+    maxLogBytes: int('COFFER_JOB_MAX_LOG_BYTES', 1024, 1024 * 1024 * 1024),
+    maskMinLength: int('COFFER_JOB_MASK_MIN_LENGTH', 1, 1024),
+    python: value('COFFER_JOB_PYTHON'),
+    rscript: value('COFFER_JOB_RSCRIPT'),
     node: merged.COFFER_JOB_NODE ?? process.execPath,
     workRoot: path.resolve(cwd, merged.COFFER_JOB_WORK_DIR ?? path.join(tmpdir(), 'coffer-jobs')),
     clientsDir: path.resolve(cwd, merged.COFFER_CLIENTS_DIR ?? bundledClientsDir()),
-    heartbeatSeconds: int('COFFER_JOB_HEARTBEAT_SECONDS', 5, 1, 3600),
-    kernelIdleSeconds: int('COFFER_KERNEL_IDLE_SECONDS', 3600, 1, 7 * 24 * 3600),
+    heartbeatSeconds: int('COFFER_JOB_HEARTBEAT_SECONDS', 1, 3600),
+    kernelIdleSeconds: int('COFFER_KERNEL_IDLE_SECONDS', 1, 7 * 24 * 3600),
   };
 
-  const sandboxMode = (merged.COFFER_SANDBOX ?? 'on').toLowerCase();
+  const sandboxMode = value('COFFER_SANDBOX').toLowerCase();
   if (!['on', 'off'].includes(sandboxMode))
     problems.push(
       `COFFER_SANDBOX=${JSON.stringify(merged.COFFER_SANDBOX)}: must be on (the default) or off (a single-user machine only)`,
     );
-  const network = merged.COFFER_SANDBOX_NETWORK ?? 'host';
+  const network = value('COFFER_SANDBOX_NETWORK');
   if (network !== 'host' && network !== 'coffer-only')
     problems.push(`COFFER_SANDBOX_NETWORK=${JSON.stringify(network)}: must be host or coffer-only`);
   const uidRange = { min: 2_000_000, max: 2_999_999 };
-  if (merged.COFFER_SANDBOX_UIDS !== undefined) {
-    const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(merged.COFFER_SANDBOX_UIDS);
+  {
+    const uids = value('COFFER_SANDBOX_UIDS');
+    const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(uids);
     const [min, max] = [Number(m?.[1]), Number(m?.[2])];
     if (!m || min < 1000 || max < min || max > 4_294_967_294)
       problems.push(
-        `COFFER_SANDBOX_UIDS=${JSON.stringify(merged.COFFER_SANDBOX_UIDS)}: must be a range FIRST-LAST of uids from 1000 up, e.g. 2000000-2999999`,
+        `COFFER_SANDBOX_UIDS=${JSON.stringify(uids)}: must be a range FIRST-LAST of uids from 1000 up, e.g. 2000000-2999999`,
       );
     else Object.assign(uidRange, { min, max });
   }
@@ -325,22 +556,22 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const MIB = 1024 * 1024;
   const sandbox: SandboxConfig = {
     mode: sandboxMode === 'off' ? 'off' : 'bubblewrap',
-    bwrap: merged.COFFER_SANDBOX_BWRAP ?? '/usr/bin/bwrap',
+    bwrap: value('COFFER_SANDBOX_BWRAP'),
     prlimit: '/usr/bin/prlimit',
     network: network === 'coffer-only' ? 'coffer-only' : 'host',
     uidRange,
     accountPattern,
     limits: {
-      memoryBytes: int('COFFER_SANDBOX_MEMORY_MIB', 2048, 64, 1024 * 1024) * MIB,
-      processes: int('COFFER_SANDBOX_PROCESSES', 256, 16, 65536),
-      cpuSeconds: int('COFFER_SANDBOX_CPU_SECONDS', 3600, 1, 30 * 24 * 3600),
-      fileBytes: int('COFFER_SANDBOX_FILES_MIB', 1024, 1, 1024 * 1024) * MIB,
+      memoryBytes: int('COFFER_SANDBOX_MEMORY_MIB', 64, 1024 * 1024) * MIB,
+      processes: int('COFFER_SANDBOX_PROCESSES', 16, 65536),
+      cpuSeconds: int('COFFER_SANDBOX_CPU_SECONDS', 1, 30 * 24 * 3600),
+      fileBytes: int('COFFER_SANDBOX_FILES_MIB', 1, 1024 * 1024) * MIB,
     },
   };
 
-  const databasePoolMax = int('COFFER_DATABASE_POOL_MAX', 10, 1, 1000);
-  const databaseConnectTimeoutSeconds = int('COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS', 3, 1, 600);
-  const databaseStatementTimeoutSeconds = int('COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS', 30, 1, 86_400);
+  const databasePoolMax = int('COFFER_DATABASE_POOL_MAX', 1, 1000);
+  const databaseConnectTimeoutSeconds = int('COFFER_DATABASE_CONNECT_TIMEOUT_SECONDS', 1, 600);
+  const databaseStatementTimeoutSeconds = int('COFFER_DATABASE_STATEMENT_TIMEOUT_SECONDS', 1, 86_400);
   const metricsToken = merged.COFFER_METRICS_TOKEN;
   if (metricsToken !== undefined && !/^[\x21-\x7e]{24,256}$/.test(metricsToken))
     problems.push(
@@ -350,7 +581,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const audit = {
     retentionDays: int(
       'COFFER_AUDIT_RETENTION_DAYS',
-      90,
       1,
       36_500,
       'days of audit records to keep; export them with `coffer audit export` to keep them longer elsewhere',

@@ -1,5 +1,5 @@
 export { buildApp, createServices, type AppDeps, type Services } from './app.js';
-export { loadConfig, ConfigError, type Config } from './config.js';
+export { loadConfig, ConfigError, SETTINGS, type Config, type Setting } from './config.js';
 export { systemClock, type Clock } from './clock.js';
 export { createLogger, REDACT_PATHS } from './logger.js';
 export { newKeyWarning, openRuntime, startServer } from './server.js';
@@ -16,3 +16,4 @@ export { StoreCannotWrite, StoreUnreachable } from './store/unavailable.js';
 export { rotate } from './modules/keys/rotation.js';
 export { exportAuditTrail, type ExportedAuditRecord } from './modules/audit/audit.export.js';
 export { createAuditPruner, type AuditPruner, type PruneSummary } from './modules/audit/audit.pruner.js';
+export { diagnose, type Finding } from './doctor/doctor.js';

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import type { Config } from './config.js';
 
 /**
@@ -30,6 +31,25 @@ export const REDACT_PATHS = [
   'err.client',
 ];
 
-export function createLogger(config: Pick<Config, 'logLevel'>, destination?: pino.DestinationStream): Logger {
-  return pino({ level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+/**
+ * The server's logger: JSON lines for log collectors, or with `pretty` (a person at a terminal) one
+ * readable line per event. Redaction happens before either is written, so both hide the same fields.
+ */
+export function createLogger(
+  config: Pick<Config, 'logLevel'>,
+  destination?: pino.DestinationStream | NodeJS.WritableStream,
+  opts: { pretty?: boolean } = {},
+): Logger {
+  const options = { level: config.logLevel, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  if (!opts.pretty) return pino(options, destination as pino.DestinationStream | undefined);
+  return pino(
+    options,
+    PinoPretty({
+      destination: destination ?? 1,
+      // Synchronous, so the last lines before an exit (a refusal to start, a shutdown) are not lost.
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname',
+    }),
+  );
 }

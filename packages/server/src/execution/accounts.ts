@@ -45,18 +45,14 @@ export function createAccountPolicy(deps: {
   serverUid: number;
 }): AccountPolicy {
   const { store, clock, config, serverUid } = deps;
+  const probeAccount = probeAccountFor(config, serverUid);
   if (serverUid !== 0) {
-    if (config.pattern !== undefined)
-      throw new AccountError(
-        'COFFER_SANDBOX_ACCOUNT_PATTERN needs the server to run as root: an ordinary account cannot start code as another',
-      );
     return {
       description: 'the server’s own account (it does not run as root); sandboxes keep users apart',
       accountFor: async () => undefined,
       probeAccount: undefined,
     };
   }
-  const probeAccount = { uid: NOBODY, gid: NOBODY };
   if (config.pattern !== undefined) {
     const pattern = config.pattern;
     const known = new Map<string, Account>();
@@ -83,7 +79,6 @@ export function createAccountPolicy(deps: {
   }
 
   const { min, max } = config.uidRange;
-  checkRangeIsFree(min, max);
   // A user's uid never changes, so it is kept once known (no secret in it).
   const known = new Map<string, number>();
   return {
@@ -102,6 +97,22 @@ export function createAccountPolicy(deps: {
       return { uid, gid: uid };
     },
   };
+}
+
+/**
+ * The account a test sandbox runs as, once the settings are checked against the machine (the checks
+ * of createAccountPolicy, without a store: `coffer doctor` makes them too). Throws AccountError.
+ */
+export function probeAccountFor(config: AccountsConfig, serverUid: number): Account | undefined {
+  if (serverUid !== 0) {
+    if (config.pattern !== undefined)
+      throw new AccountError(
+        'COFFER_SANDBOX_ACCOUNT_PATTERN needs the server to run as root: an ordinary account cannot start code as another',
+      );
+    return undefined;
+  }
+  if (config.pattern === undefined) checkRangeIsFree(config.uidRange.min, config.uidRange.max);
+  return { uid: NOBODY, gid: NOBODY };
 }
 
 /** A range must hold no account of this machine, nor a range handed to containers (/etc/subuid). */

@@ -4,16 +4,17 @@ import type { Config } from '../config.js';
 import type { SecretService } from '../modules/secrets/secret.service.js';
 import type { TicketService } from '../modules/tickets/ticket.service.js';
 import type { Store } from '../store/store.js';
-import { createAccountPolicy } from './accounts.js';
+import { AccountError, createAccountPolicy, probeAccountFor } from './accounts.js';
 import { bubblewrapBackend } from './bubblewrap.js';
 import { createCodeRunner, type Listening } from './code-runner.js';
 import type { Limits } from './limits.js';
 import { plainProcessBackend } from './plain-process.js';
 import { createProcessWatch } from './process-watch.js';
 import { startCofferRelay, type CofferRelay } from './relay.js';
-import { createRuntimes } from './runtimes.js';
+import { probeSandbox, type SandboxProblem } from './probe.js';
+import { createRuntimes, type Runtimes } from './runtimes.js';
 import { createSpawner } from './spawner.js';
-import type { NetworkMode } from './sandbox.js';
+import type { NetworkMode, SandboxBackend } from './sandbox.js';
 
 /*
  * The composition of execution/: the only place that picks a sandbox backend. Everything that runs
@@ -28,6 +29,80 @@ export interface SandboxReport {
   network: NetworkMode;
   limits: Limits;
   problem?: { cause: string; fix: string };
+}
+
+/** The one choice of a sandbox backend, for the server and for `coffer doctor` alike. */
+function backendFor(
+  config: Config,
+  runtimes: Runtimes,
+  relay: () => { relay: CofferRelay; port: number },
+): SandboxBackend {
+  const { sandbox } = config;
+  return sandbox.mode === 'off'
+    ? plainProcessBackend({ prlimit: sandbox.prlimit })
+    : bubblewrapBackend({
+        bwrap: sandbox.bwrap,
+        prlimit: sandbox.prlimit,
+        systemDirs: runtimes.systemDirs(),
+        network: sandbox.network,
+        relay: () => {
+          const r = relay();
+          return {
+            dir: r.relay.dir,
+            socket: r.relay.socket,
+            script: r.relay.script,
+            node: runtimes.node,
+            port: r.port,
+          };
+        },
+      });
+}
+
+/**
+ * For `coffer doctor`: whether this machine can make the sandbox these settings ask for, found as the
+ * server finds it at start (the same backend, account and work directory, a real launch of `true`).
+ * Undefined when it can; `off` when the operator opted out.
+ */
+export async function checkSandbox(config: Config): Promise<SandboxProblem | 'off' | undefined> {
+  if (config.sandbox.mode === 'off') return 'off';
+  const serverUid = process.getuid?.() ?? -1;
+  let account;
+  try {
+    account = probeAccountFor(
+      { uidRange: config.sandbox.uidRange, pattern: config.sandbox.accountPattern },
+      serverUid,
+    );
+  } catch (e) {
+    if (!(e instanceof AccountError)) throw e;
+    return {
+      cause: e.message,
+      fix: 'change COFFER_SANDBOX_UIDS or COFFER_SANDBOX_ACCOUNT_PATTERN as it says',
+    };
+  }
+  const runtimes = createRuntimes(config.jobs);
+  let relay: CofferRelay | undefined;
+  const spawner = createSpawner();
+  // The launcher is unref'd so that it never keeps a server alive; a command with nothing else to do
+  // would exit in the middle of the probe without this.
+  const keepAlive = setInterval(() => undefined, 60_000);
+  try {
+    if (config.sandbox.network === 'coffer-only')
+      // Nothing calls Coffer from `true`: the relay only has to exist, as it does beside a server.
+      relay = await startCofferRelay(config.jobs.workRoot, () => ({
+        host: '127.0.0.1',
+        port: config.port,
+        protocol: 'http',
+      }));
+    const backend = backendFor(config, runtimes, () => {
+      if (!relay) throw new Error('the relay to Coffer is not running');
+      return { relay, port: config.port };
+    });
+    return await probeSandbox(backend, spawner, { workRoot: config.jobs.workRoot, account, serverUid });
+  } finally {
+    clearInterval(keepAlive);
+    spawner.stop();
+    await relay?.close();
+  }
 }
 
 export function createUserCodeExecution(deps: {
@@ -50,25 +125,10 @@ export function createUserCodeExecution(deps: {
   let listening: Listening | undefined;
   let relay: CofferRelay | undefined;
   const { sandbox } = config;
-  const backend =
-    sandbox.mode === 'off'
-      ? plainProcessBackend({ prlimit: sandbox.prlimit })
-      : bubblewrapBackend({
-          bwrap: sandbox.bwrap,
-          prlimit: sandbox.prlimit,
-          systemDirs: runtimes.systemDirs(),
-          network: sandbox.network,
-          relay: () => {
-            if (!relay || !listening) throw new Error('the relay to Coffer is not running yet');
-            return {
-              dir: relay.dir,
-              socket: relay.socket,
-              script: relay.script,
-              node: runtimes.node,
-              port: listening.port,
-            };
-          },
-        });
+  const backend = backendFor(config, runtimes, () => {
+    if (!relay || !listening) throw new Error('the relay to Coffer is not running yet');
+    return { relay, port: listening.port };
+  });
   const watch = createProcessWatch();
   const spawner = createSpawner();
   const code = createCodeRunner({

@@ -211,7 +211,7 @@ export type Runtimes = ReturnType<typeof createRuntimes>;
  * server started from a shell with a version manager (pyenv's shims, nvm) must not hand code a
  * shim that needs the operator's home.
  */
-function resolveProgram(program: string): string {
+export function resolveProgram(program: string): string {
   if (program.includes('/')) return path.resolve(program);
   for (const dir of CODE_PATH.split(':')) {
     const candidate = path.join(dir, program);

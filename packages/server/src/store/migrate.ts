@@ -39,6 +39,9 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0017-plugin-settings-revisions': m0017 as FrozenMigration,
 };
 
+/** The migrations this code knows, in order: a store is current when it has applied exactly these. */
+export const MIGRATION_NAMES: readonly string[] = Object.keys(MIGRATIONS).sort();
+
 /**
  * Brings the schema up to date. Kysely's migrator takes a lock (an advisory lock on PostgreSQL), so
  * several replicas starting at once migrate exactly once.

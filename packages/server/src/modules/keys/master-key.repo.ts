@@ -187,3 +187,8 @@ export async function insertDataKeyRow(
 export async function deleteDataKeysBelow(db: Db, userId: string, version: number): Promise<void> {
   await db.deleteFrom('data_keys').where('user_id', '=', userId).where('version', '<', version).execute();
 }
+
+/** Every stored data key, wrapped (for `coffer doctor`, which checks that each one opens). */
+export async function wrappedDataKeys(db: Db) {
+  return db.selectFrom('data_keys').select(['user_id', 'version', 'wrapped']).execute();
+}
