@@ -90,7 +90,7 @@ export interface CliResult {
  * On the PostgreSQL run, a data directory's commands and servers share one database of their own, as
  * the SQLite run's share the file in it. A test that names its database keeps it.
  */
-async function withStore(env: Record<string, string>): Promise<Record<string, string>> {
+export async function withStore(env: Record<string, string>): Promise<Record<string, string>> {
   if (testStore !== 'postgres' || env.COFFER_DATABASE_URL || !env.COFFER_DATA_DIR) return env;
   return { ...env, COFFER_DATABASE_URL: await databaseFor(env.COFFER_DATA_DIR) };
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { CLI } from '../helpers/coffer-process.js';
+import { CLI, withStore } from '../helpers/coffer-process.js';
 
 /*
  * Runs the real `coffer` command on a pseudo-terminal, as an operator at a shell would: stdin, stdout
@@ -68,15 +68,16 @@ print(json.dumps({"output": out.decode("utf-8", "replace"), "code": code, "signa
 `;
 
 /** Runs `coffer <args>` on a terminal through `steps`, until it exits (or `timeoutMs`). */
-export function runCliInPty(
+export async function runCliInPty(
   args: string[],
   opts: { env: Record<string, string>; steps?: PtyStep[]; timeoutMs?: number },
 ): Promise<PtyResult> {
   const env: Record<string, string> = { LANG: 'C.UTF-8', TERM: 'xterm' };
   for (const k of ['PATH', 'HOME', 'TMPDIR']) if (process.env[k]) env[k] = process.env[k];
+  // The store under test, as runCli gives it: on PostgreSQL, the data directory's own database.
   const spec = {
     argv: [process.execPath, CLI, ...args],
-    env: { ...env, ...opts.env },
+    env: { ...env, ...(await withStore(opts.env)) },
     steps: opts.steps ?? [],
     timeout: (opts.timeoutMs ?? 30_000) / 1000,
   };
