@@ -21,6 +21,7 @@ import { killAllChildren, removeTempDirs } from './helpers/coffer-process.js';
 import { attackDeployments, type Deployment as AttackDeployment } from './support/attack-deployments.js';
 import { readStat } from '../packages/server/src/execution/process-tree.js';
 import { hostPidsRunning } from './support/host-processes.js';
+import { ATTACK_PRELUDE, attacks, expectAllBlocked } from './support/job-attacks.js';
 import { startJob, waitForJob, type FinishedJob } from './support/jobs.js';
 import { zipEntries } from './support/plugin-zips.js';
 import { ticketPrintedIn } from './support/printed-ticket.js';
@@ -85,27 +86,13 @@ async function pluginZip(): Promise<Buffer> {
   ]);
 }
 
-/** Python that runs each named attack and prints `ATTACK <name> BLOCKED|GOT <detail>`. */
-const PRELUDE = `import ctypes, json, os, sys, urllib.request, urllib.error
-def attack(name, fn):
-    try:
-        got = fn()
-        print("ATTACK", name, "GOT" if got else "BLOCKED", got if got else "(nothing)", flush=True)
-    except Exception as e:
-        print("ATTACK", name, "BLOCKED", type(e).__name__, getattr(e, "code", None) or getattr(e, "errno", ""), flush=True)
+/** The attack helper, and call(path): a GET to Coffer with the run's own ticket. */
+const PRELUDE = `${ATTACK_PRELUDE}import json, urllib.request, urllib.error
 def call(path):
     url = "%s://%s:%s%s" % (os.environ["DKU_BACKEND_PROTOCOL"], os.environ["DKU_BACKEND_HOST"], os.environ["DKU_BACKEND_PORT"], path)
     req = urllib.request.Request(url, headers={"X-DKU-APITicket": os.environ["DKU_API_TICKET"]})
     return urllib.request.urlopen(req, timeout=10).read().decode()
 `;
-
-function attacks(log: string): { name: string; outcome: string; detail: string }[] {
-  return [...log.matchAll(/^ATTACK (\S+) (BLOCKED|GOT) ?(.*)$/gm)].map((m) => ({
-    name: m[1]!,
-    outcome: m[2]!,
-    detail: m[3]!,
-  }));
-}
 
 type Deployment = AttackDeployment<'root' | 'bob' | 'mallory'>;
 const deployments = attackDeployments(
@@ -148,12 +135,6 @@ describe.each(deployments)('plugin attacks, %s', (_name, deploy) => {
       expect(job.log, `Bob’s ${what} leaked into Mallory’s output`).not.toContain(text);
     expect(hostPidsRunning(VICTIM_MARKER), 'Bob’s run was disturbed').toHaveLength(1);
     return job;
-  }
-
-  function expectAllBlocked(job: FinishedJob, names: string[]): void {
-    const seen = attacks(job.log);
-    expect(seen.map((a) => a.name).sort(), job.log).toEqual([...names].sort());
-    for (const a of seen) expect(a.outcome, `${a.name}: ${a.detail}\n${job.log}`).toBe('BLOCKED');
   }
 
   beforeAll(async () => {

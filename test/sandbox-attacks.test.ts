@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killAllChildren, removeTempDirs } from './helpers/coffer-process.js';
 import { attackDeployments, type Deployment as AttackDeployment } from './support/attack-deployments.js';
 import { hostPidsRunning } from './support/host-processes.js';
+import { ATTACK_PRELUDE, attacks, expectAllBlocked } from './support/job-attacks.js';
 import { putRecipe, startJob, waitForJob, type FinishedJob } from './support/jobs.js';
 import { httpRequest, TestServer, type Reply, type TestUser } from './support/test-server.js';
 import { ticketPrintedIn } from './support/printed-ticket.js';
@@ -33,24 +34,6 @@ const deployments = attackDeployments('sandbox attacks', ['alice', 'bob'], { COF
 
 const call = (d: Deployment, user: TestUser, method: string, p: string, body?: unknown): Promise<Reply> =>
   httpRequest(d.url, method, p, { key: user.key, body });
-
-/** Python that runs each named attack and prints `ATTACK <name> BLOCKED|GOT <detail>`. */
-const PRELUDE = `import ctypes, errno, os, sys
-def attack(name, fn):
-    try:
-        got = fn()
-        print("ATTACK", name, "GOT" if got else "BLOCKED", got if got else "(nothing)", flush=True)
-    except Exception as e:
-        print("ATTACK", name, "BLOCKED", type(e).__name__, getattr(e, "errno", ""), flush=True)
-`;
-
-function attacks(log: string): { name: string; outcome: string; detail: string }[] {
-  return [...log.matchAll(/^ATTACK (\S+) (BLOCKED|GOT) ?(.*)$/gm)].map((m) => ({
-    name: m[1]!,
-    outcome: m[2]!,
-    detail: m[3]!,
-  }));
-}
 
 function sha(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('hex');
@@ -114,18 +97,12 @@ time.sleep(600)
   /** Runs Bob's recipe; checks the victim is untouched and nothing of Alice's shows. */
   async function bobRuns(name: string, code: string, opts: { project?: string } = {}): Promise<FinishedJob> {
     const project = opts.project ?? 'BOB';
-    await putRecipe(d.api, d.bob, project, name, 'python', PRELUDE + code);
+    await putRecipe(d.api, d.bob, project, name, 'python', ATTACK_PRELUDE + code);
     const job = await waitForJob(d.api, d.bob, await startJob(d.api, d.bob, project, name));
     expect(job.log, 'Alice’s value leaked into Bob’s output').not.toContain(ALICE_VALUE);
     expect(job.log, 'Alice’s ticket leaked into Bob’s output').not.toContain(aliceTicket);
     expect(hostPidsRunning(VICTIM_MARKER), 'Alice’s job was disturbed').toHaveLength(1);
     return job;
-  }
-
-  function expectAllBlocked(job: FinishedJob, names: string[]): void {
-    const seen = attacks(job.log);
-    expect(seen.map((a) => a.name).sort(), job.log).toEqual([...names].sort());
-    for (const a of seen) expect(a.outcome, `${a.name}: ${a.detail}\n${job.log}`).toBe('BLOCKED');
   }
 
   it("reading /proc/*/environ finds no one's environment but its own: not Alice's ticket", async () => {
