@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Config } from '../config.js';
 import { DecryptionError, Keyring, loadMasterKey, MasterKeyError, parseMasterKey } from '../crypto/index.js';
 import { checkSandbox } from '../execution/index.js';
-import { JUPYTER_PYTHON, resolveProgram } from '../execution/runtimes.js';
+import { CODE_PATH, JUPYTER_PYTHON, resolveProgram } from '../execution/runtimes.js';
 import { matchKeyVersions } from '../modules/keys/key-versions.js';
 import { listMasterKeys, wrappedDataKeys } from '../modules/keys/master-key.repo.js';
 import { countUsers } from '../modules/users/user.repo.js';
@@ -287,7 +287,7 @@ function run(program: string, args: string[]): Promise<Ran> {
     execFile(
       program,
       args,
-      { timeout: 60_000, env: { PATH: '/usr/local/bin:/usr/bin:/bin', LANG: 'C.UTF-8' } },
+      { timeout: 60_000, env: { PATH: CODE_PATH, LANG: 'C.UTF-8' } },
       (err, stdout, stderr) =>
         resolve(
           err

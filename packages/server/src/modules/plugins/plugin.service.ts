@@ -82,6 +82,16 @@ export function createPluginService(deps: {
     recipes: p.manifest.recipes.length,
   });
 
+  /**
+   * Bumps a plugin's settings revision, the first write of every change of its settings (on PostgreSQL
+   * the row lock that keeps two changes apart); answers the new revision.
+   */
+  async function bumpRevision(trx: Db, id: string): Promise<number> {
+    const revision = await repo.bumpSettingsRevision(trx, id);
+    if (revision === undefined) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+    return revision;
+  }
+
   async function load(id: string): Promise<repo.PluginRecord> {
     const p = await repo.findPlugin(db, id);
     if (!p) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
@@ -163,7 +173,7 @@ export function createPluginService(deps: {
         });
         // What the new version no longer asks for goes: presets of parameter sets it dropped, and users'
         // credentials for parameters it dropped (sealed values nobody could see or remove otherwise).
-        const revision = (await repo.bumpSettingsRevision(trx, manifest.id))!;
+        const revision = await bumpRevision(trx, manifest.id);
         await repo.pruneToManifest(trx, manifest, { revision, by: credentialOf(caller) });
         await restamp(trx, caller, manifest.id);
         await audit.record(trx, caller, [
@@ -245,8 +255,7 @@ export function createPluginService(deps: {
       const now = clock.now();
       const by = caller.kind === 'user' ? caller.user.login : 'operator';
       await store.transaction(async (trx) => {
-        const revision = await repo.bumpSettingsRevision(trx, id);
-        if (revision === undefined) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+        const revision = await bumpRevision(trx, id);
         await repo.upsertPreset(
           trx,
           {
@@ -275,8 +284,10 @@ export function createPluginService(deps: {
       requireAdmin(caller);
       await store.transaction(async (trx) => {
         const revision = await repo.bumpSettingsRevision(trx, id);
-        const deleted = { revision: revision ?? 0, by: credentialOf(caller) };
-        if (revision === undefined || !(await repo.deletePreset(trx, id, set, name, deleted)))
+        const deleted =
+          revision !== undefined &&
+          (await repo.deletePreset(trx, id, set, name, { revision, by: credentialOf(caller) }));
+        if (!deleted)
           throw new NotFound(`plugin ${id} has no preset ${JSON.stringify(name)} of parameter set ${set}`);
         await audit.record(trx, caller, [
           { action: 'plugin.preset_deleted', detail: { plugin: id, parameterSet: set, preset: name } },
@@ -350,7 +361,7 @@ export function createPluginService(deps: {
           );
         if (typeof x.name !== 'string') throw new Invalid(`presets[${i}].name must be a string`);
         checkPresetName(x.name);
-        const key = `${set.id}\u0000${x.name}`;
+        const key = presetKey(set.id, x.name);
         if (seen.has(key)) throw new Invalid(`presets[${i}]: preset ${x.name} of ${set.id} appears twice`);
         seen.add(key);
         const cfg = x.config ?? {};
@@ -362,13 +373,11 @@ export function createPluginService(deps: {
       const now = clock.now();
       const by = caller.kind === 'user' ? caller.user.login : 'operator';
       const credential = credentialOf(caller);
-      const keyOf = (set: string, name: string) => `${set}\u0000${name}`;
-      const sent = new Map(presets.map((x) => [keyOf(x.set, x.name), x]));
+      const sent = new Map(presets.map((x) => [presetKey(x.set, x.name), x]));
       await store.transaction(async (trx) => {
         // First: on PostgreSQL this locks the plugin's row, so what is judged is what gets written over.
-        const revision = (await repo.bumpSettingsRevision(trx, id)) ?? 0;
-        const current = await repo.findPlugin(trx, id);
-        if (!current) throw new NotFound(`plugin ${JSON.stringify(id)} is not installed`);
+        const revision = await bumpRevision(trx, id);
+        const current = (await repo.findPlugin(trx, id))!; // the row just bumped, in this transaction
         if (readRevision !== undefined && readRevision >= revision)
           throw new Invalid(
             `${READ_VERSION_FIELD} is newer than the stored settings; send back what GET returned`,
@@ -391,7 +400,7 @@ export function createPluginService(deps: {
           ),
           storedPresets: new Map(
             stored.map((x): [string, StoredPart] => [
-              keyOf(x.parameter_set, x.name),
+              presetKey(x.parameter_set, x.name),
               {
                 content: canonicalJson({
                   config: JSON.parse(x.config),
@@ -405,14 +414,14 @@ export function createPluginService(deps: {
           ),
           deletedPresets: new Map(
             (await repo.presetDeletionsOf(trx, id)).map((x) => [
-              keyOf(x.parameter_set, x.name),
+              presetKey(x.parameter_set, x.name),
               { revision: Number(x.revision), by: x.deleted_by },
             ]),
           ),
         });
         const named = (key: string) => {
           if (key === 'config') return 'the plugin config';
-          const [set, name] = key.split('\u0000');
+          const { set, name } = presetOfKey(key);
           return `preset ${JSON.stringify(name)} of ${set}`;
         };
         if (verdict.conflicts.length > 0)
@@ -427,7 +436,7 @@ export function createPluginService(deps: {
         if (verdict.writeConfig)
           await repo.savePluginConfig(trx, id, JSON.stringify(config), revision, credential);
         for (const key of verdict.remove) {
-          const [set, name] = key.split('\u0000') as [string, string];
+          const { set, name } = presetOfKey(key);
           await repo.deletePreset(trx, id, set, name, { revision, by: credential });
         }
         for (const key of verdict.upsert) {
@@ -499,6 +508,13 @@ function presetView(r: repo.PresetRow, admin: boolean): PresetView {
 
 /** How DSS's settings name a parameter set's kind of preset. */
 const elementType = (plugin: string, set: string) => `parameter-set-${plugin}-${set}`;
+
+/** A preset's key among a plugin's: its parameter set and name (a NUL is in neither). */
+const presetKey = (set: string, name: string) => `${set}\u0000${name}`;
+const presetOfKey = (key: string) => {
+  const [set = '', name = ''] = key.split('\u0000');
+  return { set, name };
+};
 
 /** The session, API key or ticket behind a change (none for the operator's CLI): a save knows its own. */
 const credentialOf = (caller: Caller): string | null => (caller.kind === 'user' ? caller.credentialId : null);
