@@ -382,12 +382,12 @@ export async function listSecretRecordsForUser(
     // names the recipe of someone else's job even if a record were ever to point at one.
     .leftJoin('jobs as j', (join) => join.onRef('j.id', '=', 'c.job_id').on('j.runner_id', '=', userId))
     .leftJoin('projects as jp', 'jp.id', 'j.project_id')
-    .leftJoin('recipes as jr', 'jr.id', 'j.recipe_id')
+    // The job's own record of what it ran: the recipe may have changed or gone since.
     .select([
       'jp.key as job_project',
       'j.recipe_name as job_recipe',
-      'jr.plugin_id as job_plugin_id',
-      'jr.plugin_recipe as job_plugin_recipe',
+      'j.plugin_id as job_plugin_id',
+      'j.plugin_recipe as job_plugin_recipe',
     ])
     .where('r.subject_id', '=', (eb) =>
       eb
