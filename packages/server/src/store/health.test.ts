@@ -52,6 +52,18 @@ describe('store health', () => {
     expect(events).toEqual(['began disk-full', 'ended disk-full refused=1 ms=0']);
   });
 
+  it("PostgreSQL's disk_full (SQLSTATE 53100) is a full disk too, not an unexplained 500", () => {
+    const health = new StoreHealth({ disk: "the PostgreSQL server's disk" });
+    expect(
+      health.refused(err('53100', 'could not extend file "base/16384/2619": No space left on device')),
+    ).toMatchObject({
+      kind: 'disk-full',
+      message:
+        "the store cannot save changes: the PostgreSQL server's disk is full; try again once space has been freed",
+      endsWith: 'write',
+    });
+  });
+
   it('an I/O error is a full disk when the disk has no room left, and an I/O error otherwise', () => {
     expect(watched({ diskHasNoRoom: () => true }).health.refused(err('SQLITE_IOERR_WRITE'))?.kind).toBe(
       'disk-full',

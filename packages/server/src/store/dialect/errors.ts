@@ -53,11 +53,12 @@ export function isStoreLocked(err: unknown): boolean {
 
 /**
  * The database cannot write because the disk under it is full. SQLite: SQLITE_FULL (what a write that
- * runs out of space answers; SQLite has then rolled the transaction back itself). Node: ENOSPC.
+ * runs out of space answers; SQLite has then rolled the transaction back itself). PostgreSQL: 53100
+ * (disk_full; the server has rolled the transaction back). Node: ENOSPC.
  */
 export function isDiskFull(err: unknown): boolean {
   const code = codeOf(err);
-  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+  return code === 'SQLITE_FULL' || code === '53100' || code === 'ENOSPC';
 }
 
 /**
