@@ -1251,6 +1251,19 @@ class CofferAnswersDataikuapiPlugins(unittest.TestCase):
         )
         self.assertIn(status, (200, 201, 204), text)
 
+    def test_08b_a_stale_settings_object_keeps_a_token_replaced_after_its_read(self):
+        stale = self.user.get_own_user().get_settings()
+        status, text = self.coffer(
+            "PUT", "/api/v1/me/plugin-credentials/%s/%s/%s/token" % (PLUGIN_ID, PARAMETER_SET, PRESET),
+            {"value": OTHER_TOKEN},
+        )
+        self.assertIn(status, (200, 201, 204), text)
+        replaced = self.user_marker()
+        self.assertNotEqual(replaced, stale.credentials[self.credential_key])
+        # save() sends the old marker back: it keeps what is stored now, and is never stored as a token.
+        stale.save()
+        self.assertEqual(self.user_marker(), replaced)
+
     # -- removal ------------------------------------------------------------------------------------------
 
     def test_09_delete_without_force_is_refused_while_a_recipe_uses_the_plugin(self):

@@ -22,6 +22,8 @@ export interface UsersTable {
   admin_properties: string;
   preferences: string;
   secrets_revision: number;
+  /** Counts writes of the user's plugin credentials (0018): what a DSS settings read saw of them. */
+  credentials_revision: ColumnType<number, number | undefined, number>;
   password_must_change: ColumnType<number, number | undefined, number>;
   created_at: Millis;
   updated_at: Millis;
@@ -384,6 +386,10 @@ export interface PluginCredentialsTable {
   ciphertext: Buffer;
   key_version: number;
   updated_at: Millis;
+  /** The user's credentials revisions that created and last wrote this one (0018), and who wrote it. */
+  created_revision: ColumnType<number, number | undefined, number>;
+  revision: ColumnType<number, number | undefined, number>;
+  written_by: string | null;
 }
 
 export interface Database {

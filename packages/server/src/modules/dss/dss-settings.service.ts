@@ -26,13 +26,14 @@ export function createDssSettingsService(deps: {
   store: Store;
   users: UserService;
   secrets: SecretService;
-  credentials: Pick<PluginCredentialService, 'dssMarkers' | 'planDssEntries' | 'applyDssPlan'>;
+  credentials: Pick<PluginCredentialService, 'dssView' | 'checkDssEntries' | 'applyDssEntries'>;
 }) {
   const { store, users, secrets, credentials } = deps;
 
   async function view(caller: Caller, target: User) {
     const admin = isAdminCaller(caller);
     const markers = await secrets.markers(caller, target);
+    const plugin = await credentials.dssView(target.id);
     return {
       login: target.login,
       displayName: target.displayName,
@@ -45,11 +46,12 @@ export function createDssSettingsService(deps: {
       userProperties: target.userProperties,
       preferences: target.preferences,
       secrets: markers.entries,
-      credentials: await credentials.dssMarkers(target.id),
+      credentials: plugin.entries,
       ...(admin ? { adminProperties: target.adminProperties } : {}),
       [READ_VERSION_FIELD]: formatReadVersion({
         secretsRevision: markers.revision,
         profile: profileDigest(target, admin),
+        credentialsRevision: plugin.revision,
       }),
     };
   }
@@ -66,8 +68,8 @@ export function createDssSettingsService(deps: {
       // Checked before the transaction too, so a bad body is refused without taking the user's row.
       users.planPatch(caller, before, input.patch);
       const entries = input.secrets ? secrets.validateDssEntries(input.secrets) : undefined;
-      const credentialPlan = input.credentials
-        ? await credentials.planDssEntries(caller, before, input.credentials)
+      const credentialEntries = input.credentials
+        ? credentials.checkDssEntries(input.credentials)
         : undefined;
       await store.transaction(async (trx) => {
         await lockUser(trx, before.id);
@@ -83,7 +85,14 @@ export function createDssSettingsService(deps: {
         }
         await users.applyPatch(trx, caller, target, users.planPatch(caller, target, input.patch));
         if (entries) await secrets.applyDssEntries(trx, caller, target, entries, read?.secretsRevision);
-        if (credentialPlan) await credentials.applyDssPlan(trx, caller, target, credentialPlan);
+        if (credentialEntries)
+          await credentials.applyDssEntries(
+            trx,
+            caller,
+            target,
+            credentialEntries,
+            read?.credentialsRevision,
+          );
       });
       return view(caller, await users.get(caller, login));
     },

@@ -8,7 +8,9 @@ import type { User } from '../users/user.model.js';
  * The DSS clients save settings by read-modify-write: GET the whole object, edit it, PUT it back. What
  * the PUT leaves out or sends unchanged only means something relative to what its GET saw, so the GET
  * carries `cofferReadVersion` and the unmodified clients send it back with the rest (docs/adr/0015).
- * It holds the user's secrets revision and a digest of the profile as the caller was shown it.
+ * It holds the user's secrets revision, a digest of the profile as the caller was shown it, and the
+ * user's plugin credentials revision (added later: a version without it still parses, and then says
+ * nothing of what was read of the credentials).
  */
 
 export const READ_VERSION_FIELD = 'cofferReadVersion';
@@ -18,12 +20,15 @@ export interface ReadVersion {
   readonly secretsRevision: number;
   /** A digest of the profile fields the caller was shown. */
   readonly profile: string;
+  /** The user's plugin credentials revision, read before their markers were; absent in older versions. */
+  readonly credentialsRevision?: number | undefined;
 }
 
-const FORMAT = /^(\d{1,15})\.([0-9a-f]{16})$/;
+const FORMAT = /^(\d{1,15})\.([0-9a-f]{16})(?:\.(\d{1,15}))?$/;
 
 export function formatReadVersion(v: ReadVersion): string {
-  return `${v.secretsRevision}.${v.profile}`;
+  const credentials = v.credentialsRevision === undefined ? '' : `.${v.credentialsRevision}`;
+  return `${v.secretsRevision}.${v.profile}${credentials}`;
 }
 
 export function parseReadVersion(raw: unknown): ReadVersion | undefined {
@@ -33,7 +38,11 @@ export function parseReadVersion(raw: unknown): ReadVersion | undefined {
     throw new Invalid(
       `${READ_VERSION_FIELD} must be sent back exactly as the settings were read (GET current-user or admin/users/{login})`,
     );
-  return { secretsRevision: Number(m[1]), profile: m[2]! };
+  return {
+    secretsRevision: Number(m[1]),
+    profile: m[2]!,
+    credentialsRevision: m[3] === undefined ? undefined : Number(m[3]),
+  };
 }
 
 /** The editable profile fields as a caller sees them: administrators also see adminProperties. */

@@ -1,11 +1,12 @@
 import type { Clock } from '../../clock.js';
 import { digestOf, type Keyring } from '../../crypto/index.js';
-import { Forbidden, Invalid, NotFound } from '../../errors.js';
+import { Conflict, Forbidden, Invalid, NotFound } from '../../errors.js';
 import type { Db, Store } from '../../store/store.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import { requireOwnCredential, type Caller } from '../auth/caller.js';
 import { currentDataKey, dataKeysByVersion } from '../secrets/data-key.repo.js';
 import { MARKER_PREFIX } from '../secrets/secret.service.js';
+import { claimCredentialsRevision, credentialsRevisionOf } from '../users/user.repo.js';
 import type { ParamDesc, PluginManifest } from './plugin.model.js';
 import * as repo from './plugin.repo.js';
 
@@ -26,6 +27,9 @@ export interface CredentialPlace {
 }
 
 export type CredentialValue = { value: string } | { user: string; password: string };
+
+/** One entry of DSS's `credentials` dict as Coffer shows it: the type and markers, never a value. */
+type DssEntry = Record<string, string>;
 
 /** What a run receives for one credential: a string (SINGLE_FIELD, PASSWORD) or DSS's BASIC dict. */
 export type OpenedCredential = string | { user: string; password: string };
@@ -154,9 +158,9 @@ export function createPluginCredentialService(deps: {
   }
 
   /** Opens a user's credentials (one read of their keys); for their own runs only. */
-  async function openAll(userId: string, rows: repo.CredentialRow[]) {
+  async function openAll(userId: string, rows: repo.CredentialRow[], from: Db = db) {
     if (rows.length === 0) return [];
-    const keys = await dataKeysByVersion(db, userId);
+    const keys = await dataKeysByVersion(from, userId);
     return rows.map((r) => {
       const k = keys.get(r.key_version);
       if (!k)
@@ -171,19 +175,32 @@ export function createPluginCredentialService(deps: {
   }
 
   /** DSS settings view: one marker per entered credential, under DSS's key; never a value. */
-  async function dssMarkers(userId: string): Promise<Record<string, Record<string, string>>> {
+  async function markersOf(
+    db: Db,
+    userId: string,
+  ): Promise<Map<string, { row: repo.CredentialRow; type: CredentialType; entry: DssEntry }>> {
     const [wanted, mine] = await Promise.all([requests(db), repo.credentialsOf(db, userId)]);
-    const out: Record<string, Record<string, string>> = {};
+    const out = new Map<string, { row: repo.CredentialRow; type: CredentialType; entry: DssEntry }>();
     for (const m of mine) {
       const w = wanted.find((x) => sameKey(m, x.place));
       if (!w) continue;
       const marker = `${MARKER_PREFIX}${digestOf(Buffer.from(m.ciphertext).toString('base64')).slice(0, 32)}`;
-      out[dssCredentialKey(w.place)] =
-        w.type === 'BASIC'
-          ? { type: 'BASIC', user: marker, password: marker }
-          : { type: w.type, password: marker };
+      out.set(dssCredentialKey(w.place), {
+        row: m,
+        type: w.type,
+        entry:
+          w.type === 'BASIC'
+            ? { type: 'BASIC', user: marker, password: marker }
+            : { type: w.type, password: marker },
+      });
     }
     return out;
+  }
+
+  /** Takes the user's row and counts one more write of their credentials; answers its revision. */
+  async function claimRevision(trx: Db, userId: string, caller: Caller) {
+    const revision = await claimCredentialsRevision(trx, userId);
+    return { revision, written_by: caller.kind === 'user' ? caller.credentialId : null };
   }
 
   return {
@@ -215,8 +232,16 @@ export function createPluginCredentialService(deps: {
       const plaintext = plaintextOf(type, value, c);
       const k = keyOf(c);
       await store.transaction(async (trx) => {
+        const stamp = await claimRevision(trx, me.user.id, caller);
         const sealed = await seal(trx, me.user.id, k, plaintext);
-        await repo.upsertCredential(trx, { user_id: me.user.id, ...k, ...sealed, updated_at: clock.now() });
+        await repo.upsertCredential(trx, {
+          user_id: me.user.id,
+          ...k,
+          ...sealed,
+          updated_at: clock.now(),
+          created_revision: stamp.revision,
+          ...stamp,
+        });
         await audit.record(trx, caller, [{ action: 'plugin_credential.set', detail: { ...c } }]);
       });
     },
@@ -224,6 +249,7 @@ export function createPluginCredentialService(deps: {
     async delete(caller: Caller, c: CredentialPlace): Promise<void> {
       const me = requireOwnCredential(caller, 'deleting your plugin credentials');
       await store.transaction(async (trx) => {
+        await claimRevision(trx, me.user.id, caller);
         if (!(await repo.deleteCredential(trx, me.user.id, keyOf(c))))
           throw new NotFound(
             `you have no credential ${c.param} for ${c.plugin} / ${c.parameterSet} / ${c.preset}`,
@@ -261,67 +287,136 @@ export function createPluginCredentialService(deps: {
       });
     },
 
-    /**
-     * Checks the `credentials` dict of a DSS settings save against what is stored (dssMarkers): an entry
-     * equal to its marker keeps the value, any other is a new value, a stored one left out is deleted.
-     * Only plugin credentials exist; and only their owner changes them (an administrator's save of a
-     * user's settings must hand them back unchanged). Answers the plan that applyDssPlan carries out.
-     */
-    async planDssEntries(caller: Caller, target: { id: string }, entries: Record<string, unknown>) {
-      const current = await dssMarkers(target.id);
-      const wanted = await requests(db);
-      const own = caller.kind === 'user' && caller.user.id === target.id;
-      const sets: { place: CredentialPlace; plaintext: string }[] = [];
-      const deletes: CredentialPlace[] = [];
-      const refuseOthers = (what: string) => {
-        if (!own)
-          throw new Forbidden(
-            `credentials[${what}]: plugin credentials are their owner's alone; an administrator cannot set or remove them`,
-          );
-      };
-      for (const [key, entry] of Object.entries(entries)) {
-        const place = placeOfDssKey(key);
-        if (JSON.stringify(current[key]) === JSON.stringify(entry)) continue;
-        refuseOthers(key);
-        const request = wanted.find((w) => dssCredentialKey(w.place) === dssCredentialKey(place));
-        if (!request) throw new NotFound(`credentials[${key}]: no preset asks for this credential`);
-        if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
-          throw new Invalid(`credentials[${key}] must be an object with type and password`);
-        const e = entry as Record<string, unknown>;
-        const value: CredentialValue =
-          request.type === 'BASIC'
-            ? { user: String(e.user ?? ''), password: String(e.password ?? '') }
-            : { value: typeof e.password === 'string' ? e.password : String(e.value ?? '') };
-        sets.push({ place: request.place, plaintext: plaintextOf(request.type, value, request.place) });
-      }
-      for (const key of Object.keys(current))
-        if (!(key in entries)) {
-          refuseOthers(key);
-          deletes.push(placeOfDssKey(key));
-        }
-      return { sets, deletes };
+    /** The DSS settings view of a user's credentials: the revision read first, then the markers. */
+    async dssView(userId: string): Promise<{ revision: number; entries: Record<string, DssEntry> }> {
+      const revision = await credentialsRevisionOf(db, userId);
+      const markers = await markersOf(db, userId);
+      return { revision, entries: Object.fromEntries([...markers].map(([k, m]) => [k, m.entry])) };
     },
 
-    /** Carries out a plan of planDssEntries in the settings save's transaction. */
-    async applyDssPlan(
+    /** Checks the shape of a DSS `credentials` dict before any transaction: keys and entries. */
+    checkDssEntries(entries: Record<string, unknown>): Record<string, Record<string, unknown>> {
+      for (const [key, entry] of Object.entries(entries)) {
+        placeOfDssKey(key);
+        if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+          throw new Invalid(`credentials[${key}] must be an object with type and password`);
+      }
+      return entries as Record<string, Record<string, unknown>>;
+    },
+
+    /**
+     * Applies the `credentials` dict of a DSS settings save inside its transaction, which holds the
+     * user's row, judged against the credentials revision its read saw (docs/adr/0015), as secrets are:
+     * - a marker keeps the stored value, whatever it is now: a marker is never a value, and one the
+     *   value was replaced or deleted since keeps what that later write left;
+     * - a plain value is new, unless another credential wrote this one since the read: a conflict;
+     * - a stored credential left out is deleted if the read saw it as it is. One another credential
+     *   created since is kept (the read never saw it); one written since is a conflict. Without a read
+     *   revision, leaving one out is refused rather than taken as a deletion.
+     * Only their owner, with a credential of their own, changes them: an administrator's save of a
+     * user's settings must hand them back unchanged.
+     */
+    async applyDssEntries(
       trx: Db,
       caller: Caller,
       target: { id: string },
-      plan: { sets: { place: CredentialPlace; plaintext: string }[]; deletes: CredentialPlace[] },
+      entries: Record<string, Record<string, unknown>>,
+      readRevision: number | undefined,
     ): Promise<void> {
-      for (const s of plan.sets) {
+      const revision = await credentialsRevisionOf(trx, target.id);
+      const read = readRevision ?? revision;
+      if (read > revision)
+        throw new Invalid('cofferReadVersion is newer than the stored settings; send back what GET returned');
+      const credential = caller.kind === 'user' ? caller.credentialId : undefined;
+      const stored = await markersOf(trx, target.id);
+      const wanted = await requests(trx);
+      const isMarker = (x: unknown) => typeof x === 'string' && x.startsWith(MARKER_PREFIX);
+      const refuseOthers = (key: string) => {
+        if (caller.kind !== 'user' || caller.user.id !== target.id)
+          throw new Forbidden(
+            `credentials[${key}]: plugin credentials are their owner's alone; an administrator cannot set or remove them`,
+          );
+        requireOwnCredential(caller, `credentials[${key}]: changing a plugin credential`);
+      };
+      const sets: { place: CredentialPlace; plaintext: string }[] = [];
+      const deletes: { key: string; row: repo.CredentialRow }[] = [];
+      const conflicts: string[] = [];
+      const leftOut: string[] = [];
+      for (const [key, e] of Object.entries(entries)) {
+        const have = stored.get(key);
+        const request = wanted.find((w) => dssCredentialKey(w.place) === key);
+        const basic = (request?.type ?? have?.type ?? ('user' in e ? 'BASIC' : 'SINGLE_FIELD')) === 'BASIC';
+        const fields = basic ? [e.user, e.password] : [e.password ?? e.value];
+        if (fields.every(isMarker)) continue;
+        if (!request) throw new NotFound(`credentials[${key}]: no preset asks for this credential`);
+        if (have && have.row.revision > read && have.row.written_by !== credential) {
+          conflicts.push(key);
+          continue;
+        }
+        refuseOthers(key);
+        let value: CredentialValue;
+        if (request.type === 'BASIC') {
+          // One field sent as its marker keeps that field: a password changed alone keeps its user.
+          const kept = fields.some(isMarker) ? await keptBasic(key, have) : undefined;
+          value = {
+            user: isMarker(e.user) ? kept!.user : String(e.user ?? ''),
+            password: isMarker(e.password) ? kept!.password : String(e.password ?? ''),
+          };
+        } else value = { value: typeof e.password === 'string' ? e.password : String(e.value ?? '') };
+        sets.push({ place: request.place, plaintext: plaintextOf(request.type, value, request.place) });
+      }
+      for (const [key, have] of stored) {
+        if (key in entries) continue;
+        const mine = have.row.written_by === credential;
+        if (have.row.created_revision > read && !mine) continue;
+        if (have.row.revision > read) conflicts.push(key);
+        else if (readRevision === undefined) leftOut.push(key);
+        else {
+          refuseOthers(key);
+          deletes.push({ key, row: have.row });
+        }
+      }
+      if (conflicts.length > 0)
+        throw new Conflict(
+          `plugin ${conflicts.length === 1 ? 'credential' : 'credentials'} ${conflicts.join('; ')} changed after these settings were read; nothing was saved. Read the settings again and repeat your change.`,
+          { credentials: conflicts },
+        );
+      if (leftOut.length > 0)
+        throw new Invalid(
+          `this save leaves out stored plugin ${leftOut.length === 1 ? 'credential' : 'credentials'} ${leftOut.join('; ')} but does not say which settings it read (cofferReadVersion); nothing was saved. Send back the object GET returned, with cofferReadVersion as it was.`,
+        );
+      if (sets.length === 0 && deletes.length === 0) return;
+      const stamp = await claimRevision(trx, target.id, caller);
+      for (const s of sets) {
         const k = keyOf(s.place);
         const sealed = await seal(trx, target.id, k, s.plaintext);
-        await repo.upsertCredential(trx, { user_id: target.id, ...k, ...sealed, updated_at: clock.now() });
+        const existed = stored.get(dssCredentialKey(s.place));
+        await repo.upsertCredential(trx, {
+          user_id: target.id,
+          ...k,
+          ...sealed,
+          updated_at: clock.now(),
+          created_revision: existed ? existed.row.created_revision : stamp.revision,
+          ...stamp,
+        });
         await audit.record(trx, caller, [{ action: 'plugin_credential.set', detail: { ...s.place } }]);
       }
-      for (const d of plan.deletes) {
-        await repo.deleteCredential(trx, target.id, keyOf(d));
-        await audit.record(trx, caller, [{ action: 'plugin_credential.deleted', detail: { ...d } }]);
+      for (const d of deletes) {
+        await repo.deleteCredential(trx, target.id, d.row);
+        const place = placeOfDssKey(d.key);
+        await audit.record(trx, caller, [{ action: 'plugin_credential.deleted', detail: { ...place } }]);
+      }
+
+      /** The stored user and password a BASIC entry keeps where it sends a marker (the owner's own save). */
+      async function keptBasic(key: string, have: { row: repo.CredentialRow } | undefined) {
+        if (!have)
+          throw new Invalid(
+            `credentials[${key}]: a field is sent as the marker of a value that is no longer stored; send both the user and the password`,
+          );
+        const [opened] = await openAll(target.id, [have.row], trx);
+        return decode(opened!.text) as { user: string; password: string };
       }
     },
-
-    dssMarkers,
   };
 }
 

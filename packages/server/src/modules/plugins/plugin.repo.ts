@@ -264,6 +264,8 @@ export async function upsertCredential(db: Db, row: Insertable<PluginCredentials
         ciphertext: row.ciphertext,
         key_version: row.key_version,
         updated_at: row.updated_at,
+        revision: row.revision ?? 0,
+        written_by: row.written_by ?? null,
       }),
     )
     .execute();

@@ -75,6 +75,30 @@ export async function claimSecretsRevision(
 }
 
 /**
+ * Bumps the user's plugin credentials revision and returns the new value. Being an UPDATE of the user's
+ * row, it also takes that row until the transaction ends, as every write of their credentials does.
+ */
+export async function claimCredentialsRevision(db: Db, id: string): Promise<number> {
+  const r = await db
+    .updateTable('users')
+    .set((eb) => ({ credentials_revision: eb('credentials_revision', '+', 1) }))
+    .where('id', '=', id)
+    .returning('credentials_revision')
+    .executeTakeFirstOrThrow();
+  return Number(r.credentials_revision);
+}
+
+/** The user's plugin credentials revision (0 for a user who never wrote one). */
+export async function credentialsRevisionOf(db: Db, id: string): Promise<number> {
+  const r = await db
+    .selectFrom('users')
+    .select('credentials_revision')
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  return Number(r.credentials_revision);
+}
+
+/**
  * Takes the user's row for the rest of the transaction without changing it, as every save of their
  * secrets does: what the transaction reads of the user after this cannot change until it ends.
  */
