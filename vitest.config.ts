@@ -54,7 +54,8 @@ const env = { COFFER_TEST_RUN: runId, COFFER_TEST_PG: pgProblem ? '' : PG_URL };
 process.env.COFFER_TEST_PG = env.COFFER_TEST_PG; // for the global teardown, in this process
 
 const SQLITE_ONLY = ['test/at-rest.test.ts', 'test/read-snapshot.test.ts', 'test/disk-full.test.ts'];
-// masking-forms runs recipes in three languages and asks nothing of the store but a user and a project;
+// masking-forms runs recipes in three languages and asks nothing of the store but a user and a project,
+// nor does masking-forms-notebook, which runs the same table through a Python and an R kernel;
 // notebook-attacks asks it for two users (sandbox-attacks runs the same sandbox on both stores); docs
 // reads markdown files and nothing else.
 const ONCE = [
@@ -63,6 +64,7 @@ const ONCE = [
   'test/spawner.test.ts',
   'test/kernel-bridge.test.ts',
   'test/masking-forms.test.ts',
+  'test/masking-forms-notebook.test.ts',
   'test/notebook-attacks.test.ts',
 ];
 const POSTGRES_ONLY = ['test/at-rest-postgres.test.ts', 'test/replicas.test.ts', 'test/store-outage.test.ts'];

@@ -12,6 +12,11 @@ shape of Jupyter's WebSocket protocol (header, parent_header, metadata, content,
        {"bridge": "restarted"} once a restart has started the kernel again, and
        {"bridge": "kernel-died", "exit": <code>} if it dies.
 
+Standard output carries these lines and nothing else: the kernel's own standard output (what R's
+system() or a C library writes to file descriptor 1, outside Jupyter's messages) goes to standard error
+with the bridge's, where it used to land between, or inside, the messages. Coffer masks each message's
+strings and logs standard error.
+
 End of input shuts the kernel down and ends this program. Only Debian's jupyter_client and pyzmq.
 """
 
@@ -44,7 +49,8 @@ def main(kernel_name):
         # ipykernel on its own listens on the host's loopback, open to every other sandbox there:
         # coffer_ipykernel.py starts it without that.
         argv[1:3] = [os.path.join(os.path.dirname(os.path.abspath(__file__)), "coffer_ipykernel.py")]
-    manager.start_kernel()
+    # Kept for restarts too (jupyter_client starts the new kernel with the same arguments).
+    manager.start_kernel(stdout=sys.stderr)
     session = Session(key=manager.session.key, signature_scheme=manager.session.signature_scheme)
     sockets = {
         "shell": manager.connect_shell(identity=session.bsession),

@@ -1,11 +1,13 @@
 /*
  * The forms in which code shows a secret value by accident, as one table: each row is a snippet per
- * language that prints a value in one form. test/masking-forms.test.ts runs the table through job
- * logs; notebook outputs will run the same table (a row is a cell), so nothing here knows about jobs.
+ * language that prints a value in one form, or a whole notebook cell that shows it (a cell's last
+ * expression, a display, an uncaught error: forms only a notebook has). test/masking-forms.test.ts runs
+ * the printing snippets through job logs; test/masking-forms-notebook.test.ts runs them, and the cells,
+ * through notebook kernels, reading what a client receives over the kernel's WebSocket.
  *
  * "Readable" is defined once, in `readableCopies`: the output, decoded every way the table encodes
- * (backslash escapes once and twice, percent-encoding, HTML entities, CSV quoting, base64 at every
- * alignment with its line breaks removed), must not contain
+ * (backslash escapes, percent-encoding, HTML entities, CSV quoting, R's <U+XXXX>, LaTeX escapes, and
+ * any two of these in turn; base64 at every alignment with its line breaks removed), must not contain
  * - a long piece of a value (32 characters or more: the value, its trimmed copy, a line of it) cut to
  *   any 20 consecutive characters: the masker's rule for runs;
  * - any other piece of 8 characters or more, whole;
@@ -42,13 +44,21 @@ export const MASKING_VALUES = {
 export type MaskingValueKey = keyof typeof MASKING_VALUES;
 export type MaskingLanguage = 'python' | 'r' | 'javascript';
 
-/** One form. Each snippet gets the value in `v` and prints it in that form (to standard output). */
+/** A language a notebook kernel speaks (there is no JavaScript kernel). */
+export type KernelLanguage = 'python' | 'r';
+
+/**
+ * One form. Each snippet gets the value in `v` and prints it in that form (to standard output). A
+ * `cell` is a notebook cell of its own, run with `v` set: what the kernel sends for it (streams, the
+ * last expression's value, displays, an error) is its output.
+ */
 export interface MaskingForm {
   name: string;
   value: MaskingValueKey;
   python?: string;
   r?: string;
   javascript?: string;
+  cell?: Partial<Record<KernelLanguage, string>>;
   /** Text that must survive masking (ordinary words around a short value). */
   keeps?: string[];
 }
@@ -62,6 +72,14 @@ export const MASKING_FORMS: MaskingForm[] = [
     python: 'print(v)',
     r: 'cat(v, "\\n")',
     javascript: 'console.log(v)',
+  },
+  // Two writes: a notebook kernel sends each flushed write as a message of its own.
+  {
+    name: 'split across two writes',
+    value: 'specials',
+    python: 'sys.stdout.write(v[:10])\nsys.stdout.flush()\nprint(v[10:])',
+    r: 'cat(substr(v, 1, 10))\nflush(stdout())\ncat(substr(v, 11, 100), "\\n")',
+    javascript: 'process.stdout.write(v.slice(0, 10))\nconsole.log(v.slice(10))',
   },
 
   // repr-style escapes
@@ -256,6 +274,54 @@ export const MASKING_FORMS: MaskingForm[] = [
       'console.log(`the ${v} is ${v}; ${v}.`)\nconsole.log([v])\nconsole.log("password passage compass bypass")',
     keeps: ['password passage compass bypass'],
   },
+
+  // Notebooks only: what a cell shows beside what it prints. IRkernel shows an R value in four formats
+  // at once (text/plain, text/html, text/markdown, text/latex), and the page shows the HTML.
+  {
+    name: 'last expression',
+    value: 'specials',
+    cell: { python: 'v', r: 'v' },
+  },
+  {
+    name: 'last expression, backslash',
+    value: 'backslash',
+    cell: { python: 'v', r: 'v' },
+  },
+  {
+    name: 'last expression, container',
+    value: 'specials',
+    cell: { python: '{"token": v, "n": 1}', r: 'list(token = v)' },
+  },
+  {
+    name: 'last expression, multi-line',
+    value: 'pem',
+    cell: { python: 'v', r: 'v' },
+  },
+  {
+    name: 'last expression, data frame',
+    value: 'specials',
+    cell: { r: 'data.frame(token = v, n = 1)' },
+  },
+  { name: 'uncaught KeyError', value: 'backslash', cell: { python: '{}[v]', r: 'get(v)' } },
+  {
+    name: 'uncaught exception',
+    value: 'specials',
+    cell: { python: 'raise ValueError(f"bad token {v!r}")', r: 'stop(v)' },
+  },
+  {
+    name: 'display data',
+    value: 'specials',
+    cell: {
+      python:
+        'import html\nfrom IPython.display import HTML, JSON, Markdown, display\ndisplay(HTML("<b>" + html.escape(v) + "</b>"))\ndisplay(JSON({"k": v, v: "as a key"}))\ndisplay(Markdown("`" + v + "`"))\ndisplay({"text/plain": repr(v)}, raw=True)',
+      r: 'IRdisplay::display_html(paste0("<b>", v, "</b>"))\nIRdisplay::display_json(jsonlite::toJSON(list(k = v), auto_unbox = TRUE))\nIRdisplay::display(list(token = v))',
+    },
+  },
+  {
+    name: 'standard error',
+    value: 'specials',
+    cell: { python: 'print(repr(v), file=sys.stderr)', r: 'message(v)' },
+  },
 ];
 
 /** A Python snippet that makes requests fail on a URL holding `v`, or prints what requests would say. */
@@ -284,8 +350,15 @@ export const secretNameOf = (key: MaskingValueKey) => `${SECRET_PREFIX}${key}`;
 const BEGIN = '@@form ';
 const END = '@@end@@';
 
-/** A program that prints every form of `forms` that `language` has, each between markers. */
-export function programFor(language: MaskingLanguage, forms: readonly MaskingForm[]): string {
+/**
+ * A program that prints every form of `forms` that `language` has, each between markers. With
+ * `notebook`, it is a notebook cell: R's messages stay with the kernel, which shows them itself.
+ */
+export function programFor(
+  language: MaskingLanguage,
+  forms: readonly MaskingForm[],
+  opts: { notebook?: boolean } = {},
+): string {
   const keys = Object.keys(MASKING_VALUES) as MaskingValueKey[];
   const rows = forms.filter((f) => f[language] !== undefined);
   if (language === 'python') {
@@ -309,7 +382,7 @@ export function programFor(language: MaskingLanguage, forms: readonly MaskingFor
   if (language === 'r') {
     const lines = [
       'library(dataiku)',
-      'sink(stdout(), type = "message")',
+      ...(opts.notebook ? [] : ['sink(stdout(), type = "message")']),
       `V <- list(${keys.map((k) => `${k} = dkuGetSecret("${SECRET_PREFIX}${k}")`).join(', ')})`,
       'form <- function(name, key, body) {',
       `  cat("${BEGIN}", name, "@@\\n", sep = "")`,
@@ -336,6 +409,18 @@ export function programFor(language: MaskingLanguage, forms: readonly MaskingFor
   for (const f of rows)
     lines.push(`await form(${JSON.stringify(f.name)}, '${f.value}', async (v) => {`, f.javascript!, '});');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A form's notebook cell, in a kernel where a `programFor(language, …, { notebook: true })` cell has
+ * run (it holds the values in `V`).
+ */
+export function cellFor(language: KernelLanguage, form: MaskingForm): string {
+  const body = form.cell?.[language];
+  if (body === undefined) throw new Error(`${form.name} has no ${language} cell`);
+  return language === 'python'
+    ? `import sys\nv = V[${JSON.stringify(form.value)}]\n${body}`
+    : `v <- V[[${JSON.stringify(form.value)}]]\n${body}`;
 }
 
 /** The output of each form, by name, from the output of a `programFor` program. */
@@ -374,27 +459,54 @@ export function readableCopies(text: string, value: string): string[] {
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** `text` and every way it may be decoded back to a value it shows. */
+/**
+ * `text` and every way it may be decoded back to a value it shows: each decoding, and each pair of
+ * them one after the other (IRkernel's HTML and LaTeX are of R's escaped repr, say).
+ */
 function decodings(text: string): [string, string][] {
+  const singles: [string, (t: string) => string][] = [
+    ['backslash escapes (bytes)', (t) => unescapeBackslashes(t, 'bytes')],
+    ['backslash escapes (code points)', (t) => unescapeBackslashes(t, 'code points')],
+    ['percent-encoding', (t) => percentDecode(t, true)],
+    ['percent-encoding, "+" kept', (t) => percentDecode(t, false)],
+    ['HTML entities', htmlUnescape],
+    ['CSV quoting', (t) => t.replace(/""/g, '"')],
+    [
+      'R <U+XXXX>',
+      (t) => t.replace(/<U\+([0-9A-Fa-f]{4,6})>/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16))),
+    ],
+    ['LaTeX escapes', latexUnescape],
+  ];
   const out: [string, string][] = [['as printed', text]];
-  for (const mode of ['bytes', 'code points'] as const) {
-    const once = unescapeBackslashes(text, mode);
-    out.push(
-      [`backslash escapes (${mode})`, once],
-      [`backslash escapes twice (${mode})`, unescapeBackslashes(once, mode)],
-    );
+  for (const [first, f] of singles) {
+    const once = f(text);
+    if (once === text) continue;
+    out.push([first, once]);
+    for (const [then, g] of singles) {
+      const twice = g(once);
+      if (twice !== once) out.push([`${first}, then ${then}`, twice]);
+    }
   }
-  out.push(
-    ['percent-encoding', percentDecode(text, true)],
-    ['percent-encoding, "+" kept', percentDecode(text, false)],
-  );
-  out.push(['HTML entities', htmlUnescape(text)], ['CSV quoting', text.replace(/""/g, '"')]);
-  out.push([
-    'R <U+XXXX>',
-    text.replace(/<U\+([0-9A-Fa-f]{4,6})>/g, (_, h: string) => String.fromCodePoint(parseInt(h, 16))),
-  ]);
   out.push(...base64Decodings(text));
   return out;
+}
+
+const LATEX_WORDS: Record<string, string> = {
+  textbackslash: '\\',
+  textasciitilde: '~',
+  textasciicircum: '^',
+  textbar: '|',
+};
+
+/** Undoes the LaTeX escapes of R's repr package (IRkernel's text/latex). */
+function latexUnescape(text: string): string {
+  return text
+    .replace(
+      /\\(textbackslash|textasciitilde|textasciicircum|textbar)\{\}/g,
+      (_, w: string) => LATEX_WORDS[w]!,
+    )
+    .replace(/\{([[\]])\}/g, '$1')
+    .replace(/\\([&%$#_{}])/g, '$1');
 }
 
 const SIMPLE_ESCAPES: Record<string, string> = {

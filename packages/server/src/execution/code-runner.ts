@@ -9,6 +9,7 @@ import type { RecipeLanguage } from '../store/schema.js';
 import type { AccountPolicy } from './accounts.js';
 import { limitBehindExit, limitReached, type Limits } from './limits.js';
 import { compileMasking, type Masking } from './log-masker.js';
+import { createMessageMasker } from './message-masker.js';
 import { probeSandbox, type SandboxProblem } from './probe.js';
 import { processStartTime, readStat } from './process-tree.js';
 import type { ProcessWatch } from './process-watch.js';
@@ -67,7 +68,10 @@ export interface CodeRequest {
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
   readonly maxOutputBytes: number;
-  /** What the code prints, masked, in order. */
+  /**
+   * What the code prints, masked, in order. A kernel's standard output is its bridge's messages, one
+   * JSON line each, each string in them masked (message-masker.ts).
+   */
   output(stream: OutputStream, text: string): void;
   /** The run's first process, once started, for restart recovery. */
   started?(proc: { host: string; pid: number; pidStarted: string | null }): void;
@@ -321,7 +325,9 @@ export function createCodeRunner(deps: CodeRunnerDeps) {
     let outBytes = 0;
     let stderrTail = '';
     const pipe = (stream: OutputStream, source: Readable) => {
-      const masker = masking.stream();
+      // A kernel's bridge writes Jupyter messages as JSON lines: masked message by message, on the
+      // strings a client will read, not on their JSON escapes.
+      const masker = stream === 'stdout' && req.kernel ? createMessageMasker(masking) : masking.stream();
       const text = new StringDecoder('utf8');
       const emit = (s: string) => {
         if (!s) return;

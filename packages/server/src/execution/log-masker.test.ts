@@ -384,7 +384,7 @@ describe('streaming', () => {
 describe('the values', () => {
   it('live only inside the compiled masking, out of sight', () => {
     const masking = compileMasking([SPECIALS, PEM]);
-    expect(Object.keys(masking)).toEqual(['stream']);
+    expect(Object.keys(masking)).toEqual(['stream', 'text']);
     expect(inspect(masking, { depth: 10, showHidden: true })).not.toContain('w0rd');
   });
 });

@@ -1,5 +1,5 @@
 /*
- * Masks a user's secret values in what their code prints (a job's log now, a notebook's outputs next)
+ * Masks a user's secret values in what their code prints (a job's log, a notebook kernel's messages)
  * before it is stored or shown. A value shows up in many forms — as itself, escaped by a repr, a
  * serialiser or a URL encoder, inside base64, line by line, cut short — and output arrives in chunks
  * that may split any of them anywhere (even inside a multi-byte character). masking/forms.ts lists the
@@ -40,6 +40,8 @@ export interface LogMasker {
 /** One run's values, compiled once: each output stream of the run gets its own masker from it. */
 export interface Masking {
   stream(): LogMasker;
+  /** Masks one whole text, as a stream of its own (its start and its end are word boundaries). */
+  text(s: string): string;
 }
 
 const PASS_THROUGH: LogMasker = { push: (chunk) => chunk, end: () => Buffer.alloc(0), pending: 0 };
@@ -48,12 +50,23 @@ const PASS_THROUGH: LogMasker = { push: (chunk) => chunk, end: () => Buffer.allo
 export function compileMasking(values: readonly string[], opts: MaskOptions = {}): Masking {
   const patterns = patternsOf(values, opts.minLength ?? DEFAULT_MASK_MIN_LENGTH);
   if (!patterns.words.length && !patterns.anywhere.length && !patterns.runs.length)
-    return { stream: () => PASS_THROUGH };
+    return { stream: () => PASS_THROUGH, text: (s) => s };
   const whole = buildWholeMatcher(patterns.anywhere, patterns.words);
   const runs = patterns.runs.length ? buildRunMatcher(patterns.runs, RUN_LENGTH) : null;
   const grams = buildGramFilter([...patterns.anywhere, ...patterns.words, ...patterns.runs]);
   const mask = Buffer.from(opts.mask ?? '*****', 'utf8');
-  return { stream: () => new MaskStream(whole, runs, grams, mask) };
+  const stream = () => new MaskStream(whole, runs, grams, mask);
+  // A text shorter than every pattern holds none: most strings of a kernel's messages (ids, dates,
+  // names) are, and they need no automaton.
+  const shortest = Math.min(whole.minLength, runs ? RUN_LENGTH : Infinity);
+  return {
+    stream,
+    text: (s) => {
+      if (Buffer.byteLength(s, 'utf8') < shortest) return s;
+      const m = stream();
+      return Buffer.concat([m.push(Buffer.from(s, 'utf8')), m.end()]).toString('utf8');
+    },
+  };
 }
 
 /** A streaming masker for one output stream (compile once with `compileMasking` for several). */
@@ -63,6 +76,5 @@ export function createLogMasker(values: readonly string[], opts: MaskOptions = {
 
 /** Masks a whole text at once. */
 export function maskText(text: string, values: readonly string[], opts: MaskOptions = {}): string {
-  const m = createLogMasker(values, opts);
-  return Buffer.concat([m.push(Buffer.from(text, 'utf8')), m.end()]).toString('utf8');
+  return compileMasking(values, opts).text(text);
 }

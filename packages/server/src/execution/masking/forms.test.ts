@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   base64Runs,
   jsonAsciiBody,
+  latexEscape,
   nodeInspect,
   patternsOf,
   percentEncode,
@@ -34,8 +35,17 @@ describe('the forms of a value', () => {
 
   it('match what R prints', () => {
     // print(V); print(data.frame(v = V)) shows the quotes as they are
-    expect(rString(V, true)).toBe(`a\\\\b \\"q\\" 'é' <t>/+%zz\\001\\u2028🔑`);
-    expect(rString(V, false)).toBe(`a\\\\b "q" 'é' <t>/+%zz\\001\\u2028🔑`);
+    expect(rString(V, '"')).toBe(`a\\\\b \\"q\\" 'é' <t>/+%zz\\001\\u2028🔑`);
+    expect(rString(V, '')).toBe(`a\\\\b "q" 'é' <t>/+%zz\\001\\u2028🔑`);
+    // IRkernel's text/html and text/latex of V (repr_html(V), repr_latex(V)), inside their quotes
+    expect(textForms(V)).toContain(`a\\\\b "q" \\'é\\' &lt;t&gt;/+%zz\\001\\u2028🔑`);
+    expect(textForms(V)).toContain(
+      `a\\textbackslash{}\\textbackslash{}b "q" \\textbackslash{}'é\\textbackslash{}' <t>/+\\%zz\\textbackslash{}001\\textbackslash{}u2028🔑`,
+    );
+    // repr_latex(data.frame(v = ...)): a cell as it is
+    expect(latexEscape('a\\b{c}$^_%#&~[]|')).toBe(
+      'a\\textbackslash{}b\\{c\\}\\$\\textasciicircum{}\\_\\%\\#\\&\\textasciitilde{}{[}{]}\\textbar{}',
+    );
   });
 
   it('match what Node prints', () => {

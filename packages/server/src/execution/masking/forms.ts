@@ -111,7 +111,12 @@ export function textForms(v: string): string[] {
       .add(pythonBytesRepr(v, quote));
   for (const quote of [`'`, `"`, '`'] as const)
     forms.add(nodeInspect(v, quote)).add(nodeInspect(json, quote));
-  forms.add(rString(v, true)).add(rString(v, false));
+  forms.add(rString(v, '"')).add(rString(v, ''));
+  // IRkernel shows an R value in four formats at once (R's repr package): a string quoted as
+  // encodeString(v, quote = "'") does, HTML-escaped (text/html, text/markdown) and LaTeX-escaped
+  // (text/latex); a data frame's cells as they are, LaTeX-escaped.
+  const rSingle = rString(v, "'");
+  forms.add(rSingle).add(htmlBody(rSingle)).add(latexEscape(rSingle)).add(latexEscape(v));
   for (const form of htmlForms(v)) forms.add(form);
   forms.add(v.replace(/"/g, '""')); // CSV, R's write.csv
   for (const style of URL_STYLES) forms.add(percentEncode(v, style));
@@ -200,12 +205,15 @@ const R_NAMED: Record<string, string> = {
   '\v': '\\v',
 };
 
-/** R's print() and str() of a string (`quoted`), and print() of a data frame (quotes left alone). */
-export function rString(v: string, quoted: boolean): string {
+/**
+ * R's encodeString() of a string inside `quote`: print() and str() quote with `"`, IRkernel's displays
+ * with `'`, print() of a data frame not at all (quotes left alone).
+ */
+export function rString(v: string, quote: '"' | "'" | ''): string {
   let out = '';
   for (const c of v) {
     const cp = c.codePointAt(0)!;
-    if (c === '\\' || (quoted && c === '"')) out += `\\${c}`;
+    if (c === '\\' || (quote !== '' && c === quote)) out += `\\${c}`;
     else if (R_NAMED[c]) out += R_NAMED[c];
     else if (cp < 0x20 || cp === 0x7f) out += `\\${cp.toString(8).padStart(3, '0')}`;
     else if ((cp >= 0x80 && cp <= 0x9f) || cp === 0x2028 || cp === 0x2029) out += `\\u${hex(cp, 4)}`;
@@ -225,9 +233,34 @@ const HTML_QUOTES: [string, string][] = [
   ['&quot;', "'"],
 ];
 
+/** `&`, `<` and `>` as HTML entities, quotes left alone. */
+const htmlBody = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 export function htmlForms(v: string): string[] {
-  const base = v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const base = htmlBody(v);
   return HTML_QUOTES.map(([dq, sq]) => base.replace(/"/g, dq).replace(/'/g, sq));
+}
+
+// How R's repr package (IRkernel's text/latex) escapes LaTeX's special characters.
+const LATEX_SPECIALS: Record<string, string> = {
+  '\\': '\\textbackslash{}',
+  '{': '\\{',
+  '}': '\\}',
+  $: '\\$',
+  '^': '\\textasciicircum{}',
+  _: '\\_',
+  '%': '\\%',
+  '#': '\\#',
+  '&': '\\&',
+  '~': '\\textasciitilde{}',
+  '[': '{[}',
+  ']': '{]}',
+  '|': '\\textbar{}',
+};
+
+/** LaTeX-escaped as R's repr package does it (each special character on its own). */
+export function latexEscape(v: string): string {
+  return v.replace(/[\\{}$^_%#&~[\]|]/g, (c) => LATEX_SPECIALS[c]!);
 }
 
 interface UrlStyle {

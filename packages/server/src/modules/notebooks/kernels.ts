@@ -13,10 +13,10 @@ import type { NotebookService } from './notebook.service.js';
 /*
  * Running notebook kernels on this replica (docs/adr/0020). A kernel is a run of the code runner: its
  * user's sandbox, account, limits and ticket (scoped to the notebook's project, revoked when the kernel
- * ends), with the bridge as its program. What the bridge prints is already masked with the owner's
- * values when it reaches here; each line is one Jupyter message, passed to whoever listens (the
- * owner's WebSocket connections). A kernel belongs to the user who opened it: no one else may listen,
- * send, or see it, administrators excepted for listing and stopping.
+ * ends), with the bridge as its program. What the bridge prints reaches here masked with the owner's
+ * values, message by message (execution/message-masker.ts); each line is one Jupyter message, passed
+ * to whoever listens (the owner's WebSocket connections). A kernel belongs to the user who opened it:
+ * no one else may listen, send, or see it, administrators excepted for listing and stopping.
  */
 
 /** 'unknown': a kernel another replica holds, whose state only that replica knows. */
@@ -190,16 +190,35 @@ export function createKernelService(deps: {
         const kernel = k();
         if (!kernel || !line) continue;
         kernel.lastActivity = clock.now();
-        let message: { bridge?: string; msg_type?: string; content?: { execution_state?: string } };
+        let message: {
+          bridge?: string;
+          msg_type?: string;
+          content?: { execution_state?: string };
+          text?: string;
+          error?: string;
+        };
         try {
+          // The runner writes each message again after masking it: a line here is always JSON.
           message = JSON.parse(line) as typeof message;
         } catch {
-          logger.warn({ kernel: kernel.id }, 'a kernel bridge sent a line that is not JSON; dropped');
+          logger.error({ kernel: kernel.id }, 'a kernel line is not JSON after masking; dropped');
           continue;
         }
         if (message.bridge === 'ready') kernel.state = 'idle';
         else if (message.bridge === 'kernel-died') kernel.state = 'dead';
         else if (message.bridge === 'restarted') kernel.restarted?.();
+        else if (message.bridge)
+          // The bridge's complaint about a line Coffer sent (bad-input), or a line of its output that
+          // was no message (stray-output, masked as text): a fault, or code that wrote to the bridge's
+          // output on purpose. For the log: the client has no cell to show it in.
+          logger.warn(
+            {
+              kernel: kernel.id,
+              bridge: message.bridge,
+              detail: (message.error ?? message.text)?.slice(0, 500),
+            },
+            'a kernel bridge reported a fault',
+          );
         if (message.bridge) continue;
         if (message.msg_type === 'status' && message.content?.execution_state)
           kernel.state = message.content.execution_state === 'busy' ? 'busy' : 'idle';

@@ -2,6 +2,7 @@ import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
 import { Conflict, Invalid, NotFound } from '../../errors.js';
 import { compileMasking } from '../../execution/log-masker.js';
+import { maskJsonStrings } from '../../execution/message-masker.js';
 import type { NotebookLanguage, NotebookRow } from '../../store/schema.js';
 import type { Store } from '../../store/store.js';
 import { isUniqueViolation } from '../../store/unavailable.js';
@@ -104,12 +105,15 @@ export function createNotebookService(deps: {
         );
     });
     if (values.length > 0) {
-      const mask = maskerOf(
+      const masking = compileMasking(
         values.map((v) => v.value),
-        limits.maskMinLength,
+        { minLength: limits.maskMinLength },
       );
+      // As a kernel's messages are masked: every string, and the keys below an output's own fields
+      // (a mime bundle's, a JSON display's).
+      const mask = (s: string) => masking.text(s);
       for (const cell of nb.cells)
-        if (cell.outputs) cell.outputs = maskStrings(cell.outputs, mask) as unknown[];
+        if (cell.outputs) cell.outputs = maskJsonStrings(cell.outputs, mask, OUTPUT_KEY_LEVELS) as unknown[];
     }
     const text = JSON.stringify(nb);
     const bytes = Buffer.byteLength(text, 'utf8');
@@ -349,20 +353,5 @@ export function createNotebookService(deps: {
   };
 }
 
-/** Masks whole texts with one user's values, compiled once: each text is masked as a stream of its own. */
-function maskerOf(values: string[], minLength: number): (text: string) => string {
-  const masking = compileMasking(values, { minLength });
-  return (text) => {
-    const m = masking.stream();
-    return Buffer.concat([m.push(Buffer.from(text, 'utf8')), m.end()]).toString('utf8');
-  };
-}
-
-/** A copy of a JSON value with every string masked. */
-function maskStrings(v: unknown, mask: (s: string) => string): unknown {
-  if (typeof v === 'string') return mask(v);
-  if (Array.isArray(v)) return v.map((x) => maskStrings(x, mask));
-  if (typeof v === 'object' && v !== null)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskStrings(x, mask)]));
-  return v;
-}
+/** The levels of a cell's outputs whose keys are nbformat's: each output's own (`output_type`, `data`…). */
+const OUTPUT_KEY_LEVELS = 2;
