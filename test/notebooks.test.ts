@@ -160,6 +160,25 @@ describe('notebooks', () => {
     expect(viaDss.text).not.toContain(SECRET.value);
   });
 
+  it('refuses a cell holding a value in a form the masker knows: escaped in a string literal, or trimmed', async () => {
+    const withBackslash = { name: 'domain-login', value: 'CORP\\svc-reporting-01' };
+    const pasted = { name: 'pasted-token', value: 'pasted-token-7f3a9c\n' };
+    for (const s of [withBackslash, pasted])
+      await as(contributor, 'PUT', `/api/v1/me/secrets/${s.name}`, { value: s.value });
+    const cases = [
+      { cell: code('login = "CORP\\\\svc-reporting-01"'), secret: withBackslash.name },
+      { cell: code('token = "pasted-token-7f3a9c"'), secret: pasted.name },
+    ];
+    for (const c of cases) {
+      const r = await as(contributor, 'PUT', own('escaped'), { content: notebook([c.cell]) });
+      expect(r.status, r.text).toBe(400);
+      expect(r.json.error.message).toContain('cell 1');
+      expect(r.json.error.message).toContain(`"${c.secret}"`);
+    }
+    expect((await as(reader, 'GET', own('escaped'))).status).toBe(404);
+    for (const s of [withBackslash, pasted]) await as(contributor, 'DELETE', `/api/v1/me/secrets/${s.name}`);
+  });
+
   it("masks the saver's values in outputs before storing them", async () => {
     const doc = notebook([
       code('print(token)', [

@@ -96,19 +96,26 @@ export function createNotebookService(deps: {
     const values = (await secrets.valuesForChecking(userId)).filter(
       (v) => [...v.value].length >= limits.maskMinLength,
     );
-    nb.cells.forEach((cell, i) => {
-      const source = sourceOf(cell);
-      const found = values.find((v) => source.includes(v.value));
-      if (found)
-        throw new Invalid(
-          `cell ${i + 1} holds the value of your secret ${JSON.stringify(found.key)}; nothing was saved. Remove it and read the secret in code instead: in Python, [s["value"] for s in dataiku.api_client().get_auth_info(with_secrets=True)["secrets"] if s["key"] == ${JSON.stringify(found.key)}][0]; in R, dkuGetAuthInfo(with_secrets = TRUE)$secrets.`,
-        );
-    });
     if (values.length > 0) {
       const masking = compileMasking(
         values.map((v) => v.value),
         { minLength: limits.maskMinLength },
       );
+      // A cell holds a value when masking would change its source: the value as typed, and every form
+      // the masker knows (a string literal's escapes, its trimmed copy or one of its lines, base64…).
+      // Which secret it is, is only asked of a cell that holds one.
+      nb.cells.forEach((cell, i) => {
+        const source = sourceOf(cell);
+        if (masking.text(source) === source) return;
+        const found =
+          values.find((v) => source.includes(v.value)) ??
+          values.find(
+            (v) => compileMasking([v.value], { minLength: limits.maskMinLength }).text(source) !== source,
+          );
+        throw new Invalid(
+          `cell ${i + 1} holds the value of your secret ${JSON.stringify(found?.key)}; nothing was saved. Remove it and read the secret in code instead: in Python, [s["value"] for s in dataiku.api_client().get_auth_info(with_secrets=True)["secrets"] if s["key"] == ${JSON.stringify(found?.key)}][0]; in R, dkuGetAuthInfo(with_secrets = TRUE)$secrets.`,
+        );
+      });
       // As a kernel's messages are masked: every string, and the keys below an output's own fields
       // (a mime bundle's, a JSON display's).
       const mask = (s: string) => masking.text(s);
