@@ -3,11 +3,13 @@
  * current and the old one as previous, runs `coffer keys rotate --reseal` (here: killed with SIGKILL half
  * way, then run again), and readers hammering auth/info never see an error or a wrong value. Afterwards
  * every value of every user opens under the new key alone, the old version is retired and refused, and
- * a key the store never knew is refused without a byte changing. Real `coffer serve` and `coffer`
- * processes, on the store of the run (SQLite or PostgreSQL).
+ * a key the store never knew is refused without a byte changing. Users' plugin credentials are sealed
+ * under the same data keys (ADR 0021): they are re-sealed with the secrets, and open under the new key
+ * alone too. Real `coffer serve` and `coffer` processes, on the store of the run (SQLite or PostgreSQL).
  */
 import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, openRuntime, createServices } from '@coffer/server';
 import {
@@ -20,11 +22,15 @@ import {
   runCli,
   startServe,
 } from './helpers/coffer-process.js';
+import { zipDirectory } from './support/plugin-zips.js';
 import { databaseFor, testStore } from './support/test-store.js';
 
 const K1 = randomBytes(32).toString('base64');
 const K2 = randomBytes(32).toString('base64');
 const BULK = 150;
+const SAMPLE = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
+/** Presets of the sample plugin's parameter set `api-credentials`, each asking every user for a token. */
+const PRESETS = ['default', 'staging'];
 
 describe('master key rotation, online', () => {
   const dataDir = makeTempDir('coffer-rotation-');
@@ -35,6 +41,13 @@ describe('master key rotation, online', () => {
   let readerKey: string;
   const readerValues: Record<string, string> = {};
   const bulkValues = new Map<string, Record<string, string>>();
+  /** Per login: the token they entered for each preset. */
+  const tokens = new Map<string, Record<string, string>>();
+  /** Per login: the data key each of their tokens was sealed under before the rotation. */
+  let credentialKeysBefore: Map<string, Record<string, string>>;
+  let afterRotation: ReturnType<typeof openEverything> | undefined;
+  /** Everything opened with the new key alone, once the rotation is done (read once, by the first asking). */
+  const openedAfterRotation = () => (afterRotation ??= openEverything(withK2));
 
   /** The store's own view, in this process, with the given keys: every value of every user, opened. */
   async function openEverything(env: Record<string, string>): Promise<Map<string, Record<string, string>>> {
@@ -62,6 +75,30 @@ describe('master key rotation, online', () => {
         '#master versions',
         Object.fromEntries(versions.map((v, i) => [String(i), String(v.master_version)])),
       );
+      // Plugin credentials, opened by the service a run uses (what fails to open says why), each beside
+      // its row's data key version and the master key version that data key is wrapped under.
+      for (const u of users) {
+        const opened = await services.pluginCredentials.openForRun(u.id, 'api-connect').then(
+          (all) => Object.fromEntries(all.map((c) => [c.key.preset, String(c.value)])),
+          (e: unknown) => ({ 'cannot open': (e as Error).message }),
+        );
+        if (Object.keys(opened).length === 0) continue;
+        out.set(`#plugin credentials ${u.login}`, opened);
+        const rows = await store.db
+          .selectFrom('plugin_credentials as c')
+          .leftJoin('data_keys as k', (j) =>
+            j.onRef('k.user_id', '=', 'c.user_id').onRef('k.version', '=', 'c.key_version'),
+          )
+          .select(['c.preset', 'c.key_version', 'k.master_version'])
+          .where('c.user_id', '=', u.id)
+          .execute();
+        out.set(
+          `#credential keys ${u.login}`,
+          Object.fromEntries(
+            rows.map((r) => [r.preset, `data key ${r.key_version} under ${r.master_version ?? 'missing'}`]),
+          ),
+        );
+      }
       return out;
     } finally {
       await store.close();
@@ -114,9 +151,45 @@ describe('master key rotation, online', () => {
           }),
         );
       }
+      // The sample plugin, presets asking for a token, and two users' tokens: a handful of credentials.
+      const installed = await request(server.url, 'POST', '/api/v1/admin/plugins', {
+        key: rootKey,
+        rawBody: await zipDirectory(SAMPLE, { under: 'api-connect' }),
+        headers: { 'content-type': 'application/zip' },
+      });
+      expect(installed.status, installed.text).toBe(201);
+      for (const preset of PRESETS) {
+        const p = await request(
+          server.url,
+          'PUT',
+          `/api/v1/admin/plugins/api-connect/presets/api-credentials/${preset}`,
+          { key: rootKey, body: { config: { base_url: `https://${preset}.example.com` } } },
+        );
+        expect(p.status, p.text).toBe(200);
+        for (const [login, key] of [
+          ['root', rootKey],
+          ['reader', readerKey],
+        ] as const) {
+          const token = `${login}-${preset}-token-${randomBytes(6).toString('hex')}`;
+          const t = await request(
+            server.url,
+            'PUT',
+            `/api/v1/me/plugin-credentials/api-connect/api-credentials/${preset}/token`,
+            { key, body: { value: token } },
+          );
+          expect(t.status, t.text).toBe(204);
+          tokens.set(login, { ...tokens.get(login), [preset]: token });
+        }
+      }
     } finally {
       await server.stop();
     }
+    const before = await openEverything(withK1);
+    credentialKeysBefore = new Map(
+      [...tokens.keys()].map((login) => [login, before.get(`#credential keys ${login}`)!]),
+    );
+    for (const [login, byPreset] of tokens)
+      expect(before.get(`#plugin credentials ${login}`), login).toEqual(byPreset);
   });
   afterAll(async () => {
     await killAllChildren();
@@ -180,10 +253,25 @@ describe('master key rotation, online', () => {
   });
 
   it('afterwards every value opens under the new key alone, and every data key is wrapped under it', async () => {
-    const all = await openEverything(withK2);
+    const all = await openedAfterRotation();
     expect(all.get('reader')).toEqual(readerValues);
     for (const [login, values] of bulkValues) expect(all.get(login), login).toEqual(values);
     expect(new Set(Object.values(all.get('#master versions')!))).toEqual(new Set(['2']));
+  });
+
+  it("afterwards every user's plugin credential opens under the new key alone, re-sealed under the user's new data key", async () => {
+    const all = await openedAfterRotation();
+    for (const [login, byPreset] of tokens) {
+      expect(all.get(`#plugin credentials ${login}`), login).toEqual(byPreset);
+      // Sealed under a data key made by the re-seal (the old ones are deleted), wrapped under version 2.
+      const before = credentialKeysBefore.get(login)!;
+      const after = all.get(`#credential keys ${login}`)!;
+      for (const preset of PRESETS) {
+        const [, was] = /^data key (\d+) under 1$/.exec(before[preset]!) ?? [];
+        expect(was, `${login} ${preset} before: ${before[preset]}`).toBeDefined();
+        expect(after[preset], `${login} ${preset}`).toBe(`data key ${Number(was) + 1} under 2`);
+      }
+    }
   });
 
   it('the retired key is refused, and so is a key the store never knew, with nothing written', async () => {
