@@ -408,4 +408,64 @@ describe('plugins', () => {
     const creds = await server.request('GET', '/api/v1/me/plugin-credentials', { key: alice.key });
     expect(creds.json.credentials).toEqual([]);
   });
+
+  it('a runner without a secret the plugin declares (userSecrets) or the form names (USER_SECRET) is refused, told which and where; with them it runs', async () => {
+    const plugin = await zipEntries([
+      {
+        path: 'plugin.json',
+        content: JSON.stringify({
+          id: 'needs-secret',
+          version: '1.0.0',
+          userSecrets: [{ name: 'X', description: 'The warehouse password' }],
+        }),
+      },
+      {
+        path: 'custom-recipes/go/recipe.json',
+        content: JSON.stringify({ params: [{ name: 'extra', label: 'Extra secret', type: 'USER_SECRET' }] }),
+      },
+      {
+        path: 'custom-recipes/go/recipe.py',
+        content: [
+          'import dataiku',
+          'names = [s["key"] for s in dataiku.api_client().get_auth_info(with_secrets=True)["secrets"]]',
+          'print("has X:", "X" in names)',
+          'print("has Y:", "Y" in names)',
+        ].join('\n'),
+      },
+    ]);
+    expect((await install(admin, plugin)).status).toBe(201);
+    const recipe = '/api/v1/projects/SALES/recipes/go';
+    const put = await server.request('PUT', recipe, {
+      key: alice.key,
+      body: { plugin: { id: 'needs-secret', recipe: 'go' }, config: { extra: 'Y' } },
+    });
+    expect(put.status, put.text).toBe(201);
+
+    const ready = await server.request('GET', `${recipe}/readiness`, { key: alice.key });
+    expect(ready.json.ready).toBe(false);
+    expect(ready.json.missing).toEqual([
+      expect.objectContaining({ kind: 'secret', name: 'X', description: 'The warehouse password' }),
+      expect.objectContaining({ kind: 'secret', name: 'Y', description: 'Extra secret' }),
+    ]);
+    const refused = await server.request('POST', `${recipe}/run`, { key: alice.key, body: {} });
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.json.error.message).toMatch(/a secret named X\b.*Other credentials \(\/profile\)/);
+    expect(refused.json.error.message).toMatch(/a secret named Y\b/);
+    const jobs = await server.request('GET', '/api/v1/jobs?project=SALES', { key: alice.key });
+    expect(jobs.json.jobs.filter((j: { recipe: string }) => j.recipe === 'go')).toEqual([]);
+
+    for (const name of ['X', 'Y'])
+      await server.request('PUT', `/api/v1/me/secrets/${name}`, {
+        key: alice.key,
+        body: { value: `value-of-${name}` },
+      });
+    expect((await server.request('GET', `${recipe}/readiness`, { key: alice.key })).json).toMatchObject({
+      ready: true,
+      missing: [],
+    });
+    const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'go'));
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain('has X: True');
+    expect(job.log).toContain('has Y: True');
+  });
 });
