@@ -12,6 +12,7 @@ import { startApprovedJob, startJob, waitForJob } from './support/jobs.js';
 import { filesOf, zipDirectory, zipEntries } from './support/plugin-zips.js';
 import { TestServer, type TestUser } from './support/test-server.js';
 
+const MiB = 1024 * 1024;
 const SAMPLE = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
 const ALICE_TOKEN = 'alice-api-token-5b7e1f0c93';
 // Of another length than Alice's: the log shows a token only masked, and its length is what tells
@@ -127,6 +128,74 @@ describe('plugins', () => {
         /recipe\.json.*input.*datasets/i,
       ],
       ['not a zip at all', async () => Buffer.from('hello, not a zip'), 400, /zip/i],
+      [
+        'an unknown parameter type',
+        () =>
+          zipEntries([
+            { path: 'plugin.json', content: '{"id": "x", "version": "1"}' },
+            {
+              path: 'custom-recipes/go/recipe.json',
+              content: '{"params": [{"name": "shade", "type": "COLOR"}]}',
+            },
+            { path: 'custom-recipes/go/recipe.py', content: 'print(1)' },
+          ]),
+        400,
+        /custom-recipes\/go\/recipe\.json: params\[0\]\.type "COLOR" is not a parameter type Coffer knows/,
+      ],
+      [
+        // A recipe's id is its folder's name, so two recipes with one id are two folders that differ in case.
+        'a duplicate recipe id',
+        () =>
+          zipEntries([
+            { path: 'plugin.json', content: '{"id": "x", "version": "1"}' },
+            ...['go', 'Go'].flatMap((id) => [
+              { path: `custom-recipes/${id}/recipe.json`, content: '{"params": []}' },
+              { path: `custom-recipes/${id}/recipe.py`, content: 'print(1)' },
+            ]),
+          ]),
+        400,
+        /custom-recipes\/go: has the same id as custom-recipes\/Go/,
+      ],
+      [
+        'the same file twice',
+        () =>
+          zipEntries([
+            { path: 'plugin.json', content: '{"id": "x", "version": "1"}' },
+            { path: 'plugin.json', content: '{"id": "y", "version": "1"}' },
+          ]),
+        400,
+        /"plugin\.json": appears twice/,
+      ],
+      // The limits (plugin.model.ts DEFAULT_ARCHIVE_LIMITS) cheaply: zeros deflate a thousandfold.
+      [
+        'a file over 10 MiB',
+        () => zipEntries([{ path: 'resource/big.bin', content: Buffer.alloc(10 * MiB + 1) }]),
+        413,
+        /resource\/big\.bin: is larger than 10485760 bytes, the limit for one file/,
+      ],
+      [
+        'files over 50 MiB in all',
+        () => {
+          const nine = Buffer.alloc(9 * MiB);
+          return zipEntries([0, 1, 2, 3, 4, 5].map((i) => ({ path: `resource/${i}.bin`, content: nine })));
+        },
+        413,
+        /files add up to more than 52428800 bytes uncompressed, the limit \(at resource\/5\.bin\)/,
+      ],
+      [
+        // Folders count as entries, and are much quicker to write than 2001 deflated files.
+        'more than 2000 entries',
+        () => zipEntries(Array.from({ length: 2001 }, (_, i) => ({ path: `resource/${i}/` }))),
+        413,
+        /the archive has 2001 entries; a plugin may have at most 2000/,
+      ],
+      // Over the request's own limit, refused before it is read: what the bytes are does not matter.
+      [
+        'an archive over 20 MiB',
+        async () => Buffer.alloc(20 * MiB + 1),
+        413,
+        /^the plugin archive is larger than 20971520 bytes \(20 MiB\)/,
+      ],
     ];
     it.each(cases)('%s', async (_name, make, status, message) => {
       const r = await install(admin, await make());
@@ -343,6 +412,17 @@ describe('plugins', () => {
       body: form,
     });
     expect(up.status, await up.clone().text()).toBe(200);
+    const big = new FormData();
+    big.append('file', new Blob([new Uint8Array(20 * MiB + 1)]), 'big.zip');
+    const tooBig = await fetch(`${server.url}/public/api/plugins/actions/installFromZip`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${Buffer.from(`${admin.key}:`).toString('base64')}` },
+      body: big,
+    });
+    expect(tooBig.status).toBe(413);
+    expect(((await tooBig.json()) as { message: string }).message).toMatch(
+      /^the plugin archive is larger than 20971520 bytes \(20 MiB\)/,
+    );
     // The update kept the preset and the users' credentials.
     const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch'));
     expect(job.state, job.log).toBe('succeeded');

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError, Invalid } from '../../errors.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
+import { archiveTooLargeMessage } from './plugin-archive.js';
 import { DEFAULT_ARCHIVE_LIMITS } from './plugin.model.js';
 import type { PluginService } from './plugin.service.js';
 import { PluginParams } from './plugin.schema.js';
@@ -145,10 +146,7 @@ async function uploadedZip(req: FastifyRequest): Promise<Buffer> {
     return await part.toBuffer();
   } catch (e) {
     if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
-      throw new AppError(
-        'payload_too_large',
-        `the plugin archive is larger than ${DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes} bytes`,
-      );
+      throw new AppError('payload_too_large', archiveTooLargeMessage());
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { authErrors, ErrorBody } from '../../http/schemas.js';
+import { archiveTooLargeMessage } from './plugin-archive.js';
 import { DEFAULT_ARCHIVE_LIMITS } from './plugin.model.js';
 import type { PluginCredentialService } from './plugin-credential.service.js';
 import type { PluginService } from './plugin.service.js';
@@ -60,7 +61,7 @@ export const pluginRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.post('/api/v1/admin/plugins', {
-    config: admin,
+    config: { ...admin, tooLarge: archiveTooLargeMessage() },
     bodyLimit: zipLimit,
     schema: {
       tags,
