@@ -548,4 +548,96 @@ describe('plugins', () => {
     expect(job.log).toContain('has X: True');
     expect(job.log).toContain('has Y: True');
   });
+
+  it('a BASIC credential request: each user enters a user and a password, a run gets {user, password} masked, DSS settings show a marker for each', async () => {
+    const plugin = await zipEntries([
+      { path: 'plugin.json', content: JSON.stringify({ id: 'basic-auth', version: '1.0.0' }) },
+      {
+        path: 'parameter-sets/login/parameter-set.json',
+        content: JSON.stringify({
+          params: [
+            { name: 'base_url', type: 'STRING', mandatory: true },
+            {
+              name: 'account',
+              label: 'Account',
+              type: 'CREDENTIAL_REQUEST',
+              credentialRequestSettings: { type: 'BASIC' },
+              mandatory: true,
+            },
+          ],
+        }),
+      },
+      {
+        path: 'custom-recipes/go/recipe.json',
+        content: JSON.stringify({
+          params: [{ name: 'conn', type: 'PRESET', parameterSetId: 'login', mandatory: true }],
+        }),
+      },
+      {
+        path: 'custom-recipes/go/recipe.py',
+        content: [
+          'from dataiku.customrecipe import get_recipe_config',
+          'conn = get_recipe_config()["conn"]',
+          'account = conn["account"]',
+          'print("base url:", conn["base_url"])',
+          'print("account:", type(account).__name__, sorted(account))',
+          'print("user: " + account["user"])',
+          'print("password: " + account["password"])',
+          'print("user length:", len(account["user"]))',
+          'print("password length:", len(account["password"]))',
+        ].join('\n'),
+      },
+    ]);
+    expect((await install(admin, plugin)).status).toBe(201);
+    const preset = await server.request('PUT', '/api/v1/admin/plugins/basic-auth/presets/login/main', {
+      key: admin.key,
+      body: { config: { base_url: 'https://db.example.com' } },
+    });
+    expect(preset.status, preset.text).toBe(200);
+
+    const USER = 'svc-alice-reporting';
+    const PASSWORD = 'alice-db-password-3c9d71e0b2a4f8';
+    const url = '/api/v1/me/plugin-credentials/basic-auth/login/main/account';
+    const single = await server.request('PUT', url, { key: alice.key, body: { value: PASSWORD } });
+    expect(single.status).toBe(400);
+    expect(single.json.error.message).toMatch(/user and a password/);
+    const put = await server.request('PUT', url, {
+      key: alice.key,
+      body: { user: USER, password: PASSWORD },
+    });
+    expect(put.status, put.text).toBe(204);
+    const listed = await server.request('GET', '/api/v1/me/plugin-credentials', { key: alice.key });
+    expect(listed.json.credentials).toEqual([
+      expect.objectContaining({ plugin: 'basic-auth', param: 'account', type: 'BASIC', set: true }),
+    ]);
+    expect(listed.text).not.toContain(PASSWORD);
+
+    const recipe = await server.request('PUT', '/api/v1/projects/SALES/recipes/basic', {
+      key: alice.key,
+      body: {
+        plugin: { id: 'basic-auth', recipe: 'go' },
+        config: { conn: { mode: 'PRESET', name: 'main' } },
+      },
+    });
+    expect(recipe.status, recipe.text).toBe(201);
+    const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'basic'));
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain('base url: https://db.example.com');
+    expect(job.log).toContain("account: dict ['password', 'user']");
+    expect(job.log).toMatch(/^user: \*{5}$/m);
+    expect(job.log).toMatch(/^password: \*{5}$/m);
+    expect(job.log).toMatch(new RegExp(`^user length: ${USER.length}$`, 'm'));
+    expect(job.log).toMatch(new RegExp(`^password length: ${PASSWORD.length}$`, 'm'));
+    expect(job.log).not.toContain(USER);
+    expect(job.log).not.toContain(PASSWORD);
+
+    const mine = await server.request('GET', '/public/api/current-user', { key: alice.key });
+    expect(mine.json.credentials['"PLUGIN", "basic-auth", "login", "main", "account"']).toEqual({
+      type: 'BASIC',
+      user: expect.stringMatching(/^e:AES:/),
+      password: expect.stringMatching(/^e:AES:/),
+    });
+    expect(mine.text).not.toContain(USER);
+    expect(mine.text).not.toContain(PASSWORD);
+  });
 });
