@@ -225,6 +225,13 @@ class Fixture {
       await plugins.putPreset(OP, PLUGIN, PARAMETER_SET, PRESET, PRESET_CONFIG);
   }
 
+  /** The sample plugin's plugin-level values and settings revision, as its detail gives them to an administrator. */
+  async pluginConfig(): Promise<{ config: Record<string, unknown>; settingsRevision: number }> {
+    await this.samplePlugin();
+    const { config, settingsRevision } = await this.s.services.plugins.get(OP, PLUGIN);
+    return { config: config ?? {}, settingsRevision: settingsRevision ?? 0 };
+  }
+
   /** A plugin of its own (only a plugin.json), for a call that removes one: answers its id. */
   async scratchPlugin(): Promise<string> {
     const id = this.uniq('scratch-plugin');
@@ -1110,6 +1117,33 @@ const PLUGINS: Entry[] = [
       },
       check: sampleUsage,
     },
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/admin/plugins/:id/config',
+    access: 'admin',
+    ticket: T_ADMIN,
+    // Sent back as read: the plugin-level values and the settings revision they were read at.
+    call: async (f) => ({
+      path: `/api/v1/admin/plugins/${PLUGIN}/config`,
+      body: await f.pluginConfig(),
+    }),
+    ok: 200,
+    check: (r) => expect(r.json.settingsRevision).toEqual(expect.any(Number)),
+    // The plugin's code runs with every runner's token, these values included: another user cannot.
+    other: {
+      status: 403,
+      call: async (f) => ({
+        path: `/api/v1/admin/plugins/${PLUGIN}/config`,
+        body: { ...(await f.pluginConfig()), config: { user_agent: 'attacker-bot/1' } },
+      }),
+      after: async (f) =>
+        expect((await f.s.services.plugins.dssSettings(OP, PLUGIN)).config).not.toHaveProperty(
+          'user_agent',
+          'attacker-bot/1',
+        ),
+    },
+    admin: { status: 200 },
   },
   {
     method: 'PUT',

@@ -290,6 +290,8 @@ describe('plugins', () => {
     expect(job.log).toContain('token: *****');
     expect(job.log).toMatch(tokenLength(ALICE_TOKEN));
     expect(job.log).toContain('secret credential-for-my-api: present');
+    // The plugin-level setting nobody has saved yet: plugin.json's default, through get_plugin_config().
+    expect(job.log).toMatch(/^user agent: coffer-api-connect\/1\.0$/m);
     expect(job.log).not.toContain(ALICE_TOKEN);
 
     // Her activity names the code that read her secret: this run of the plugin recipe, in its project.
@@ -339,6 +341,7 @@ describe('plugins', () => {
     const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch-r'));
     expect(job.state, job.log).toBe('succeeded');
     expect(job.log).toContain('/v1/orders');
+    expect(job.log).toMatch(/^user agent: coffer-api-connect\/1\.0 ?$/m); // dkuPluginConfig()
     expect(job.log).not.toContain(ALICE_TOKEN);
   });
 
@@ -426,6 +429,63 @@ describe('plugins', () => {
     // The update kept the preset and the users' credentials.
     const job = await waitForJob(server, alice, await startJob(server, alice, 'SALES', 'fetch'));
     expect(job.state, job.log).toBe('succeeded');
+  });
+
+  it('plugin-level settings saved through the DSS settings reach get_plugin_config(); the admin route’s save is judged against its read', async () => {
+    const detail = (who: TestUser) => server.request('GET', '/api/v1/plugins/api-connect', { key: who.key });
+    const read = (await detail(admin)).json;
+    expect(read.params).toEqual([
+      expect.objectContaining({ name: 'user_agent', type: 'STRING', defaultValue: 'coffer-api-connect/1.0' }),
+    ]);
+    expect(read.config).toEqual({});
+    expect(read.settingsRevision).toEqual(expect.any(Number));
+    const asUser = (await detail(alice)).json;
+    expect(asUser.params).toHaveLength(1);
+    expect(asUser).not.toHaveProperty('config');
+    expect(asUser).not.toHaveProperty('settingsRevision');
+
+    const url = '/public/api/plugins/api-connect/settings';
+    const settings = (await server.request('GET', url, { key: admin.key })).json;
+    settings.config.user_agent = 'sales-team-bot/2.1';
+    const saved = await server.request('POST', url, { key: admin.key, body: settings });
+    expect(saved.status, saved.text).toBe(200);
+    // The plugin's settings decide what its code does with a runner's token: a change to approve.
+    const job = await waitForJob(server, alice, await startApprovedJob(server, alice, 'SALES', 'fetch'));
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toMatch(/^user agent: sales-team-bot\/2\.1$/m);
+
+    // Another administrator saving from a page read before that change would undo it unseen: refused.
+    const other = await server.createUser('root2', { admin: true });
+    const configUrl = '/api/v1/admin/plugins/api-connect/config';
+    const stale = await server.request('PUT', configUrl, {
+      key: other.key,
+      body: { config: { user_agent: 'stale-bot/1' }, settingsRevision: read.settingsRevision },
+    });
+    expect(stale.status, stale.text).toBe(409);
+    expect(stale.json.error.message).toMatch(/the plugin config was changed after these settings were read/);
+    const wrongType = await server.request('PUT', configUrl, {
+      key: other.key,
+      body: { config: { user_agent: 7 }, settingsRevision: (await detail(other)).json.settingsRevision },
+    });
+    expect(wrongType.status).toBe(400);
+    expect(wrongType.json.error.message).toMatch(/user_agent/);
+    expect((await server.request('GET', url, { key: admin.key })).json.config).toEqual({
+      user_agent: 'sales-team-bot/2.1',
+    });
+    const fresh = await server.request('PUT', configUrl, {
+      key: other.key,
+      body: {
+        config: { user_agent: 'ops-bot/3' },
+        settingsRevision: (await detail(other)).json.settingsRevision,
+      },
+    });
+    expect(fresh.status, fresh.text).toBe(200);
+    expect(fresh.json.config).toEqual({ user_agent: 'ops-bot/3' });
+    // Presets are kept as they were.
+    const after = (await server.request('GET', url, { key: admin.key })).json;
+    expect(after.config).toEqual({ user_agent: 'ops-bot/3' });
+    expect(after.presets.map((x: { name: string }) => x.name)).toEqual(['default']);
+    expect(fresh.json.settingsRevision).toBe(Number(after.cofferReadVersion));
   });
 
   it('an administrator repointing a preset cannot send a runner’s token elsewhere unseen: the runner approves the change first', async () => {
