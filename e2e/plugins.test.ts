@@ -1,8 +1,9 @@
 /*
  * Plugins in the browser: an administrator installs the sample plugin from its zip and makes a preset;
- * a user enters her own token on her Credentials tab, creates a plugin recipe through its generated
- * form (a mandatory field left empty is refused inline, nothing sent), runs it, and the job log shows
- * her token masked, never in clear.
+ * the plugin-level settings are saved in their generated form; a user enters her own token on her
+ * Credentials tab, creates a plugin recipe through its generated form (a mandatory field left empty is
+ * refused inline, nothing sent; a USER_SECRET field picks one of her secrets), runs it, and the job log
+ * shows her token masked, never in clear, and the saved setting; then she deletes her token.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ import { signIn } from './support/flows.js';
 
 const SAMPLE = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
 const TOKEN = 'tok-alice-5f2c9e-never-shown';
+/** The plugin-level setting the administrator saves in the browser; the run's log shows it. */
+const USER_AGENT = 'e2e-browser-bot/7';
 
 describe.skipIf(skipBrowser)('plugins, in the browser', () => {
   const { browser } = useBrowser();
@@ -63,6 +66,16 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     const card = page.getByRole('region', { name: 'API connect' });
     await expect(card.textContent()).resolves.toContain(`by ${root.login}`);
 
+    // The plugin-level settings, a form generated from plugin.json's params: its default until saved.
+    const settings = card.getByRole('region', { name: 'Plugin settings' });
+    const agent = settings.getByLabel('User agent');
+    await expect(agent.inputValue()).resolves.toBe('coffer-api-connect/1.0');
+    await agent.fill(USER_AGENT);
+    await settings.getByRole('button', { name: 'Save settings of API connect' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved the settings of API connect.' }).waitFor();
+    const saved = await server.request('GET', '/public/api/plugins/api-connect/settings', { key: root.key });
+    expect(saved.json.config).toEqual({ user_agent: USER_AGENT });
+
     await card.getByRole('button', { name: 'New preset of API credentials' }).click();
     const dialog = page.getByRole('dialog', { name: 'New preset of API credentials' });
     await dialog.getByLabel('Preset name').fill('default');
@@ -78,7 +91,11 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     expect(problems).toEqual([]);
   });
 
-  it('a user enters her own token, creates a plugin recipe through its form and runs it; the log masks the token', async (ctx) => {
+  it('a user enters her own token, creates a plugin recipe through its form and runs it; the log masks the token; she deletes the token', async (ctx) => {
+    await server.request('PUT', '/api/v1/me/secrets/warehouse-login', {
+      key: alice.key,
+      body: { value: 'alice-warehouse-value-31c8' },
+    });
     const { page, problems } = await openPage(browser(), server.url, ctx);
     await signIn(page, alice.login, alice.password);
 
@@ -134,6 +151,10 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     await note.waitFor();
     await page.getByLabel('Show the raw answer').uncheck();
     await note.waitFor({ state: 'detached' });
+    // A USER_SECRET field picks among her own secrets' names.
+    const secretPicker = page.getByLabel('Extra secret to check');
+    await expect(secretPicker.locator('option').allTextContents()).resolves.toContain('warehouse-login');
+    await secretPicker.selectOption('warehouse-login');
 
     // Endpoint is mandatory: Save with it empty is refused inline, focus goes to it, nothing is sent.
     await page.getByRole('button', { name: 'Save' }).click();
@@ -155,7 +176,12 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     expect(stored.json.plugin).toMatchObject({
       id: 'api-connect',
       recipe: 'fetch',
-      config: { endpoint: '/v1/orders', page_size: 50, credentials: { mode: 'PRESET', name: 'default' } },
+      config: {
+        endpoint: '/v1/orders',
+        page_size: 50,
+        credentials: { mode: 'PRESET', name: 'default' },
+        secret_name: 'warehouse-login',
+      },
     });
 
     const run = page.getByRole('button', { name: 'Run' });
@@ -165,9 +191,28 @@ describe.skipIf(skipBrowser)('plugins, in the browser', () => {
     const log = (await page.getByLabel('Job log').textContent()) ?? '';
     expect(log).toContain('endpoint: /v1/orders');
     expect(log).toContain('token: *****');
+    expect(log).toContain(`user agent: ${USER_AGENT}`);
+    expect(log).toContain('secret warehouse-login: present');
     expect(log).not.toContain(TOKEN);
     await screenshot(page, 'plugin-recipe-run');
     expect(await page.content()).not.toContain(TOKEN);
+
+    // Deleting her token on the Credentials tab, confirmed: the recipe can no longer run as her.
+    await page.goto('/profile/credentials');
+    await row.getByRole('button', { name: /^Delete API token/ }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete your API token?' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.waitFor({ state: 'detached' });
+    await page
+      .getByRole('status')
+      .filter({ hasText: /^Deleted your API token/ })
+      .waitFor();
+    await row.getByText('Not set').waitFor();
+    await expect(row.getByRole('button', { name: /^Delete API token/ }).count()).resolves.toBe(0);
+    const ready = await server.request('GET', '/api/v1/projects/APIS/recipes/fetch/readiness', {
+      key: alice.key,
+    });
+    expect(ready.json.missing).toEqual([expect.objectContaining({ kind: 'credential', param: 'token' })]);
     expect(problems).toEqual([]);
   });
 

@@ -143,6 +143,8 @@ interface Call {
 class Fixture {
   private n = 0;
   bystander!: Principal;
+  /** An administrator of the fixture's own, who removes plugins to make futures. */
+  private futureAdmin: Principal | undefined;
 
   constructor(
     readonly s: TestServer,
@@ -223,6 +225,25 @@ class Fixture {
     const presets = (await plugins.get(OP, PLUGIN)).parameterSets.flatMap((s) => s.presets);
     if (!presets.some((x) => x.name === PRESET))
       await plugins.putPreset(OP, PLUGIN, PARAMETER_SET, PRESET, PRESET_CONFIG);
+  }
+
+  /** The id of the (finished) future that removing a plugin of its own answered. */
+  async finishedFutureId(): Promise<string> {
+    const id = await this.scratchPlugin();
+    this.futureAdmin ??= await this.quickUser('future-admin', true);
+    const removed = await this.send('POST', `/public/api/plugins/${id}/actions/delete`, {
+      key: this.futureAdmin.key,
+      body: { force: false },
+    });
+    expect(removed.status, removed.text).toBe(200);
+    return removed.json.jobId as string;
+  }
+
+  /** The sample plugin's plugin-level values and settings revision, as its detail gives them to an administrator. */
+  async pluginConfig(): Promise<{ config: Record<string, unknown>; settingsRevision: number }> {
+    await this.samplePlugin();
+    const { config, settingsRevision } = await this.s.services.plugins.get(OP, PLUGIN);
+    return { config: config ?? {}, settingsRevision: settingsRevision ?? 0 };
   }
 
   /** A plugin of its own (only a plugin.json), for a call that removes one: answers its id. */
@@ -1110,6 +1131,33 @@ const PLUGINS: Entry[] = [
       },
       check: sampleUsage,
     },
+  },
+  {
+    method: 'PUT',
+    route: '/api/v1/admin/plugins/:id/config',
+    access: 'admin',
+    ticket: T_ADMIN,
+    // Sent back as read: the plugin-level values and the settings revision they were read at.
+    call: async (f) => ({
+      path: `/api/v1/admin/plugins/${PLUGIN}/config`,
+      body: await f.pluginConfig(),
+    }),
+    ok: 200,
+    check: (r) => expect(r.json.settingsRevision).toEqual(expect.any(Number)),
+    // The plugin's code runs with every runner's token, these values included: another user cannot.
+    other: {
+      status: 403,
+      call: async (f) => ({
+        path: `/api/v1/admin/plugins/${PLUGIN}/config`,
+        body: { ...(await f.pluginConfig()), config: { user_agent: 'attacker-bot/1' } },
+      }),
+      after: async (f) =>
+        expect((await f.s.services.plugins.dssSettings(OP, PLUGIN)).config).not.toHaveProperty(
+          'user_agent',
+          'attacker-bot/1',
+        ),
+    },
+    admin: { status: 200 },
   },
   {
     method: 'PUT',
@@ -2491,6 +2539,18 @@ const DSS_PLUGINS: Entry[] = [
       },
       after: (f) => expectPluginInstalled(f),
     },
+    admin: { status: 200 },
+  },
+  {
+    method: 'GET',
+    route: '/futures/:jobId',
+    access: 'admin',
+    ticket: T_ADMIN,
+    // The future a plugin's removal answered, asked for again as DSSFuture.get_result() does.
+    call: async (f) => ({ path: `/futures/${await f.finishedFutureId()}?peek=false` }),
+    ok: 200,
+    check: (r) => expect(r.json).toMatchObject({ hasResult: true, result: { brokenRecipes: 0 } }),
+    other: STATUS_403,
     admin: { status: 200 },
   },
 ];

@@ -1276,7 +1276,7 @@ class CofferAnswersDataikuapiPlugins(unittest.TestCase):
     def test_10_delete_with_force_answers_a_finished_future(self):
         future = self.admin.get_plugin(PLUGIN_ID).delete(force=True)
         self.assertIsInstance(future, WireFuture)
-        self.assertIsNone(future.state.get("jobId"))
+        self.assertIsInstance(future.state.get("jobId"), str)
         self.assertIs(future.state.get("hasResult"), True)
         calls = len(self.seen)
         future.wait_for_result()
@@ -1288,6 +1288,64 @@ class CofferAnswersDataikuapiPlugins(unittest.TestCase):
         for line in self.seen:
             self.assertNotIn(USER_TOKEN, line)
             self.assertNotIn(OTHER_TOKEN, line)
+
+
+
+class WireFutureGetResult(WireFuture):
+    """WireFuture with get_result() as dss/future.py has it. A future made by from_resp() counts its state
+    as a peek, so get_result() GETs /futures/{jobId}?peek=False first, even when it has finished: with no
+    jobId that would be /futures/None."""
+
+    @staticmethod
+    def of(future):
+        return WireFutureGetResult(future.client, future.job_id, state=future.state)
+
+    def get_result(self):
+        if self.state is None or not self.state.get("hasResult", False) or self.state_is_peek:
+            self.get_state()
+        if self.state.get("hasResult", False):
+            return self.state.get("result", None)
+        raise AssertionError("Result not ready")
+
+
+class CofferAnswersFinishedFutures(unittest.TestCase):
+    """plugin.delete() answers a DSSFuture; Coffer's has finished already, and the client's get_result()
+    (which asks /futures/{jobId} again) and wait_for_result() both read its result."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.seen = []
+        cls.admin = RecordingWireClient(env("COFFER_URL").rstrip("/") + "/", api_key=env("COFFER_ADMIN_KEY"),
+                                        seen=cls.seen)
+
+    def bare_plugin(self):
+        """A plugin that is only its plugin.json, installed: answers its id."""
+        plugin_id = unique("future-plugin")
+        folder = tempfile.mkdtemp()
+        try:
+            path = os.path.join(folder, "plugin.zip")
+            with zipfile.ZipFile(path, "w") as z:
+                z.writestr("plugin.json", json.dumps({"id": plugin_id, "version": "1.0.0"}))
+            with open(path, "rb") as fp:
+                self.admin.install_plugin_from_archive(fp)
+        finally:
+            shutil.rmtree(folder)
+        return plugin_id
+
+    def test_get_result_of_a_plugin_delete_asks_the_future_again_and_reads_its_result(self):
+        plugin_id = self.bare_plugin()
+        future = WireFutureGetResult.of(self.admin.get_plugin(plugin_id).delete(force=False))
+        calls = len(self.seen)
+        self.assertEqual(future.get_result(), {"brokenRecipes": 0})
+        self.assertEqual(len(self.seen), calls + 1, "get_result() asks for the future once")
+        self.assertIn("/futures/%s" % future.job_id, self.seen[-1])
+        self.assertEqual(future.wait_for_result(), {"brokenRecipes": 0})
+        self.assertNotIn(plugin_id, [p["id"] for p in self.admin.list_plugins()])
+
+    def test_a_future_coffer_never_answered_is_not_found(self):
+        with self.assertRaises(DataikuWireError) as ctx:
+            WireFutureGetResult(self.admin, "None").get_result()
+        self.assertRegex(str(ctx.exception), r"NotFoundException: there is no future")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import type {
   NewApiKey,
   NewUser,
   NotebookInfo,
+  PluginConfig,
   PluginCredentialRequest,
   PluginCredentialValue,
   PluginDetail,
@@ -367,6 +368,12 @@ export class CofferClient {
     },
     pluginUsages: async (id: string): Promise<PluginUsage[]> =>
       (await this.#call<{ usages: PluginUsage[] }>('GET', `/api/v1/admin/plugins/${enc(id)}/usages`)).usages,
+    /**
+     * Saves a plugin's plugin-level settings; `settingsRevision` is the one they were read at (from
+     * getPlugin). Refused (409, nothing saved) if another administrator changed them since.
+     */
+    putPluginConfig: (id: string, settings: PluginConfig): Promise<PluginConfig> =>
+      this.#call('PUT', `/api/v1/admin/plugins/${enc(id)}/config`, settings),
     /** Creates or replaces an instance-wide preset of a parameter set. */
     putPreset: (
       id: string,

@@ -294,6 +294,18 @@ export interface PluginDetail extends Omit<PluginSummary, 'recipes'> {
   parameterSets: PluginParameterSetInfo[];
   /** Secrets every runner of the plugin's recipes must have, by name (the code reads them itself). */
   userSecrets: { name: string; description: string | null }[];
+  /** plugin.json `params`: the plugin-level settings, which administrators set for everyone. */
+  params: PluginParam[];
+  /** Administrators only: the plugin-level values saved (the code's get_plugin_config()). */
+  config?: Record<string, unknown>;
+  /** Administrators only: the settings revision `config` was read at, sent back when saving it. */
+  settingsRevision?: number;
+}
+
+/** The plugin-level settings as saved, and the settings revision to send with the next save. */
+export interface PluginConfig {
+  config: Record<string, unknown>;
+  settingsRevision: number;
 }
 
 /** A project recipe that uses a plugin. */

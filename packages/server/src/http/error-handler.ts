@@ -50,7 +50,8 @@ function describeValidation(fe: FastifyError): string {
   return `${at}: ${first.message ?? 'is invalid'}`;
 }
 
-function render(err: FastifyError | AppError | Error): Rendered {
+/** `tooLarge`: what the route says of a body over its limit (its `tooLarge` config), if it says. */
+function render(err: FastifyError | AppError | Error, tooLarge?: string): Rendered {
   // Services answer the races they know of; any other lost race on a unique name is still a conflict.
   if (isUniqueViolation(err)) err = new Conflict('changed by another request at the same time; try again');
   if (err instanceof AppError)
@@ -64,7 +65,7 @@ function render(err: FastifyError | AppError | Error): Rendered {
   const fe = err as FastifyError;
   if (fe.validation) return { status: 400, code: 'invalid', message: describeValidation(fe) };
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-    return { status: 413, code: 'payload_too_large', message: 'request body is too large' };
+    return { status: 413, code: 'payload_too_large', message: tooLarge ?? 'request body is too large' };
   if (fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
     return { status: 400, code: 'invalid', message: 'request body is empty; a JSON body is required' };
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
@@ -91,14 +92,19 @@ export function errorSender(store: { health: Pick<StoreHealth, 'refused'> }): Se
       req.log.debug({ code: 'unavailable', status: 503, storeProblem: problem.kind }, problem.message);
       return send(new StoreUnavailable(problem.message), req, reply);
     }
-    const r = render(err);
+    const r = render(err, req.routeOptions.config.tooLarge);
     if (r.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: r.code, status: r.status }, r.message);
     return send(err, req, reply, r);
   };
 }
 
-function send(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply, r = render(err)) {
+function send(
+  err: FastifyError | Error,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  r = render(err, req.routeOptions.config.tooLarge),
+) {
   if (err instanceof RateLimited) void reply.header('retry-after', String(err.retryAfterSeconds));
   if (r.status === 503) void reply.header('retry-after', '5');
   if (req.routeOptions.config.page) return sendPage(req, reply, r);

@@ -29,6 +29,11 @@ declare module 'fastify' {
      * sign in and brought back (http/error-handler.ts).
      */
     page?: boolean;
+    /**
+     * What a body over the route's limit is, as its 413 says it ("the plugin archive is larger than
+     * …"); absent, the generic "request body is too large".
+     */
+    tooLarge?: string;
     /** What the route does, as its refusals name it: "change project membership". */
     action?: string;
   }

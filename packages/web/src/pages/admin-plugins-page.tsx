@@ -5,7 +5,9 @@ import { AdminTabs } from '../components/admin-tabs';
 import { ConfirmDialog } from '../components/dialog';
 import { FormError } from '../components/form-error';
 import { PresetDialog } from '../components/preset-dialog';
+import { focusFirstProblem, PluginForm } from '../components/plugin-form';
 import { formatTime } from '../format';
+import { defaultModel, formProblems, type FormModel } from '../plugin-rules';
 import { useCall, useSession } from '../session';
 import { useTitle } from '../title';
 
@@ -70,7 +72,12 @@ export function AdminPluginsPage() {
         </section>
       )}
       {plugins?.map((p) => (
-        <PluginCard key={p.id} plugin={p} onAction={setAction} />
+        <PluginCard
+          key={p.id}
+          plugin={p}
+          onAction={setAction}
+          onSettingsSaved={() => void done(`Saved the settings of ${p.label}.`)}
+        />
       ))}
 
       {action?.kind === 'remove' && (
@@ -152,7 +159,15 @@ function InstallCard({ onInstalled }: { onInstalled(p: PluginDetail): void }) {
   );
 }
 
-function PluginCard({ plugin, onAction }: { plugin: PluginDetail; onAction(a: Action): void }) {
+function PluginCard({
+  plugin,
+  onAction,
+  onSettingsSaved,
+}: {
+  plugin: PluginDetail;
+  onAction(a: Action): void;
+  onSettingsSaved(): void;
+}) {
   const headingId = `plugin-${plugin.id}`;
   return (
     <section class="card" aria-labelledby={headingId} data-plugin={plugin.id}>
@@ -195,9 +210,82 @@ function PluginCard({ plugin, onAction }: { plugin: PluginDetail; onAction(a: Ac
           </>
         )}
       </dl>
+      {plugin.params.length > 0 && (
+        // A new version may ask for other settings: its form starts again from what is saved.
+        <PluginSettings key={plugin.updatedAt} plugin={plugin} onSaved={onSettingsSaved} />
+      )}
       {plugin.parameterSets.map((set) => (
         <ParameterSet key={set.id} plugin={plugin} set={set} onAction={onAction} />
       ))}
+    </section>
+  );
+}
+
+/**
+ * The plugin-level settings (plugin.json `params`): one value for everybody, which the plugin's code
+ * reads with get_plugin_config() / dkuPluginConfig(). Saved with the settings revision the page read
+ * them at, so a change another administrator made since is refused (and shown), not undone.
+ */
+function PluginSettings({ plugin, onSaved }: { plugin: PluginDetail; onSaved(): void }) {
+  const call = useCall();
+  const prefix = `plugin-settings-${plugin.id}`;
+  const headingId = `${prefix}-heading`;
+  const [model, setModel] = useState<FormModel>(() => ({
+    ...defaultModel(plugin.params),
+    ...plugin.config,
+  }));
+  const [revision, setRevision] = useState(plugin.settingsRevision ?? 0);
+  const [errors, setErrors] = useState<ReadonlyMap<string, string>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    setError(null);
+    const problems = new Map(formProblems(plugin.params, model).map((x) => [x.param, x.message]));
+    setErrors(problems);
+    if (problems.size) return focusFirstProblem(prefix, plugin.params, problems);
+    setSaving(true);
+    try {
+      const saved = await call(() =>
+        api.admin.putPluginConfig(plugin.id, { config: model, settingsRevision: revision }),
+      );
+      setRevision(saved.settingsRevision);
+      onSaved();
+    } catch (err) {
+      setError(isConflict(err) ? `${messageOf(err)} (reload the page to read them)` : messageOf(err));
+    } finally {
+      setSaving(false);
+    }
+  }
+
+  return (
+    <section class="parameter-set" aria-labelledby={headingId} data-plugin-settings={plugin.id}>
+      <h3 id={headingId}>Plugin settings</h3>
+      <p class="muted small">
+        One value for everybody who runs this plugin's recipes; its code reads them with{' '}
+        <code>get_plugin_config()</code>.
+      </p>
+      <form onSubmit={submit} noValidate>
+        <PluginForm
+          params={plugin.params}
+          model={model}
+          onModel={setModel}
+          errors={errors}
+          idPrefix={prefix}
+          choices={{
+            presets: (setId) =>
+              plugin.parameterSets.find((s) => s.id === setId)?.presets.map((x) => x.name) ?? [],
+          }}
+        />
+        <FormError message={error && `Not saved: ${error}`} />
+        <div class="actions">
+          <button type="submit" disabled={saving}>
+            {saving ? 'Saving…' : 'Save settings'}
+            <span class="visually-hidden"> of {plugin.label}</span>
+          </button>
+        </div>
+      </form>
     </section>
   );
 }

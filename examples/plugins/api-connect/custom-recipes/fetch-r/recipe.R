@@ -10,7 +10,8 @@ fmt <- if (is.null(config$format)) "json" else config$format
 cat("endpoint:", endpoint, "\n")
 cat("page size:", page_size, "\n")
 cat("format:", fmt, "\n")
-cat("plugin settings:", length(plugin_config), "\n")
+# Plugin-level settings: the administrators' values, over plugin.json's defaults.
+cat("user agent:", if (is.null(plugin_config$user_agent)) "(none)" else plugin_config$user_agent, "\n")
 
 # The preset arrives as a list of its values, with the runner's own token under the CREDENTIAL_REQUEST
 # parameter's name. Printing it is a mistake a real recipe should not make: the job log masks it to *****.

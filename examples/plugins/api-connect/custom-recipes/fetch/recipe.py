@@ -15,7 +15,8 @@ fmt = config.get("format", "json")
 print("endpoint:", endpoint)
 print("page size:", page_size)
 print("format:", fmt)
-print("plugin settings:", sorted(plugin_config.keys()))
+# Plugin-level settings: the administrators' values, over plugin.json's defaults.
+print("user agent:", plugin_config.get("user_agent", "(none)"))
 
 # The preset arrives as a dict of its values, with the runner's own token under the CREDENTIAL_REQUEST
 # parameter's name. Printing it is a mistake a real recipe should not make: the job log masks it to *****.

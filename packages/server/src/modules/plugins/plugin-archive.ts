@@ -24,6 +24,12 @@ const DEFLATED = 8;
 /** Finder adds AppleDouble copies of every file under this folder: metadata, not part of the plugin. */
 const MAC_METADATA = '__MACOSX/';
 
+/** What an upload over the archive limit is told, wherever it is refused (the body, or a multipart part). */
+export function archiveTooLargeMessage(limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS): string {
+  const mib = limits.maxArchiveBytes / (1024 * 1024);
+  return `the plugin archive is larger than ${limits.maxArchiveBytes} bytes (${mib} MiB), the limit for a plugin archive; nothing was installed`;
+}
+
 function tooLarge(message: string): AppError {
   return new AppError('payload_too_large', message);
 }

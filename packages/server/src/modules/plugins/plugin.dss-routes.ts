@@ -2,8 +2,9 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { AppError, Invalid } from '../../errors.js';
+import { AppError, Invalid, NotFound } from '../../errors.js';
 import { parseQueryBool } from '../../http/dss-wire.js';
+import { archiveTooLargeMessage } from './plugin-archive.js';
 import { DEFAULT_ARCHIVE_LIMITS } from './plugin.model.js';
 import type { PluginService } from './plugin.service.js';
 import { PluginParams } from './plugin.schema.js';
@@ -11,7 +12,8 @@ import { PluginParams } from './plugin.schema.js';
 /**
  * The plugin calls of the current dataikuapi (dssclient.py, dss/plugin.py), under each DSS prefix:
  * install and update from a zip (multipart field `file`), list, the plugin-level settings with their
- * presets (read and saved whole), usages, and delete with `force`. Administrators only, as in DSS.
+ * presets (read and saved whole), usages, and delete with `force`, which answers a future that has
+ * finished (and `futures/{jobId}`, where the client asks for it again). Administrators only, as in DSS.
  * Settings never carry a user's credential: presets hold only what is shared.
  */
 export const pluginDssRoutes: FastifyPluginAsyncTypebox<{ plugins: PluginService }> = async (
@@ -108,12 +110,53 @@ export const pluginDssRoutes: FastifyPluginAsyncTypebox<{ plugins: PluginService
     schema: { ...hide, params: PluginParams },
     handler: async (req) => {
       const force = forceOf(req.body);
-      const result = await plugins.remove(req.caller!, req.params.id, { force });
-      // DSS answers a future; this one has already finished.
-      return { jobId: null, hasResult: true, aborted: false, alive: false, result };
+      return finishedFuture(await plugins.remove(req.caller!, req.params.id, { force }));
+    },
+  });
+
+  app.get('/futures/:jobId', {
+    config: admin,
+    schema: {
+      ...hide,
+      params: Type.Object({ jobId: Type.String({ maxLength: 2000 }) }, { additionalProperties: false }),
+      querystring: Type.Object({ peek: Type.Optional(Type.String()) }, { additionalProperties: false }),
+    },
+    handler: async (req) => {
+      parseQueryBool(req.query.peek, 'peek', false);
+      return futureState(req.params.jobId);
     },
   });
 };
+
+/*
+ * DSS answers a long action with a future (dataikuapi's dss/future.py). Coffer's plugin actions finish
+ * before they answer, so their future has finished already; dataikuapi asks for it all the same:
+ * DSSFuture.from_resp() counts the answer as a peek, so get_result() first GETs /futures/{jobId}. The
+ * id therefore carries the (small) result itself, and any replica answers it with nothing stored.
+ */
+const FINISHED = 'finished.';
+
+/** A future that has finished with `result`, as DSS's future state reads. */
+function finishedFuture(result: Record<string, unknown>) {
+  const jobId = FINISHED + Buffer.from(JSON.stringify(result)).toString('base64url');
+  return { jobId, hasResult: true, aborted: false, alive: false, result };
+}
+
+/** The state of a future whose id an answer of Coffer gave; NotFound for any other id. */
+function futureState(jobId: string) {
+  let result: unknown;
+  try {
+    if (jobId.startsWith(FINISHED))
+      result = JSON.parse(Buffer.from(jobId.slice(FINISHED.length), 'base64url').toString('utf8'));
+  } catch {
+    result = undefined;
+  }
+  if (typeof result !== 'object' || result === null || Array.isArray(result))
+    throw new NotFound(
+      `there is no future ${JSON.stringify(jobId.slice(0, 100))}: Coffer's futures have finished when they are answered, and their ids come from those answers`,
+    );
+  return finishedFuture(result as Record<string, unknown>);
+}
 
 /** DSS's project-level plugin settings (project presets) do not exist in Coffer: presets are the instance's. */
 function refuseProjectLevel(projectKey: string | undefined): void {
@@ -145,10 +188,7 @@ async function uploadedZip(req: FastifyRequest): Promise<Buffer> {
     return await part.toBuffer();
   } catch (e) {
     if ((e as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE')
-      throw new AppError(
-        'payload_too_large',
-        `the plugin archive is larger than ${DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes} bytes`,
-      );
+      throw new AppError('payload_too_large', archiveTooLargeMessage());
     throw e;
   }
 }

@@ -261,8 +261,17 @@ describe('parseManifest: refusals name the file and the field', () => {
     [
       'an unknown type',
       [{ name: 'x', type: 'COLOUR' }],
-      /params\[0\]\.type "COLOUR" is not a parameter type Coffer knows/,
+      /params\[0\]\.type "COLOUR" is not a parameter type Coffer knows \(parameter "x"\)/,
     ],
+    ...['SCENARIO', 'SAVED_MODEL', 'MANAGED_FOLDER', 'DATASET_COLUMN', 'CONNECTION', 'LLM'].map(
+      (type): [string, unknown[], RegExp] => [
+        `the DSS object type ${type}`,
+        [{ name: 'pick', type }],
+        new RegExp(
+          `params\\[0\\]\\.type "${type}" picks a DSS object \\(parameter "pick"\\), and Coffer has no datasets`,
+        ),
+      ],
+    ),
     ['no type', [{ name: 'x' }], /params\[0\]\.type is missing/],
     ['no name', [{ type: 'STRING' }], /params\[0\]\.name is missing/],
     ['a bad name', [{ name: 'a b', type: 'STRING' }], /params\[0\]\.name "a b" is not a valid name/],

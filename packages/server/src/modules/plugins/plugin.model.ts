@@ -26,7 +26,10 @@ export const PARAM_TYPES = [
 ] as const;
 export type ParamType = (typeof PARAM_TYPES)[number];
 
-/** DSS parameter types that point at DSS objects Coffer does not have (refused at install). */
+/**
+ * DSS parameter types that point at DSS objects Coffer does not have (refused at install, saying so):
+ * the datasets, columns, folders, models, scenarios, connections… of a DSS instance.
+ */
 export const DSS_OBJECT_PARAM_TYPES = [
   'DATASET',
   'DATASETS',
@@ -37,6 +40,10 @@ export const DSS_OBJECT_PARAM_TYPES = [
   'MANAGED_FOLDER',
   'SAVED_MODEL',
   'MODEL_EVALUATION_STORE',
+  'SCENARIO',
+  'STREAMING_ENDPOINT',
+  'KNOWLEDGE_BANK',
+  'LLM',
   'CONNECTION',
   'CONNECTIONS',
   'CLUSTER',

@@ -105,7 +105,7 @@ function parseType(raw: unknown, at: string, name: unknown): ParamType {
   }
   if (!(PARAM_TYPES as readonly string[]).includes(raw)) {
     throw new Invalid(
-      `${at}.type "${raw}" is not a parameter type Coffer knows; use one of ${PARAM_TYPES.join(', ')}`,
+      `${at}.type "${raw}" is not a parameter type Coffer knows${which}; use one of ${PARAM_TYPES.join(', ')}`,
     );
   }
   return raw as ParamType;

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { authErrors, ErrorBody } from '../../http/schemas.js';
+import { archiveTooLargeMessage } from './plugin-archive.js';
 import { DEFAULT_ARCHIVE_LIMITS } from './plugin.model.js';
 import type { PluginCredentialService } from './plugin-credential.service.js';
 import type { PluginService } from './plugin.service.js';
@@ -8,6 +9,8 @@ import {
   CredentialBody,
   CredentialParams,
   CredentialRequest,
+  PluginConfigBody,
+  PluginConfigView,
   PluginDetail,
   PluginParams,
   PluginSummary,
@@ -60,7 +63,7 @@ export const pluginRoutes: FastifyPluginAsyncTypebox<{
   });
 
   app.post('/api/v1/admin/plugins', {
-    config: admin,
+    config: { ...admin, tooLarge: archiveTooLargeMessage() },
     bodyLimit: zipLimit,
     schema: {
       tags,
@@ -99,6 +102,19 @@ export const pluginRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     handler: async (req) => ({ usages: await plugins.usages(req.caller!, req.params.id) }),
+  });
+
+  app.put('/api/v1/admin/plugins/:id/config', {
+    config: admin,
+    schema: {
+      tags,
+      summary:
+        "Save the plugin-level settings (plugin.json params, the code's get_plugin_config()); refused (409) if another administrator changed them since settingsRevision",
+      params: PluginParams,
+      body: PluginConfigBody,
+      response: { 200: PluginConfigView, 409: ErrorBody, ...authErrors },
+    },
+    handler: (req) => plugins.putConfig(req.caller!, req.params.id, req.body),
   });
 
   app.put('/api/v1/admin/plugins/:id/presets/:set/:name', {

@@ -58,6 +58,26 @@ export const PluginDetail = Type.Object({
     }),
   ),
   userSecrets: Type.Array(Type.Object({ name: Type.String(), description: Nullable(Type.String()) })),
+  /** plugin.json `params`: the plugin-level settings' form. */
+  params: Type.Array(PluginParam),
+  /** For administrators: the plugin-level values saved, and the settings revision they were read at. */
+  config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  settingsRevision: Type.Optional(Type.Integer()),
+});
+
+export const PluginConfigBody = Type.Object(
+  {
+    config: Type.Record(Type.String(), Type.Unknown()),
+    settingsRevision: Type.Integer({
+      minimum: 0,
+      description: 'the settings revision the values were read at (GET /api/v1/plugins/{id})',
+    }),
+  },
+  { additionalProperties: false },
+);
+export const PluginConfigView = Type.Object({
+  config: Type.Record(Type.String(), Type.Unknown()),
+  settingsRevision: Type.Integer(),
 });
 
 export const PluginParams = Type.Object({ id: Type.String() }, { additionalProperties: false });

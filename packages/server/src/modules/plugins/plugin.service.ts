@@ -40,6 +40,31 @@ export interface PresetView {
   updatedAt: number;
 }
 
+/** The plugin-level config (plugin.json `params`) and the settings revision it was read at. */
+export interface PluginConfigView {
+  config: Record<string, unknown>;
+  settingsRevision: number;
+}
+
+/** A preset as a settings save sends it, checked against its parameter set. */
+interface SentPreset {
+  set: string;
+  name: string;
+  config: Record<string, unknown>;
+  pluginConfig: Record<string, unknown>;
+}
+
+/** A save of a plugin's settings, judged against the read it comes from. */
+interface SettingsSave {
+  /** The settings revision the save was read at; undefined for a body not read from Coffer. */
+  readRevision: number | undefined;
+  /** The field that carried it, as refusals name it. */
+  readField: string;
+  config: Record<string, unknown>;
+  /** Every preset, as the save leaves them (one left out is deleted); absent, the presets are kept. */
+  presets?: readonly SentPreset[];
+}
+
 export type PluginService = ReturnType<typeof createPluginService>;
 
 const paramView = ({ selectChoices, ...p }: ParamDesc) => ({
@@ -125,6 +150,14 @@ export function createPluginService(deps: {
         presets: presets.filter((x) => x.parameter_set === s.id).map((x) => presetView(x, admin)),
       })),
       userSecrets: p.manifest.userSecrets.map((s) => ({ name: s.name, description: s.description })),
+      params: p.manifest.params.map(paramView),
+      // The values are administrators' (as a preset's pluginConfig is), with the revision they were read at.
+      ...(admin
+        ? {
+            config: JSON.parse(p.config) as Record<string, unknown>,
+            settingsRevision: p.settingsRevision,
+          }
+        : {}),
     };
   }
 
@@ -147,6 +180,117 @@ export function createPluginService(deps: {
       formProblems(shared, input.config)[0] ?? formProblems(set.pluginParams, input.pluginConfig ?? {})[0];
     if (problem) throw new Invalid(`${where}: ${problem.param}: ${problem.message}`);
     return { config: input.config, pluginConfig: input.pluginConfig ?? {} };
+  }
+
+  /**
+   * Writes a settings save judged against the read it comes from (plugin-settings-judge.ts), in one
+   * transaction that starts by bumping the revision; a conflict saves nothing. The DSS settings save and
+   * the Administration page's config save both come here. Answers the new settings revision.
+   */
+  async function saveJudged(caller: Caller, id: string, save: SettingsSave): Promise<number> {
+    const { readRevision, config } = save;
+    const now = clock.now();
+    const by = caller.kind === 'user' ? caller.user.login : 'operator';
+    const credential = credentialOf(caller);
+    const sent = new Map((save.presets ?? []).map((x) => [presetKey(x.set, x.name), x]));
+    return store.transaction(async (trx) => {
+      // First: on PostgreSQL this locks the plugin's row, so what is judged is what gets written over.
+      const revision = await bumpRevision(trx, id);
+      const current = (await repo.findPlugin(trx, id))!; // the row just bumped, in this transaction
+      if (readRevision !== undefined && readRevision >= revision)
+        throw new Invalid(`${save.readField} is newer than the stored settings; send back what GET returned`);
+      const stored = new Map(
+        (await repo.presetsOf(trx, id)).map((x): [string, StoredPart] => [
+          presetKey(x.parameter_set, x.name),
+          {
+            content: canonicalJson({
+              config: JSON.parse(x.config),
+              pluginConfig: JSON.parse(x.plugin_config),
+            }),
+            createdRevision: Number(x.created_revision),
+            updatedRevision: Number(x.updated_revision),
+            writtenBy: x.written_by,
+          },
+        ]),
+      );
+      const verdict = judgeSettingsSave({
+        readRevision,
+        by: credential,
+        config: {
+          sent: canonicalJson(config),
+          stored: {
+            content: canonicalJson(JSON.parse(current.config)),
+            createdRevision: 0,
+            updatedRevision: current.configRevision,
+            writtenBy: current.configWrittenBy,
+          },
+        },
+        // Presets kept: sent back exactly as stored, which the judge leaves alone.
+        sentPresets: save.presets
+          ? new Map(
+              [...sent].map(([k, x]) => [
+                k,
+                canonicalJson({ config: x.config, pluginConfig: x.pluginConfig }),
+              ]),
+            )
+          : new Map([...stored].map(([k, x]) => [k, x.content])),
+        storedPresets: stored,
+        deletedPresets: new Map(
+          (await repo.presetDeletionsOf(trx, id)).map((x) => [
+            presetKey(x.parameter_set, x.name),
+            { revision: Number(x.revision), by: x.deleted_by },
+          ]),
+        ),
+      });
+      const named = (key: string) => {
+        if (key === 'config') return 'the plugin config';
+        const { set, name } = presetOfKey(key);
+        return `preset ${JSON.stringify(name)} of ${set}`;
+      };
+      if (verdict.conflicts.length > 0)
+        throw new Conflict(
+          `${verdict.conflicts.map((c) => `${named(c.key)} ${c.reason}`).join('; ')}; nothing was saved. Read the settings again and repeat your change.`,
+          { conflicts: verdict.conflicts.map((c) => named(c.key)) },
+        );
+      if (verdict.leftOutUnread.length > 0)
+        throw new Invalid(
+          `this save leaves out stored ${verdict.leftOutUnread.map(named).join(', ')} but does not say which settings it read (${save.readField}); nothing was saved. Send back the object GET returned, with ${save.readField} as it was.`,
+        );
+      if (verdict.writeConfig)
+        await repo.savePluginConfig(trx, id, JSON.stringify(config), revision, credential);
+      for (const key of verdict.remove) {
+        const { set, name } = presetOfKey(key);
+        await repo.deletePreset(trx, id, set, name, { revision, by: credential });
+      }
+      for (const key of verdict.upsert) {
+        const x = sent.get(key)!;
+        await repo.upsertPreset(
+          trx,
+          {
+            plugin_id: id,
+            parameter_set: x.set,
+            name: x.name,
+            config: JSON.stringify(x.config),
+            plugin_config: JSON.stringify(x.pluginConfig),
+            updated_by: by,
+            created_at: now,
+            updated_at: now,
+            written_by: credential,
+          },
+          revision,
+        );
+      }
+      await audit.record(trx, caller, [
+        {
+          action: 'plugin.settings_saved',
+          detail: save.presets
+            ? { plugin: id, presets: save.presets.length }
+            : { plugin: id, config: true, presets: 'kept' },
+        },
+      ]);
+      await restamp(trx, caller, id);
+      return revision;
+    });
   }
 
   return {
@@ -346,13 +490,12 @@ export function createPluginService(deps: {
       const readRevision = parseSettingsVersion(body[READ_VERSION_FIELD]);
       const config = body.config === undefined || body.config === null ? {} : body.config;
       if (!isObject(config)) throw new Invalid('config must be a JSON object');
-      const problem = formProblems(p.manifest.params, config)[0];
-      if (problem) throw new Invalid(`config: ${problem.param}: ${problem.message}`);
+      checkPluginConfig(p.manifest, config);
       const byType = new Map(p.manifest.parameterSets.map((s) => [elementType(id, s.id), s]));
       const list = body.presets === undefined || body.presets === null ? [] : body.presets;
       if (!Array.isArray(list)) throw new Invalid('presets must be a list');
       const seen = new Set<string>();
-      const presets = list.map((x: unknown, i) => {
+      const presets = list.map((x: unknown, i): SentPreset => {
         if (!isObject(x)) throw new Invalid(`presets[${i}] must be an object`);
         const set = typeof x.type === 'string' ? byType.get(x.type) : undefined;
         if (!set)
@@ -370,98 +513,28 @@ export function createPluginService(deps: {
           throw new Invalid(`presets[${i}]: config and pluginConfig must be JSON objects`);
         return { set: set.id, name: x.name, ...checkPreset(set, { config: cfg, pluginConfig: pcfg }) };
       });
-      const now = clock.now();
-      const by = caller.kind === 'user' ? caller.user.login : 'operator';
-      const credential = credentialOf(caller);
-      const sent = new Map(presets.map((x) => [presetKey(x.set, x.name), x]));
-      await store.transaction(async (trx) => {
-        // First: on PostgreSQL this locks the plugin's row, so what is judged is what gets written over.
-        const revision = await bumpRevision(trx, id);
-        const current = (await repo.findPlugin(trx, id))!; // the row just bumped, in this transaction
-        if (readRevision !== undefined && readRevision >= revision)
-          throw new Invalid(
-            `${READ_VERSION_FIELD} is newer than the stored settings; send back what GET returned`,
-          );
-        const stored = await repo.presetsOf(trx, id);
-        const verdict = judgeSettingsSave({
-          readRevision,
-          by: credential,
-          config: {
-            sent: canonicalJson(config),
-            stored: {
-              content: canonicalJson(JSON.parse(current.config)),
-              createdRevision: 0,
-              updatedRevision: current.configRevision,
-              writtenBy: current.configWrittenBy,
-            },
-          },
-          sentPresets: new Map(
-            [...sent].map(([k, x]) => [k, canonicalJson({ config: x.config, pluginConfig: x.pluginConfig })]),
-          ),
-          storedPresets: new Map(
-            stored.map((x): [string, StoredPart] => [
-              presetKey(x.parameter_set, x.name),
-              {
-                content: canonicalJson({
-                  config: JSON.parse(x.config),
-                  pluginConfig: JSON.parse(x.plugin_config),
-                }),
-                createdRevision: Number(x.created_revision),
-                updatedRevision: Number(x.updated_revision),
-                writtenBy: x.written_by,
-              },
-            ]),
-          ),
-          deletedPresets: new Map(
-            (await repo.presetDeletionsOf(trx, id)).map((x) => [
-              presetKey(x.parameter_set, x.name),
-              { revision: Number(x.revision), by: x.deleted_by },
-            ]),
-          ),
-        });
-        const named = (key: string) => {
-          if (key === 'config') return 'the plugin config';
-          const { set, name } = presetOfKey(key);
-          return `preset ${JSON.stringify(name)} of ${set}`;
-        };
-        if (verdict.conflicts.length > 0)
-          throw new Conflict(
-            `${verdict.conflicts.map((c) => `${named(c.key)} ${c.reason}`).join('; ')}; nothing was saved. Read the settings again and repeat your change.`,
-            { conflicts: verdict.conflicts.map((c) => named(c.key)) },
-          );
-        if (verdict.leftOutUnread.length > 0)
-          throw new Invalid(
-            `this save leaves out stored ${verdict.leftOutUnread.map(named).join(', ')} but does not say which settings it read (${READ_VERSION_FIELD}); nothing was saved. Send back the object GET returned, with ${READ_VERSION_FIELD} as it was.`,
-          );
-        if (verdict.writeConfig)
-          await repo.savePluginConfig(trx, id, JSON.stringify(config), revision, credential);
-        for (const key of verdict.remove) {
-          const { set, name } = presetOfKey(key);
-          await repo.deletePreset(trx, id, set, name, { revision, by: credential });
-        }
-        for (const key of verdict.upsert) {
-          const x = sent.get(key)!;
-          await repo.upsertPreset(
-            trx,
-            {
-              plugin_id: id,
-              parameter_set: x.set,
-              name: x.name,
-              config: JSON.stringify(x.config),
-              plugin_config: JSON.stringify(x.pluginConfig),
-              updated_by: by,
-              created_at: now,
-              updated_at: now,
-              written_by: credential,
-            },
-            revision,
-          );
-        }
-        await audit.record(trx, caller, [
-          { action: 'plugin.settings_saved', detail: { plugin: id, presets: presets.length } },
-        ]);
-        await restamp(trx, caller, id);
+      await saveJudged(caller, id, { readRevision, readField: READ_VERSION_FIELD, config, presets });
+    },
+
+    /**
+     * Saves the plugin-level config (plugin.json `params`; what get_plugin_config() and dkuPluginConfig()
+     * return) from Coffer's Administration page, judged as a DSS settings save is, so a change another
+     * administrator made after `settingsRevision` (the revision GET /api/v1/plugins/{id} gave) is not
+     * lost: refused (409), nothing saved. The presets are kept as they are.
+     */
+    async putConfig(
+      caller: Caller,
+      id: string,
+      input: { config: Record<string, unknown>; settingsRevision: number },
+    ): Promise<PluginConfigView> {
+      requireAdmin(caller);
+      checkPluginConfig((await load(id)).manifest, input.config);
+      const revision = await saveJudged(caller, id, {
+        readRevision: input.settingsRevision,
+        readField: 'settingsRevision',
+        config: input.config,
       });
+      return { config: input.config, settingsRevision: revision };
     },
 
     /** A recipe's form values checked against its component; answers what a recipe row holds. */
@@ -488,6 +561,12 @@ export function createPluginService(deps: {
       return { language: recipe.language, code: await pluginRecipeCode(db, p, recipe, config) };
     },
   };
+}
+
+/** Checks plugin-level config values against plugin.json's `params`, as a form does. */
+function checkPluginConfig(manifest: PluginManifest, config: Record<string, unknown>): void {
+  const problem = formProblems(manifest.params, config)[0];
+  if (problem) throw new Invalid(`config: ${problem.param}: ${problem.message}`);
 }
 
 /** The component of a plugin, or NotFound. */
