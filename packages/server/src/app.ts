@@ -253,6 +253,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   const kernels = createKernelService({
     code: execution.code,
     notebooks: services.notebooks,
+    tickets: services.tickets,
     store,
     replica: () => replica,
     clock: deps.clock,
@@ -283,6 +284,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     const listening = backendOf(app.server.address());
     // How other replicas name this one when they point at a kernel it holds.
     replica = `${hostname()}:${listening.port}`;
+    await kernels.start();
     await execution.start(listening);
     await runner.start();
     auditPruner.start();
