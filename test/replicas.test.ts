@@ -173,6 +173,26 @@ describe('replicas on one PostgreSQL', () => {
     await newcomer.stop();
   }, 90_000);
 
+  it('deleting a notebook through one replica ends its kernel on another: the ticket at once, the kernel at its next heartbeat', async () => {
+    const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
+      jupyterCall(s.url, keys.alice!, method, p, body);
+    expect((await call(a, 'POST', '/api/v1/projects', { key: 'KDEL', name: 'Deleted' })).status).toBe(201);
+    await call(a, 'PUT', '/api/v1/projects/KDEL/notebooks/nb', { language: 'python' });
+    const kernel = await openKernel(a.url, keys.alice!, 'KDEL/nb.ipynb');
+    const { out } = await kernel.channels.execute(
+      'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
+    );
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
+    const status = async () => (await request(a.url, 'GET', '/dip/publicapi/auth/info', { ticket })).status;
+    expect(await status()).toBe(200);
+    expect((await call(b, 'DELETE', '/api/v1/projects/KDEL/notebooks/nb')).status).toBeLessThan(300);
+    expect(await status()).toBe(401);
+    await expect
+      .poll(() => kernel.channels.ws.readyState, { timeout: 10_000 })
+      .toBe(kernel.channels.ws.CLOSED);
+    expect((await call(a, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+  }, 60_000);
+
   it('a job is followed and cancelled through replicas that do not run it; its ticket works on all while it runs', async () => {
     const runner = await replica();
     try {

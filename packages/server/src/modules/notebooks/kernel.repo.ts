@@ -13,6 +13,11 @@ export async function forgetKernel(db: Db, id: string): Promise<void> {
   await db.deleteFrom('kernels').where('id', '=', id).execute();
 }
 
+/** Forgets every kernel of a notebook (it is being deleted): their replicas stop them at their next beat. */
+export async function forgetNotebookKernels(db: Db, notebookId: string): Promise<void> {
+  await db.deleteFrom('kernels').where('notebook_id', '=', notebookId).execute();
+}
+
 /** Follows a notebook renamed while its kernel runs. */
 export async function renameKernel(db: Db, id: string, notebook: string): Promise<void> {
   await db.updateTable('kernels').set({ notebook }).where('id', '=', id).execute();

@@ -5,7 +5,7 @@ import { Conflict, Misdirected, NotFound } from '../../errors.js';
 import { ticketLifetimeMs, type CodeRunner, type RunningCode } from '../../execution/code-runner.js';
 import type { JupyterKernel } from '../../execution/runtimes.js';
 import { isAdminCaller, requireUser, type Caller } from '../auth/caller.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
 import type { TicketService } from '../tickets/ticket.service.js';
 import * as repo from './kernel.repo.js';
 import { KERNELS } from './notebook.rules.js';
@@ -81,7 +81,7 @@ const MISSED_BEATS = 6;
 export function createKernelService(deps: {
   code: Pick<CodeRunner, 'start'>;
   notebooks: Pick<NotebookService, 'openable'>;
-  tickets: Pick<TicketService, 'issue' | 'revokeAll'>;
+  tickets: Pick<TicketService, 'issue' | 'revokeAll' | 'revokeForNotebook'>;
   store: Store;
   /** This replica's name (host:port), known once it listens. */
   replica: () => string;
@@ -122,7 +122,10 @@ export function createKernelService(deps: {
       );
   }
 
-  /** Stops this replica's kernels whose rows are gone: their tickets were revoked with them. */
+  /**
+   * Stops this replica's kernels whose rows are gone, with their tickets revoked: their notebook was
+   * deleted through another replica, or another replica took this one for gone (a store outage).
+   */
   function endForgotten(ids: readonly string[], recorded: Set<string>): void {
     for (const id of ids)
       if (!recorded.has(id))
@@ -130,7 +133,7 @@ export function createKernelService(deps: {
           .get(id)
           ?.run.stop(
             'cancelled',
-            'ended from elsewhere: another replica took this one for gone and revoked its ticket',
+            'ended elsewhere (its notebook deleted, or this server taken for gone), its ticket revoked',
           );
   }
 
@@ -461,6 +464,22 @@ export function createKernelService(deps: {
         k.listeners.delete(listener);
         k.lastActivity = clock.now();
       };
+    },
+
+    /**
+     * In the transaction that deletes a notebook: revokes the tickets of all its kernels, whoever's and
+     * wherever they run, and forgets their rows (their replicas stop them at their next heartbeat).
+     */
+    async forgetNotebook(db: Db, notebookId: string): Promise<void> {
+      await tickets.revokeForNotebook(notebookId, db);
+      await repo.forgetNotebookKernels(db, notebookId);
+    },
+
+    /** Stops this replica's kernels of a notebook (it was deleted); resolves once they have ended. */
+    async stopNotebook(notebookId: string, reason: string): Promise<void> {
+      const doomed = [...kernels.values()].filter((k) => k.notebookId === notebookId);
+      for (const k of doomed) k.run.stop('cancelled', reason);
+      await Promise.allSettled(doomed.map((k) => k.run.done));
     },
 
     /** Ends every kernel of this server (it is stopping): their tickets are revoked on the way. */
