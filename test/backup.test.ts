@@ -1,8 +1,9 @@
 /*
  * coffer backup / coffer restore, as an operator runs them: a snapshot taken while a server runs, values
  * still encrypted in the file, restored into an empty store of either kind, where every owner reads every
- * value back through auth/info. Damaged files, a wrong master key and a non-empty target are refused
- * and leave the target as it was.
+ * value back through auth/info, the notebook reads as it was, and the installed plugin, its preset and a
+ * user's own credential for it are there, the credential still opening for that user's plugin recipe.
+ * Damaged files, a wrong master key and a non-empty target are refused and leave the target as it was.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import {
   runCli,
   startServe,
 } from './helpers/coffer-process.js';
+import { waitForJob, type Api } from './support/jobs.js';
+import { zipDirectory } from './support/plugin-zips.js';
 import { createTestDatabase, dropTestDatabase, pgAdminUrl } from './support/test-store.js';
 
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -24,16 +27,41 @@ interface Seeded {
   env: Record<string, string>;
   keys: Record<string, string>;
   values: Record<string, Record<string, string>>;
+  /** The notebook as its owner read it after saving it: content, revision and all. */
+  notebook: unknown;
 }
 
+/** Ana is an administrator too: she installs the plugin. */
 const USERS = ['ana', 'bo', 'chen'];
+const SAMPLE_PLUGIN = path.resolve(import.meta.dirname, '../examples/plugins/api-connect');
+const BO_TOKEN = `bo-plugin-token-${randomBytes(6).toString('hex')}`;
+const NOTEBOOK = {
+  nbformat: 4,
+  nbformat_minor: 5,
+  metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } },
+  cells: [
+    { cell_type: 'markdown', metadata: {}, source: ['# Kept — ünïcødé'] },
+    {
+      cell_type: 'code',
+      metadata: {},
+      execution_count: 1,
+      source: ['x = 40 + 2\n', 'x'],
+      outputs: [
+        { output_type: 'execute_result', metadata: {}, execution_count: 1, data: { 'text/plain': '42' } },
+      ],
+    },
+  ],
+};
+const apiAt = (url: string): Api => ({ request: (method, p, opts) => request(url, method, p, opts) });
 
 /** A store with users, keys, secrets (one with non-ASCII), a project and audit history, via real calls. */
 async function seed(env: Record<string, string>): Promise<Seeded> {
   const keys: Record<string, string> = {};
   const values: Record<string, Record<string, string>> = {};
+  let notebook: unknown;
   for (const login of USERS) {
-    const c = await runCli(['users', 'create', login], { env, input: `pw-${login}-0123456789\n` });
+    const admin = login === 'ana' ? ['--admin'] : [];
+    const c = await runCli(['users', 'create', login, ...admin], { env, input: `pw-${login}-0123456789\n` });
     expect(c, c.stderr).toMatchObject({ code: 0 });
     keys[login] = (await runCli(['api-keys', 'create', login], { env })).stdout.trim();
   }
@@ -57,14 +85,72 @@ async function seed(env: Record<string, string>): Promise<Seeded> {
       body: { key: 'KEPT', name: 'Kept' },
     });
     expect(p.status).toBe(201);
+    const saved = await request(server.url, 'PUT', '/api/v1/projects/KEPT/notebooks/kept', {
+      key: keys.ana,
+      body: { content: NOTEBOOK },
+    });
+    expect(saved.status, saved.text).toBe(201);
+    notebook = (await request(server.url, 'GET', '/api/v1/projects/KEPT/notebooks/kept', { key: keys.ana }))
+      .json;
+
+    // The sample plugin, a preset of it, Bo's own token for that preset and a recipe of his using it.
+    const installed = await request(server.url, 'POST', '/api/v1/admin/plugins', {
+      key: keys.ana,
+      rawBody: await zipDirectory(SAMPLE_PLUGIN),
+      headers: { 'content-type': 'application/zip' },
+    });
+    expect(installed.status, installed.text).toBe(201);
+    const preset = await request(
+      server.url,
+      'PUT',
+      '/api/v1/admin/plugins/api-connect/presets/api-credentials/default',
+      {
+        key: keys.ana,
+        body: { config: { base_url: 'https://api.example.com' } },
+      },
+    );
+    expect(preset.status, preset.text).toBe(200);
+    const token = await request(
+      server.url,
+      'PUT',
+      '/api/v1/me/plugin-credentials/api-connect/api-credentials/default/token',
+      {
+        key: keys.bo,
+        body: { value: BO_TOKEN },
+      },
+    );
+    expect(token.status, token.text).toBe(204);
+    expect(
+      (
+        await request(server.url, 'POST', '/api/v1/projects', {
+          key: keys.bo,
+          body: { key: 'PLUG', name: 'Plug' },
+        })
+      ).status,
+    ).toBe(201);
+    const recipe = await request(server.url, 'PUT', '/api/v1/projects/PLUG/recipes/fetch', {
+      key: keys.bo,
+      body: {
+        plugin: { id: 'api-connect', recipe: 'fetch' },
+        config: { endpoint: '/v1/kept', credentials: { mode: 'PRESET', name: 'default' } },
+      },
+    });
+    expect(recipe.status, recipe.text).toBe(201);
   } finally {
     await server.stop();
   }
-  return { env, keys, values };
+  return { env, keys, values, notebook };
 }
 
-/** Starts a server on `env` and checks every owner reads exactly their values, with their old keys. */
-async function expectReadable(env: Record<string, string>, s: Seeded): Promise<void> {
+/**
+ * Starts a server on `env` and checks every owner reads exactly their values, with their old keys, and
+ * that the notebook, the plugin and Bo's credential for it are there.
+ */
+async function expectReadable(
+  env: Record<string, string>,
+  s: Seeded,
+  opts: { runPluginRecipe?: boolean } = {},
+): Promise<void> {
   const server = await startServe(env);
   try {
     for (const login of USERS) {
@@ -81,6 +167,35 @@ async function expectReadable(env: Record<string, string>, s: Seeded): Promise<v
     }
     const p = await request(server.url, 'GET', '/api/v1/projects/KEPT', { key: s.keys.ana });
     expect(p.status).toBe(200);
+    const nb = await request(server.url, 'GET', '/api/v1/projects/KEPT/notebooks/kept', { key: s.keys.ana });
+    expect(nb.status, nb.text).toBe(200);
+    expect(nb.json).toEqual(s.notebook);
+
+    const plugins = await request(server.url, 'GET', '/api/v1/plugins', { key: s.keys.chen });
+    expect(plugins.json.plugins.map((x: { id: string }) => x.id)).toEqual(['api-connect']);
+    const credentials = async (login: string) =>
+      (await request(server.url, 'GET', '/api/v1/me/plugin-credentials', { key: s.keys[login] })).json
+        .credentials;
+    const place = {
+      plugin: 'api-connect',
+      parameterSet: 'api-credentials',
+      preset: 'default',
+      param: 'token',
+    };
+    expect(await credentials('bo')).toEqual([expect.objectContaining({ ...place, set: true })]);
+    expect(await credentials('chen')).toEqual([expect.objectContaining({ ...place, set: false })]);
+    // Usable, not only listed: Bo's plugin recipe runs with his token, opened under his restored data key
+    // (once, in the first restore: a run costs a sandboxed process, and the sealed bytes are the same).
+    if (!opts.runPluginRecipe) return;
+    const run = await request(server.url, 'POST', '/api/v1/projects/PLUG/recipes/fetch/run', {
+      key: s.keys.bo,
+      body: {},
+    });
+    expect(run.status, run.text).toBe(202);
+    const bo = { login: 'bo', password: '', key: s.keys.bo! };
+    const job = await waitForJob(apiAt(server.url), bo, run.json.id as string);
+    expect(job.state, job.log).toBe('succeeded');
+    expect(job.log).toContain(`token length: ${BO_TOKEN.length}`);
   } finally {
     await server.stop();
   }
@@ -116,11 +231,10 @@ describe('backup and restore', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const text = gunzipSync(readFileSync(file)).toString('utf8');
     expect(JSON.parse(text.split('\n')[0]!)).toMatchObject({ format: 'coffer-backup/1', store: 'sqlite' });
-    for (const login of USERS)
-      for (const value of Object.values(source.values[login]!)) {
-        expect(text).not.toContain(value);
-        expect(text).not.toContain(Buffer.from(value).toString('base64').slice(0, 16));
-      }
+    for (const value of [...USERS.flatMap((login) => Object.values(source.values[login]!)), BO_TOKEN]) {
+      expect(text).not.toContain(value);
+      expect(text).not.toContain(Buffer.from(value).toString('base64').slice(0, 16));
+    }
     expect(text).not.toContain('"sessions"');
     expect((await runCli(['backup', file], { env: source.env })).stderr).toMatch(/already exists/);
   });
@@ -130,7 +244,7 @@ describe('backup and restore', () => {
     const r = await runCli(['restore', file], { env });
     expect(r, r.stderr).toMatchObject({ code: 0 });
     expect(r.stderr).toMatch(/restored \d+ rows/);
-    await expectReadable(env, source);
+    await expectReadable(env, source, { runPluginRecipe: true });
   });
 
   // Needs PostgreSQL: always there on CI (vitest.config.ts fails the run otherwise); locally it may be absent.

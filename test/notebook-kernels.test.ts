@@ -219,6 +219,41 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
     expect((await server.request('GET', '/public/api/auth/info', { ticket })).status).toBe(401);
   }, 60_000);
 
+  it("deleting a notebook stops every kernel of it, everyone's, and ends their tickets: through Coffer's API, Jupyter's contents and DSS's", async () => {
+    const kernelOf = async (u: TestUser, name: string) => {
+      const opened = await as(u, 'POST', '/jupyter/api/sessions', { path: `NB/${name}.ipynb` });
+      expect(opened.status, opened.text).toBe(201);
+      const channels = await Channels.open(ws(opened.json.kernel.id), u.key);
+      const { out } = await channels.execute(
+        'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
+      );
+      return { channels, ticket: printedTicket(/ticket: (\S+)/.exec(out)?.[1]) };
+    };
+    const refused = async (ticket: string) =>
+      (await server.request('GET', '/public/api/auth/info', { ticket })).status === 401;
+    const deletions: [string, (name: string) => Promise<{ status: number }>][] = [
+      ['api', (name) => as(alice, 'DELETE', `/api/v1/projects/NB/notebooks/${name}`)],
+      ['contents', (name) => as(alice, 'DELETE', `/jupyter/api/contents/NB/${name}.ipynb`)],
+      ['dss', (name) => as(alice, 'DELETE', `/public/api/projects/NB/jupyter-notebooks/${name}`)],
+    ];
+    for (const [how, remove] of deletions) {
+      const name = `doomed-${how}`;
+      expect(
+        (await as(alice, 'PUT', `/api/v1/projects/NB/notebooks/${name}`, { language: 'python' })).status,
+      ).toBe(201);
+      // Bob's kernel too, on one of them: deleting is the project's act, whoever's kernels they are.
+      const kernels = [await kernelOf(alice, name), ...(how === 'api' ? [await kernelOf(bob, name)] : [])];
+      for (const k of kernels) expect(await refused(k.ticket)).toBe(false);
+      expect((await remove(name)).status, how).toBeLessThan(300);
+      for (const k of kernels) {
+        expect(await refused(k.ticket), how).toBe(true);
+        await expect.poll(() => k.channels.ws.readyState, { timeout: 10_000 }).toBe(k.channels.ws.CLOSED);
+      }
+      expect((await as(alice, 'GET', '/jupyter/api/sessions')).json, how).toEqual([]);
+      expect((await as(bob, 'GET', '/jupyter/api/sessions')).json, how).toEqual([]);
+    }
+  }, 120_000);
+
   it('refuses a session for a notebook in a project the caller is not a member of, or one that does not exist', async () => {
     const outsider = await server.createUser('oscar');
     const r = await as(outsider, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });

@@ -106,6 +106,8 @@ describe('notebooks', () => {
       tags: [],
       lastModifiedOn: expect.any(Number),
       lastModifiedBy: 'carlo',
+      // No kernel runs it: DSSNotebook.get_sessions() then answers [], unload() "isn't running".
+      activeSessions: [],
     });
     const content = (await as(contributor, 'GET', dss('from-client'))).json;
     content.cells.push(code('y = 2'));

@@ -17,8 +17,9 @@ import {
   type ServeHandle,
 } from './helpers/coffer-process.js';
 import { hostPidsRunning } from './support/host-processes.js';
+import { jupyterCall, openKernel } from './support/kernel-session.js';
 import { createTestDatabase, dropTestDatabase } from './support/test-store.js';
-import { ticketPrintedIn } from './support/printed-ticket.js';
+import { printedTicket, ticketPrintedIn } from './support/printed-ticket.js';
 
 /** The job's log so far, as any replica shows it. */
 async function logOf(s: ServeHandle, key: string, id: string): Promise<string> {
@@ -141,6 +142,55 @@ describe('replicas on one PostgreSQL', () => {
     expect((await as(a, 'alice', 'DELETE', `/jupyter/api/sessions/${opened.json.id}`)).status).toBe(204);
     expect((await as(b, 'alice', 'GET', `/jupyter/api/kernels/${id}`)).status).toBe(404);
     expect((await as(b, 'alice', 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+  }, 60_000);
+
+  it("a kernel's ticket outlives another replica starting, and is revoked by the others once its replica is killed with kill -9", async () => {
+    const holder = await replica();
+    const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
+      jupyterCall(s.url, keys.alice!, method, p, body);
+    expect((await call(holder, 'POST', '/api/v1/projects', { key: 'KGONE', name: 'Gone' })).status).toBe(201);
+    await call(holder, 'PUT', '/api/v1/projects/KGONE/notebooks/nb', { language: 'python' });
+    const kernel = await openKernel(holder.url, keys.alice!, 'KGONE/nb.ipynb');
+    // The connection is cut by the kill, not closed: expected, not an error of the test.
+    kernel.channels.ws.on('error', () => undefined);
+    const { out } = await kernel.channels.execute(
+      'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
+    );
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
+    const status = async () => (await request(b.url, 'GET', '/dip/publicapi/auth/info', { ticket })).status;
+    expect(await status()).toBe(200);
+    // A replica starting ends only what its own former self (its host:port) left, and a live replica's
+    // kernels keep beating through a whole round of sweeps (six heartbeats).
+    const newcomer = await replica();
+    await new Promise((r) => setTimeout(r, 7000));
+    expect(await status()).toBe(200);
+    const listed = (await call(newcomer, 'GET', '/jupyter/api/sessions')).json as { id: string }[];
+    expect(listed.map((x) => x.id)).toEqual([kernel.sessionId]);
+
+    await holder.kill9();
+    await expect.poll(status, { timeout: 20_000, interval: 500 }).toBe(401);
+    expect((await call(newcomer, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+    await newcomer.stop();
+  }, 90_000);
+
+  it('deleting a notebook through one replica ends its kernel on another: the ticket at once, the kernel at its next heartbeat', async () => {
+    const call = (s: ServeHandle, method: string, p: string, body?: unknown) =>
+      jupyterCall(s.url, keys.alice!, method, p, body);
+    expect((await call(a, 'POST', '/api/v1/projects', { key: 'KDEL', name: 'Deleted' })).status).toBe(201);
+    await call(a, 'PUT', '/api/v1/projects/KDEL/notebooks/nb', { language: 'python' });
+    const kernel = await openKernel(a.url, keys.alice!, 'KDEL/nb.ipynb');
+    const { out } = await kernel.channels.execute(
+      'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
+    );
+    const ticket = printedTicket(/ticket: (\S+)/.exec(out)?.[1]);
+    const status = async () => (await request(a.url, 'GET', '/dip/publicapi/auth/info', { ticket })).status;
+    expect(await status()).toBe(200);
+    expect((await call(b, 'DELETE', '/api/v1/projects/KDEL/notebooks/nb')).status).toBeLessThan(300);
+    expect(await status()).toBe(401);
+    await expect
+      .poll(() => kernel.channels.ws.readyState, { timeout: 10_000 })
+      .toBe(kernel.channels.ws.CLOSED);
+    expect((await call(a, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
   }, 60_000);
 
   it('a job is followed and cancelled through replicas that do not run it; its ticket works on all while it runs', async () => {

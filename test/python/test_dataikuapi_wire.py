@@ -219,6 +219,14 @@ class WireClient:
     def get_own_user(self):
         return WireOwnUser(self)
 
+    # -- notebooks (dssclient.py) ----------------------------------------------------------------------
+
+    def list_running_notebooks(self, as_objects=True):
+        notebook_list = self._perform_json("GET", "/admin/notebooks/")
+        if as_objects:
+            return [WireNotebook(self, n["projectKey"], n["name"], n) for n in notebook_list]
+        return notebook_list
+
     # -- plugins (dssclient.py) ------------------------------------------------------------------------
 
     def list_plugins(self):
@@ -379,6 +387,94 @@ class WireJupyterNotebook:
     def clear_outputs(self):
         return self.client._perform_json(
             "DELETE", "/projects/%s/jupyter-notebooks/%s/outputs" % (self.project_key, self.notebook_name)
+        )
+
+    def get_sessions(self, as_objects=False):
+        sessions = self.client._perform_json(
+            "GET", "/projects/%s/jupyter-notebooks/%s/sessions" % (self.project_key, self.notebook_name)
+        )
+        if as_objects:
+            return [WireNotebookSession(self.client, session) for session in sessions]
+        return sessions
+
+    def unload(self, session_id=None):
+        sessions = self.get_sessions()
+        if sessions is None or len(sessions) == 0:
+            raise Exception("Notebook isn't running")
+        if session_id is None:
+            if len(sessions) > 1:
+                raise Exception("Several sessions of the notebook are running, choose one")
+            session_id = sessions[0].get("sessionId", None)
+        return self.client._perform_json(
+            "DELETE",
+            "/projects/%s/jupyter-notebooks/%s/sessions/%s" % (self.project_key, self.notebook_name, session_id),
+        )
+
+
+class WireNotebookSession:
+    """dss/jupyternotebook.py DSSNotebookSession: every field read with .get (None when absent)."""
+
+    def __init__(self, client, session):
+        self.client = client
+        self.project_key = session.get("projectKey")
+        self.notebook_name = session.get("notebookName")
+        self.session_creator = session.get("sessionCreator")
+        self.session_creator_display_name = session.get("sessionCreatorDisplayName")
+        self.session_id = session.get("sessionId")
+        self.kernel_id = session.get("kernelId")
+        self.kernel_connections = session.get("kernelConnections")
+        self.kernel_last_activity_time = session.get("kernelLastActivityTime")
+        self.kernel_execution_state = session.get("kernelExecutionState")
+        self.session_start_time = session.get("sessionStartTime")
+
+    def unload(self):
+        return self.client._perform_json(
+            "DELETE",
+            "/projects/%s/jupyter-notebooks/%s/sessions/%s" % (self.project_key, self.notebook_name, self.session_id),
+        )
+
+
+class WireNotebook:
+    """dss/notebook.py DSSNotebook, what list_running_notebooks(as_objects=True) makes of each item.
+
+    Its state starts as the admin list's item; get_state() reads the project's whole list (active=False,
+    sent as "False") and keeps the item of that name, else the state it had. get_sessions() and unload()
+    read the state's activeSessions: None means "not running", an empty list too for unload().
+    """
+
+    def __init__(self, client, project_key, notebook_name, state=None):
+        self.client = client
+        self.project_key = project_key
+        self.notebook_name = notebook_name
+        self.state = state
+
+    def get_state(self):
+        notebook_states = self.client._perform_json(
+            "GET", "/projects/%s/jupyter-notebooks/" % self.project_key, params={"active": False}
+        )
+        for notebook in notebook_states:
+            if notebook.get("name") == self.notebook_name:
+                self.state = notebook
+                return self.state
+        return self.state
+
+    def get_sessions(self):
+        state = self.get_state()
+        if state is None or state.get("activeSessions", None) is None:
+            raise Exception("Notebook isn't running")
+        return state["activeSessions"]
+
+    def unload(self, session_id=None):
+        state = self.get_state()
+        if state is None or state.get("activeSessions", None) is None or len(state["activeSessions"]) == 0:
+            raise Exception("Notebook isn't running")
+        if session_id is None:
+            if len(state["activeSessions"]) > 1:
+                raise Exception("Several sessions of the notebook are running, choose one")
+            session_id = state["activeSessions"][0].get("sessionId", None)
+        return self.client._perform_json(
+            "DELETE",
+            "/projects/%s/jupyter-notebooks/%s/sessions/%s" % (self.project_key, self.notebook_name, session_id),
         )
 
 
@@ -872,6 +968,80 @@ class CofferAnswersDataikuapi(unittest.TestCase):
         self.assertIn("nothing was saved", str(ctx.exception))
         notebook.delete()
         self.assertEqual([i for i in project.list_jupyter_notebooks() if i["name"] == name], [])
+
+    def http(self, key, method, path, body=None, scheme="Bearer"):
+        """Coffer's own API, or Jupyter's with scheme "token" (not dataikuapi calls): status and answer."""
+        data = None if body is None else json.dumps(body).encode("utf-8")
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", "%s %s" % (scheme, key))
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=60) as res:
+                status, text = res.status, res.read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            status, text = e.code, e.read().decode("utf-8")
+        return status, (json.loads(text) if text else None)
+
+    def open_kernel(self, project_key, name):
+        """Opens the user's kernel for a notebook as a Jupyter client does: a real kernel, in the sandbox."""
+        path = "%s/%s.ipynb" % (project_key, name)
+        status, session = self.http(self.user_key, "POST", "/jupyter/api/sessions", {"path": path}, "token")
+        self.assertEqual(status, 201, session)
+        self.addCleanup(self.http, self.user_key, "DELETE", "/jupyter/api/sessions/" + session["id"], None, "token")
+        return session
+
+    def test_running_notebook_sessions_listed_read_and_unloaded(self):
+        # A project of its own, with the administrator as a reader: DSSNotebook.get_sessions() reads the
+        # project's notebook list, which Coffer shows to its members only.
+        project_key = "PYNB" + uuid.uuid4().hex[:6].upper()
+        status, answer = self.http(self.user_key, "POST", "/api/v1/projects", {"key": project_key, "name": "Kernels"})
+        self.assertEqual(status, 201, answer)
+        member = "/api/v1/projects/%s/members/%s" % (project_key, self.admin_login)
+        status, answer = self.http(self.user_key, "PUT", member, {"role": "reader"})
+        self.assertIn(status, (200, 201, 204), answer)
+        project = WireProject(self.user, project_key)
+        name = unique("py-running")
+        notebook = project.create_jupyter_notebook(name, {
+            "nbformat": 4, "nbformat_minor": 5, "cells": [],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        })
+        self.assertEqual(notebook.get_sessions(), [])
+        opened = self.open_kernel(project_key, name)
+
+        # The user's notebook handle (dss/jupyternotebook.py).
+        sessions = notebook.get_sessions()
+        self.assertEqual([(s["sessionId"], s["kernelId"]) for s in sessions], [(opened["id"], opened["kernel"]["id"])])
+        session = notebook.get_sessions(as_objects=True)[0]
+        self.assertEqual(
+            (session.project_key, session.notebook_name, session.session_creator, session.session_id),
+            (project_key, name, self.user_login, opened["id"]),
+        )
+        self.assertEqual([i["name"] for i in project.list_jupyter_notebooks(active=True)], [name])
+
+        # The administrator's list, as dicts and as DSSNotebook objects, whose get_sessions() and unload()
+        # read the notebook's activeSessions.
+        listed = [n for n in self.admin.list_running_notebooks(as_objects=False) if n["projectKey"] == project_key]
+        self.assertEqual([n["name"] for n in listed], [name])
+        self.assertEqual([s["sessionId"] for s in listed[0]["activeSessions"]], [opened["id"]])
+        running = [n for n in self.admin.list_running_notebooks() if n.project_key == project_key]
+        self.assertEqual([n.notebook_name for n in running], [name])
+        self.assertEqual([s["sessionId"] for s in running[0].get_sessions()], [opened["id"]])
+        running[0].unload(opened["id"])
+        self.assertEqual(notebook.get_sessions(), [])
+        self.assertEqual(running[0].get_sessions(), [])
+        with self.assertRaises(Exception) as ctx:
+            running[0].unload()
+        self.assertEqual(str(ctx.exception), "Notebook isn't running")
+        self.assertEqual([n for n in self.admin.list_running_notebooks(False) if n["projectKey"] == project_key], [])
+
+        # The user unloads their own second kernel with unload() alone: the one session it finds.
+        again = self.open_kernel(project_key, name)
+        self.assertEqual([s["sessionId"] for s in notebook.get_sessions()], [again["id"]])
+        notebook.unload()
+        self.assertEqual(notebook.get_sessions(), [])
+        self.assertEqual(project.list_jupyter_notebooks(active=True), [])
+        notebook.delete()
 
     def test_marker_copied_from_another_user_is_refused_and_nothing_changes(self):
         name = unique("py-theirs")

@@ -39,6 +39,7 @@ import { createJobRunner } from './modules/jobs/job.runner.js';
 import { sandboxRoutes } from './http/sandbox.routes.js';
 import { jobRoutes } from './modules/jobs/job.routes.js';
 import { createJobService, type LocalRunner } from './modules/jobs/job.service.js';
+import type { NotebookKernels } from './modules/notebooks/notebook.service.js';
 import { projectRoutes } from './modules/projects/project.routes.js';
 import { createProjectService } from './modules/projects/project.service.js';
 import { createPluginCredentialService } from './modules/plugins/plugin-credential.service.js';
@@ -66,7 +67,9 @@ export interface AppDeps {
 }
 
 /** Wires the services once; the HTTP app and the CLI both use this. */
-export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalRunner; metrics?: Metrics }) {
+export function createServices(
+  deps: Omit<AppDeps, 'logger'> & { runner?: LocalRunner; kernels?: NotebookKernels; metrics?: Metrics },
+) {
   const { config, store, keyring, clock } = deps;
   const auditLog = createAuditLog({ store, clock });
   const audit = deps.metrics ? deps.metrics.countReads(auditLog) : auditLog;
@@ -111,6 +114,7 @@ export function createServices(deps: Omit<AppDeps, 'logger'> & { runner?: LocalR
     audit,
     projects,
     secrets,
+    kernels: deps.kernels,
     limits: { maskMinLength: config.jobs.maskMinLength, maxNotebookBytes: config.limits.bodyBytes },
   });
   return {
@@ -141,13 +145,18 @@ export async function buildApp(deps: AppDeps): Promise<{
   auditPruner: AuditPruner;
 }> {
   const { config, store } = deps;
-  // The runner needs the services, and the job service the runner: bound once both exist.
-  const local: { runner?: LocalRunner } = {};
+  // The runner needs the services, and the job service the runner: bound once both exist. So do the
+  // kernels (they open notebooks) and the notebook service (a deleted notebook's kernels stop).
+  const local: { runner?: LocalRunner; kernels?: NotebookKernels } = {};
   const metrics = createMetrics(store);
   const services = createServices({
     ...deps,
     metrics,
     runner: { reserve: () => local.runner?.reserve(), wake: () => local.runner?.wake() },
+    kernels: {
+      forgetNotebook: (...a) => local.kernels!.forgetNotebook(...a),
+      stopNotebook: (...a) => local.kernels!.stopNotebook(...a),
+    },
   });
   const sendError = errorSender(store);
   const stopLoggingOutages = logStoreOutages(store.health, deps.logger);
@@ -253,6 +262,7 @@ export async function buildApp(deps: AppDeps): Promise<{
   const kernels = createKernelService({
     code: execution.code,
     notebooks: services.notebooks,
+    tickets: services.tickets,
     store,
     replica: () => replica,
     clock: deps.clock,
@@ -264,6 +274,7 @@ export async function buildApp(deps: AppDeps): Promise<{
       heartbeatMs: config.jobs.heartbeatSeconds * 1000,
     },
   });
+  local.kernels = kernels;
   await app.register(jupyterRoutes, { kernels });
   await app.register(jupyterPageRoutes, {
     notebooks: services.notebooks,
@@ -283,6 +294,7 @@ export async function buildApp(deps: AppDeps): Promise<{
     const listening = backendOf(app.server.address());
     // How other replicas name this one when they point at a kernel it holds.
     replica = `${hostname()}:${listening.port}`;
+    await kernels.start();
     await execution.start(listening);
     await runner.start();
     auditPruner.start();

@@ -16,6 +16,7 @@ import * as m0015 from './migrations/0015-running-kernels.js';
 import * as m0016 from './migrations/0016-plugins.js';
 import * as m0017 from './migrations/0017-plugin-settings-revisions.js';
 import * as m0018 from './migrations/0018-plugin-credential-revisions.js';
+import * as m0019 from './migrations/0019-kernel-tickets.js';
 
 type Dialect = 'sqlite' | 'postgres';
 type FrozenMigration = { up(db: Kysely<unknown>, dialect: Dialect): Promise<void> };
@@ -39,6 +40,7 @@ const MIGRATIONS: Record<string, FrozenMigration> = {
   '0016-plugins': m0016 as FrozenMigration,
   '0017-plugin-settings-revisions': m0017 as FrozenMigration,
   '0018-plugin-credential-revisions': m0018 as FrozenMigration,
+  '0019-kernel-tickets': m0019 as FrozenMigration,
 };
 
 /** The migrations this code knows, in order: a store is current when it has applied exactly these. */

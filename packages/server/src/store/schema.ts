@@ -255,6 +255,10 @@ export interface KernelsTable {
   replica: string;
   started_at: Millis;
   heartbeat_at: Millis;
+  /** Its ticket, revoked by whoever finds the kernel gone (0019); null in rows written before. */
+  ticket_id: string | null;
+  /** Its notebook's id, which a rename keeps (0019); null in rows written before. */
+  notebook_id: string | null;
 }
 
 /** One save of a recipe's code (0008): what a runner is shown when someone else changed it. */

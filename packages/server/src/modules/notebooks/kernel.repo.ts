@@ -13,19 +13,54 @@ export async function forgetKernel(db: Db, id: string): Promise<void> {
   await db.deleteFrom('kernels').where('id', '=', id).execute();
 }
 
+/** Forgets every kernel of a notebook (it is being deleted): their replicas stop them at their next beat. */
+export async function forgetNotebookKernels(db: Db, notebookId: string): Promise<void> {
+  await db.deleteFrom('kernels').where('notebook_id', '=', notebookId).execute();
+}
+
 /** Follows a notebook renamed while its kernel runs. */
 export async function renameKernel(db: Db, id: string, notebook: string): Promise<void> {
   await db.updateTable('kernels').set({ notebook }).where('id', '=', id).execute();
 }
 
-export async function beat(db: Db, ids: readonly string[], now: number): Promise<void> {
-  if (ids.length > 0)
-    await db.updateTable('kernels').set({ heartbeat_at: now }).where('id', 'in', ids).execute();
+/** Says these kernels still run; answers those whose row was there to say it of. */
+export async function beat(db: Db, ids: readonly string[], now: number): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db
+    .updateTable('kernels')
+    .set({ heartbeat_at: now })
+    .where('id', 'in', ids)
+    .returning('id')
+    .execute();
+  return new Set(rows.map((r) => r.id));
 }
 
-/** Rows a crashed replica left behind: no heartbeat since `liveSince`. */
-export async function forgetDead(db: Db, liveSince: number): Promise<void> {
-  await db.deleteFrom('kernels').where('heartbeat_at', '<', liveSince).execute();
+/**
+ * Deletes the rows of kernels gone without ending their runs (a crash), answering their tickets: rows
+ * with no heartbeat since `liveSince` (their replica stopped beating), and with `formerly`, rows started
+ * before `startedBefore` by a previous process of `replica` (of any replica when it is undefined: a
+ * SQLite store has one server). Never the rows in `keep`.
+ */
+export async function forgetGone(
+  db: Db,
+  opts: {
+    liveSince: number;
+    formerly?: { replica?: string | undefined; startedBefore: number } | undefined;
+    keep: readonly string[];
+  },
+): Promise<{ id: string; ticket_id: string | null }[]> {
+  const { formerly } = opts;
+  let q = db.deleteFrom('kernels').where((eb) => {
+    const stale = eb('heartbeat_at', '<', opts.liveSince);
+    if (!formerly) return stale;
+    const before = eb('started_at', '<', formerly.startedBefore);
+    return eb.or([
+      stale,
+      formerly.replica === undefined ? before : eb.and([before, eb('replica', '=', formerly.replica)]),
+    ]);
+  });
+  if (opts.keep.length > 0) q = q.where('id', 'not in', opts.keep);
+  return q.returning(['id', 'ticket_id']).execute();
 }
 
 export async function findKernel(

@@ -2,10 +2,11 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../clock.js';
 import { newId } from '../../crypto/index.js';
 import { Conflict, Misdirected, NotFound } from '../../errors.js';
-import type { CodeRunner, RunningCode } from '../../execution/code-runner.js';
+import { ticketLifetimeMs, type CodeRunner, type RunningCode } from '../../execution/code-runner.js';
 import type { JupyterKernel } from '../../execution/runtimes.js';
 import { isAdminCaller, requireUser, type Caller } from '../auth/caller.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
+import type { TicketService } from '../tickets/ticket.service.js';
 import * as repo from './kernel.repo.js';
 import { KERNELS } from './notebook.rules.js';
 import type { NotebookService } from './notebook.service.js';
@@ -17,6 +18,11 @@ import type { NotebookService } from './notebook.service.js';
  * values, message by message (execution/message-masker.ts); each line is one Jupyter message, passed
  * to whoever listens (the owner's WebSocket connections). A kernel belongs to the user who opened it:
  * no one else may listen, send, or see it, administrators excepted for listing and stopping.
+ *
+ * A kernel's row in the store (0015, 0019) names its ticket. A run that ends revokes its own ticket; a
+ * server killed outright ends nothing, so its kernels' tickets are revoked by whoever finds their rows
+ * gone: the same replica (host:port) when it starts again, or any replica once it has missed six
+ * heartbeats. A replica whose own row has been forgotten so stops that kernel at its next heartbeat.
  */
 
 /** 'unknown': a kernel another replica holds, whose state only that replica knows. */
@@ -75,6 +81,7 @@ const MISSED_BEATS = 6;
 export function createKernelService(deps: {
   code: Pick<CodeRunner, 'start'>;
   notebooks: Pick<NotebookService, 'openable'>;
+  tickets: Pick<TicketService, 'issue' | 'revokeAll' | 'revokeForNotebook'>;
   store: Store;
   /** This replica's name (host:port), known once it listens. */
   replica: () => string;
@@ -82,17 +89,66 @@ export function createKernelService(deps: {
   logger: Logger;
   settings: KernelSettings;
 }) {
-  const { code, notebooks, store, replica, clock, logger, settings } = deps;
+  const { code, notebooks, tickets, store, replica, clock, logger, settings } = deps;
   const kernels = new Map<string, Kernel>();
+  /** Rows of this process's kernels are started from now on; older ones with its name are a former run's. */
+  const bootedAt = clock.now();
   const liveSince = () => clock.now() - MISSED_BEATS * settings.heartbeatMs;
+
+  /**
+   * Forgets the rows of kernels gone without ending their runs and revokes their tickets, together:
+   * those of replicas that stopped beating, and `atStart`, those this replica held before it was
+   * restarted (on SQLite, one server per store: every kernel started before this process).
+   */
+  async function forgetGone(atStart: boolean): Promise<void> {
+    const gone = await store.transaction(async (trx) => {
+      const rows = await repo.forgetGone(trx, {
+        liveSince: liveSince(),
+        formerly: atStart
+          ? { replica: store.kind === 'sqlite' ? undefined : replica(), startedBefore: bootedAt }
+          : undefined,
+        keep: [...kernels.keys()],
+      });
+      await tickets.revokeAll(
+        rows.flatMap((r) => (r.ticket_id ? [r.ticket_id] : [])),
+        trx,
+      );
+      return rows;
+    });
+    if (gone.length > 0)
+      logger.warn(
+        { kernels: gone.map((r) => r.id) },
+        'revoked the tickets of notebook kernels whose server stopped without ending them',
+      );
+  }
+
+  /**
+   * Stops this replica's kernels whose rows are gone, with their tickets revoked: their notebook was
+   * deleted through another replica, or another replica took this one for gone (a store outage).
+   */
+  function endForgotten(ids: readonly string[], recorded: Set<string>): void {
+    for (const id of ids)
+      if (!recorded.has(id))
+        kernels
+          .get(id)
+          ?.run.stop(
+            'cancelled',
+            'ended elsewhere (its notebook deleted, or this server taken for gone), its ticket revoked',
+          );
+  }
+
   // Every replica's kernels are in the store (0015), so another replica can say where one runs. Reads
   // skip rows without a recent beat; the rows a crash left are deleted now and then, not every beat.
   let beat = 0;
   const beats = setInterval(() => {
     const forget = ++beat % MISSED_BEATS === 0;
+    const ids = [...kernels.keys()];
     void repo
-      .beat(store.db, [...kernels.keys()], clock.now())
-      .then(() => (forget ? repo.forgetDead(store.db, liveSince()) : undefined))
+      .beat(store.db, ids, clock.now())
+      .then((recorded) => {
+        endForgotten(ids, recorded);
+        return forget ? forgetGone(false) : undefined;
+      })
       .catch((e: unknown) => logger.warn({ err: e }, 'kernel heartbeat failed'));
   }, settings.heartbeatMs);
   beats.unref();
@@ -245,13 +301,40 @@ export function createKernelService(deps: {
           return view(k);
         }
       const id = newId();
+      const sessionId = newId();
       const name = KERNELS[nb.language].name;
+      const now = clock.now();
+      // The ticket and the kernel's row commit together, so a kernel in the store always names its
+      // ticket for whoever finds it gone; the run revokes it when it ends, like one it issued itself.
+      const ticket = await store.transaction(async (trx) => {
+        const t = await tickets.issue(
+          me.user.id,
+          { notebookId: nb.id, projectId: nb.projectId, ttlMs: ticketLifetimeMs(settings.lifetimeMs) },
+          trx,
+        );
+        await repo.recordKernel(trx, {
+          id,
+          session_id: sessionId,
+          owner_id: me.user.id,
+          owner_login: me.user.login,
+          project_key: projectKey,
+          notebook,
+          kernel_name: name,
+          replica: replica(),
+          started_at: now,
+          heartbeat_at: now,
+          ticket_id: t.id,
+          notebook_id: nb.id,
+        });
+        return t;
+      });
       // Known once code.start has answered; the run's output callback may only come after that.
       const made: { kernel?: Kernel } = {};
       const run = code.start({
         user: { id: me.user.id, login: me.user.login },
         project: { id: nb.projectId, key: projectKey },
         notebookId: nb.id,
+        ticket,
         language: nb.language,
         code: '',
         kernel: name,
@@ -265,10 +348,9 @@ export function createKernelService(deps: {
         },
       });
       const read = reader(() => made.kernel);
-      const now = clock.now();
       const kernel: Kernel = (made.kernel = {
         id,
-        sessionId: newId(),
+        sessionId,
         name,
         projectKey,
         notebookId: nb.id,
@@ -290,24 +372,17 @@ export function createKernelService(deps: {
         for (const listen of kernel.listeners) listen(null);
         logger.info({ kernel: id, state: end.state, error: end.error }, 'kernel ended');
       });
-      try {
-        await repo.recordKernel(store.db, {
-          id,
-          session_id: kernel.sessionId,
-          owner_id: me.user.id,
-          owner_login: me.user.login,
-          project_key: projectKey,
-          notebook,
-          kernel_name: name,
-          replica: replica(),
-          started_at: now,
-          heartbeat_at: now,
-        });
-      } catch (e) {
-        run.stop('failed', 'the kernel could not be recorded in the store');
-        throw e;
-      }
       return view(kernel);
+    },
+
+    /**
+     * At start, once this replica's name is known: revokes the tickets of the kernels it held before
+     * it was restarted (and of any replica taken for gone), which no run's end revoked.
+     */
+    async start(): Promise<void> {
+      await forgetGone(true).catch((e: unknown) =>
+        logger.error({ err: e }, 'could not revoke the tickets of kernels a stopped server left'),
+      );
     },
 
     /** The kernels running for a project's notebooks (for its members: who and when, nothing inside). */
@@ -408,6 +483,22 @@ export function createKernelService(deps: {
         k.listeners.delete(listener);
         k.lastActivity = clock.now();
       };
+    },
+
+    /**
+     * In the transaction that deletes a notebook: revokes the tickets of all its kernels, whoever's and
+     * wherever they run, and forgets their rows (their replicas stop them at their next heartbeat).
+     */
+    async forgetNotebook(db: Db, notebookId: string): Promise<void> {
+      await tickets.revokeForNotebook(notebookId, db);
+      await repo.forgetNotebookKernels(db, notebookId);
+    },
+
+    /** Stops this replica's kernels of a notebook (it was deleted); resolves once they have ended. */
+    async stopNotebook(notebookId: string, reason: string): Promise<void> {
+      const doomed = [...kernels.values()].filter((k) => k.notebookId === notebookId);
+      for (const k of doomed) k.run.stop('cancelled', reason);
+      await Promise.allSettled(doomed.map((k) => k.run.done));
     },
 
     /** Ends every kernel of this server (it is stopping): their tickets are revoked on the way. */

@@ -37,22 +37,6 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
     };
   };
 
-  app.get('/projects/:key/jupyter-notebooks', {
-    config: ownProject,
-    schema: {
-      ...hide,
-      params: ProjectParams,
-      querystring: Type.Object({ active: Type.Optional(Type.String()) }, { additionalProperties: false }),
-      response: { 200: Type.Array(DssNotebookItem) },
-    },
-    handler: async (req) => {
-      const activeOnly = parseQueryBool(req.query.active, 'active', false);
-      const all = await notebooks.list(req.caller!, req.params.key);
-      const running = new Set((await kernels.running(req.params.key)).map((k) => k.notebook));
-      return all.filter((n) => !activeOnly || running.has(n.name)).map((n) => item(req.params.key, n));
-    },
-  });
-
   const sessionItem = (k: KernelView) => ({
     projectKey: k.projectKey,
     notebookName: k.notebook,
@@ -77,6 +61,59 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
     kernelExecutionState: Type.String(),
     sessionStartTime: Type.Integer(),
   });
+  /** Running sessions by notebook (`KEY/name`): what DSS calls a notebook's `activeSessions`. */
+  const activeSessions = (running: KernelView[]) => {
+    const by = new Map<string, ReturnType<typeof sessionItem>[]>();
+    for (const k of running) {
+      const at = `${k.projectKey}/${k.notebook}`;
+      by.set(at, [...(by.get(at) ?? []), sessionItem(k)]);
+    }
+    return by;
+  };
+  /**
+   * A notebook in a project's list, with its running sessions: dataikuapi's DSSNotebook (get_sessions,
+   * unload) reads them there.
+   */
+  const listItem = (key: string, n: NotebookInfo, sessions: ReturnType<typeof activeSessions>) => ({
+    ...item(key, n),
+    activeSessions: sessions.get(`${key}/${n.name}`) ?? [],
+  });
+  /**
+   * Every running session, an item each, as Coffer's own admin page reads them; each item is also the
+   * DSSNotebook that dataikuapi's list_running_notebooks() makes of it: `projectKey` and `name`, and as
+   * its state its notebook's `activeSessions` (every session of that notebook, this one among them).
+   */
+  const runningNotebooks = (all: KernelView[]) => {
+    const sessions = activeSessions(all);
+    return all.map((k) => ({
+      ...sessionItem(k),
+      name: k.notebook,
+      activeSessions: sessions.get(`${k.projectKey}/${k.notebook}`) ?? [],
+    }));
+  };
+
+  app.get('/projects/:key/jupyter-notebooks', {
+    config: ownProject,
+    schema: {
+      ...hide,
+      params: ProjectParams,
+      querystring: Type.Object({ active: Type.Optional(Type.String()) }, { additionalProperties: false }),
+      response: {
+        200: Type.Array(
+          Type.Object({ ...DssNotebookItem.properties, activeSessions: Type.Array(SessionItem) }),
+        ),
+      },
+    },
+    handler: async (req) => {
+      const activeOnly = parseQueryBool(req.query.active, 'active', false);
+      const all = await notebooks.list(req.caller!, req.params.key);
+      const sessions = activeSessions(await kernels.running(req.params.key));
+      return all
+        .filter((n) => !activeOnly || sessions.has(`${req.params.key}/${n.name}`))
+        .map((n) => listItem(req.params.key, n, sessions));
+    },
+  });
+
   const SessionParams = Type.Object(
     { key: Type.String(), name: Type.String(), sessionId: Type.String() },
     { additionalProperties: false },
@@ -106,10 +143,15 @@ export const notebookDssRoutes: FastifyPluginAsyncTypebox<{
     },
   });
 
+  const RunningNotebook = Type.Object({
+    ...SessionItem.properties,
+    name: Type.String(),
+    activeSessions: Type.Array(SessionItem),
+  });
   app.get('/admin/notebooks', {
     config: { access: 'admin' as const },
-    schema: { ...hide, response: { 200: Type.Array(SessionItem) } },
-    handler: async (req) => (await kernels.list(req.caller!, { all: true })).map(sessionItem),
+    schema: { ...hide, response: { 200: Type.Array(RunningNotebook) } },
+    handler: async (req) => runningNotebooks(await kernels.list(req.caller!, { all: true })),
   });
 
   app.post('/projects/:key/jupyter-notebooks/:name', {

@@ -24,11 +24,13 @@ export async function findNotebook(
     .executeTakeFirst();
 }
 
-export async function deleteNotebook(db: Db, projectId: string, name: string): Promise<boolean> {
+/** Deletes a notebook; answers its id, or undefined when there was none of that name. */
+export async function deleteNotebook(db: Db, projectId: string, name: string): Promise<string | undefined> {
   const r = await db
     .deleteFrom('notebooks')
     .where('project_id', '=', projectId)
     .where('name', '=', name)
+    .returning('id')
     .executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  return r?.id;
 }

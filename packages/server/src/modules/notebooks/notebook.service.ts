@@ -4,7 +4,7 @@ import { Conflict, Invalid, NotFound } from '../../errors.js';
 import { compileMasking } from '../../execution/log-masker.js';
 import { maskJsonStrings } from '../../execution/message-masker.js';
 import type { NotebookLanguage, NotebookRow } from '../../store/schema.js';
-import type { Store } from '../../store/store.js';
+import type { Db, Store } from '../../store/store.js';
 import { isUniqueViolation } from '../../store/unavailable.js';
 import type { AuditLog } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
@@ -43,15 +43,24 @@ export interface NotebookInfo {
 
 export type NotebookService = ReturnType<typeof createNotebookService>;
 
+/** What deleting a notebook asks of its running kernels (kernels.ts; none where no server runs them). */
+export interface NotebookKernels {
+  /** In the deleting transaction: revokes the tickets of every kernel of it, on every replica. */
+  forgetNotebook(db: Db, notebookId: string): Promise<void>;
+  /** Once deleted: stops this replica's kernels of it (others stop theirs at their next heartbeat). */
+  stopNotebook(notebookId: string, reason: string): Promise<void>;
+}
+
 export function createNotebookService(deps: {
   store: Store;
   clock: Clock;
   audit: AuditLog;
   projects: Pick<ProjectService, 'membership'>;
   secrets: Pick<SecretService, 'valuesForChecking'>;
+  kernels?: NotebookKernels | undefined;
   limits: { maskMinLength: number; maxNotebookBytes: number };
 }) {
-  const { store, clock, audit, projects, secrets, limits } = deps;
+  const { store, clock, audit, projects, secrets, kernels, limits } = deps;
 
   const info = (
     r: Omit<NotebookRow, 'id' | 'project_id' | 'content' | 'checkpoint' | 'checkpoint_at'>,
@@ -283,15 +292,22 @@ export function createNotebookService(deps: {
         if (!taken.has(i === 0 ? base : `${base}${i}`)) return i === 0 ? base : `${base}${i}`;
     },
 
+    /**
+     * Deletes a notebook and stops every kernel of it, whoever's (as DSS's delete does): deleting is the
+     * project's act, and a kernel of a notebook that no longer exists would run on with a ticket for it.
+     */
     async delete(caller: Caller, key: string, name: string): Promise<void> {
-      const { project } = await projects.membership(caller, key, 'contributor');
-      await store.transaction(async (trx) => {
-        if (!(await repo.deleteNotebook(trx, project.id, name)))
-          throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+      const { me, project } = await projects.membership(caller, key, 'contributor');
+      const id = await store.transaction(async (trx) => {
+        const deleted = await repo.deleteNotebook(trx, project.id, name);
+        if (!deleted) throw new NotFound(`notebook ${JSON.stringify(name)} does not exist in project ${key}`);
+        await kernels?.forgetNotebook(trx, deleted);
         await audit.record(trx, caller, [
           { action: 'notebook.deleted', detail: { project: key, notebook: name } },
         ]);
+        return deleted;
       });
+      await kernels?.stopNotebook(id, `its notebook was deleted by ${me.user.login}`);
     },
 
     /** Jupyter's checkpoints of a notebook: one at most, as Jupyter keeps them. */

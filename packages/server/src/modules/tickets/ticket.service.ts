@@ -63,6 +63,27 @@ export function createTicketService(deps: { store: Store; clock: Clock }) {
         .execute();
     },
 
+    /** Revokes these tickets (those of kernels found gone); in `db`'s transaction when given one. */
+    async revokeAll(ids: readonly string[], db: Db = store.db): Promise<void> {
+      if (ids.length === 0) return;
+      await db
+        .updateTable('tickets')
+        .set({ revoked_at: clock.now() })
+        .where('id', 'in', ids)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+
+    /** Revokes the tickets of every kernel of a notebook (it is being deleted), in `db`'s transaction. */
+    async revokeForNotebook(notebookId: string, db: Db = store.db): Promise<void> {
+      await db
+        .updateTable('tickets')
+        .set({ revoked_at: clock.now() })
+        .where('notebook_id', '=', notebookId)
+        .where('revoked_at', 'is', null)
+        .execute();
+    },
+
     async revokeForJob(jobId: string): Promise<void> {
       await store.db
         .updateTable('tickets')
