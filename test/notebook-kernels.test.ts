@@ -254,6 +254,38 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
     }
   }, 120_000);
 
+  it("removing a member ends their kernels in the project, and deleting the project ends everyone's", async () => {
+    expect((await as(alice, 'POST', '/api/v1/projects', { key: 'TEMP', name: 'Temporary' })).status).toBe(
+      201,
+    );
+    await as(alice, 'PUT', '/api/v1/projects/TEMP/members/bob', { role: 'contributor' });
+    expect((await as(alice, 'PUT', '/api/v1/projects/TEMP/notebooks/n', { language: 'python' })).status).toBe(
+      201,
+    );
+    const kernelOf = async (u: TestUser) => {
+      const opened = await as(u, 'POST', '/jupyter/api/sessions', { path: 'TEMP/n.ipynb' });
+      expect(opened.status, opened.text).toBe(201);
+      const channels = await Channels.open(ws(opened.json.kernel.id), u.key);
+      const { out } = await channels.execute(
+        'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
+      );
+      return { channels, ticket: printedTicket(/ticket: (\S+)/.exec(out)?.[1]) };
+    };
+    const refused = async (ticket: string) =>
+      (await server.request('GET', '/public/api/auth/info', { ticket })).status === 401;
+    const [mine, his] = [await kernelOf(alice), await kernelOf(bob)];
+    // Bob's kernel stops within a heartbeat (5 s here), its ticket at once; Alice's runs on.
+    expect((await as(alice, 'DELETE', '/api/v1/projects/TEMP/members/bob')).status).toBeLessThan(300);
+    expect(await refused(his.ticket)).toBe(true);
+    await expect.poll(() => his.channels.ws.readyState, { timeout: 15_000 }).toBe(his.channels.ws.CLOSED);
+    expect(await refused(mine.ticket)).toBe(false);
+    expect((await mine.channels.execute('print(1 + 1)')).out).toContain('2');
+    expect((await as(alice, 'DELETE', '/api/v1/projects/TEMP')).status).toBeLessThan(300);
+    expect(await refused(mine.ticket)).toBe(true);
+    await expect.poll(() => mine.channels.ws.readyState, { timeout: 15_000 }).toBe(mine.channels.ws.CLOSED);
+    expect((await as(alice, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
+  }, 90_000);
+
   it('refuses a session for a notebook in a project the caller is not a member of, or one that does not exist', async () => {
     const outsider = await server.createUser('oscar');
     const r = await as(outsider, 'POST', '/jupyter/api/sessions', { path: 'NB/explore.ipynb' });

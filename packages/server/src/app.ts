@@ -39,6 +39,7 @@ import { createJobRunner } from './modules/jobs/job.runner.js';
 import { sandboxRoutes } from './http/sandbox.routes.js';
 import { jobRoutes } from './modules/jobs/job.routes.js';
 import { createJobService, type LocalRunner } from './modules/jobs/job.service.js';
+import { forgetProjectKernels } from './modules/notebooks/kernel.repo.js';
 import type { NotebookKernels } from './modules/notebooks/notebook.service.js';
 import { projectRoutes } from './modules/projects/project.routes.js';
 import { createProjectService } from './modules/projects/project.service.js';
@@ -97,6 +98,10 @@ export function createServices(
     plugins: {
       checkRecipe: (id, recipe, config) => plugins.checkRecipe(id, recipe, config),
       broken: (id, recipe) => pluginRuns.broken(id, recipe),
+    },
+    kernels: {
+      endInProject: async (db, key, ownerId) =>
+        tickets.revokeAll(await forgetProjectKernels(db, key, ownerId), db),
     },
   });
   const jobs = createJobService({

@@ -18,6 +18,17 @@ export async function forgetNotebookKernels(db: Db, notebookId: string): Promise
   await db.deleteFrom('kernels').where('notebook_id', '=', notebookId).execute();
 }
 
+/**
+ * Forgets the kernels of a project's notebooks, one owner's or everyone's (the project is deleted, or
+ * the owner removed from it): their replicas stop them at their next beat. Answers their tickets.
+ */
+export async function forgetProjectKernels(db: Db, projectKey: string, ownerId?: string): Promise<string[]> {
+  let q = db.deleteFrom('kernels').where('project_key', '=', projectKey);
+  if (ownerId !== undefined) q = q.where('owner_id', '=', ownerId);
+  const rows = await q.returning('ticket_id').execute();
+  return rows.flatMap((r) => (r.ticket_id ? [r.ticket_id] : []));
+}
+
 /** Follows a notebook renamed while its kernel runs. */
 export async function renameKernel(db: Db, id: string, notebook: string): Promise<void> {
   await db.updateTable('kernels').set({ notebook }).where('id', '=', id).execute();

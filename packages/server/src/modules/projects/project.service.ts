@@ -85,14 +85,24 @@ export interface RevisionCode {
 
 export type ProjectService = ReturnType<typeof createProjectService>;
 
+/** What a project's deletion or a member's removal asks of the notebook kernels running in it. */
+export interface ProjectKernels {
+  /**
+   * In the caller's transaction: ends the kernels of the project's notebooks, one owner's or everyone's
+   * (their tickets revoked, their replicas stopping them at their next heartbeat).
+   */
+  endInProject(db: Db, projectKey: string, ownerId?: string): Promise<void>;
+}
+
 export function createProjectService(deps: {
   store: Store;
   clock: Clock;
   audit: AuditLog;
   users: UserService;
   plugins: PluginRecipes;
+  kernels?: ProjectKernels | undefined;
 }) {
-  const { store, clock, audit, users, plugins } = deps;
+  const { store, clock, audit, users, plugins, kernels } = deps;
   const db = store.db;
 
   /** The caller's membership of a project, at least `role`; NotFound for non-members. */
@@ -190,6 +200,7 @@ export function createProjectService(deps: {
           .where('state', 'in', ['queued', 'running'])
           .executeTakeFirst();
         if (running) throw new Conflict(`project ${key} has jobs queued or running; cancel them first`);
+        await kernels?.endInProject(trx, key);
         await trx.deleteFrom('projects').where('id', '=', project.id).execute();
         await audit.record(trx, caller, [{ action: 'project.deleted', detail: { project: key } }]);
       });
@@ -221,6 +232,7 @@ export function createProjectService(deps: {
           throw new NotFound(`${JSON.stringify(login)} is not a member of project ${key}`);
         if ((await repo.countOwners(trx, project.id)) === 0)
           throw new Invalid(`project ${key} must keep at least one owner`);
+        await kernels?.endInProject(trx, key, target.id);
         await audit.record(trx, caller, [
           { action: 'project.member_removed', target, detail: { project: key } },
         ]);
