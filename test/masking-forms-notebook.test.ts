@@ -6,24 +6,17 @@
  * a client receives over the kernel's WebSocket — every string of every message the cell brings:
  * streams, execute results, display data, errors — must hold no readable copy of any value.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jupyterCall, openKernel, type Channels, type Msg } from './support/kernel-session.js';
 import {
   cellFor,
   type KernelLanguage,
   MASKING_FORMS,
-  MASKING_VALUES,
-  type MaskingForm,
-  type MaskingValueKey,
+  problemsOf,
   programFor,
-  readableCopies,
-  secretNameOf,
   sectionsOf,
+  useMaskingUser,
 } from './support/masking-forms.js';
-import { TestServer, type TestUser } from './support/test-server.js';
 
 const KERNELS: KernelLanguage[] = ['python', 'r'];
 /** A cell that does not answer in this time lost a message on the way (or its kernel hangs). */
@@ -45,49 +38,13 @@ function shown(messages: readonly Msg[]): string {
   return strings.join('\n');
 }
 
-/** What is wrong with one form's output: nothing masked, a readable copy, a kept word masked. */
-function problemsOf(form: MaskingForm, out: string): string[] {
-  const problems: string[] = [];
-  // Every form shows its value: no mask means the value never reached the code.
-  if (!out.includes('*****')) problems.push(`${form.name}: nothing masked in ${JSON.stringify(out)}`);
-  const readable = readableCopies(out, MASKING_VALUES[form.value]);
-  if (readable.length)
-    problems.push(`${form.name}: readable as ${readable.slice(0, 3).join(', ')} in ${JSON.stringify(out)}`);
-  for (const kept of form.keeps ?? [])
-    if (!out.includes(kept)) problems.push(`${form.name}: ${JSON.stringify(kept)} was masked too`);
-  return problems;
-}
-
 describe('masking holds for the forms code prints values in, in notebook outputs', () => {
-  let server: TestServer;
-  let user: TestUser;
-  let workRoot: string;
-
-  beforeAll(async () => {
-    workRoot = mkdtempSync(path.join(tmpdir(), 'coffer-masking-nb-'));
-    server = await TestServer.start({ COFFER_JOB_WORK_DIR: workRoot });
-    user = await server.createUser('masked');
-    for (const [key, value] of Object.entries(MASKING_VALUES)) {
-      const put = await server.request('PUT', `/api/v1/me/secrets/${secretNameOf(key as MaskingValueKey)}`, {
-        key: user.key,
-        body: { value },
-      });
-      expect(put.status, put.text).toBe(201);
-    }
-    const p = await server.request('POST', '/api/v1/projects', {
-      key: user.key,
-      body: { key: 'MASKNB', name: 'Mask' },
-    });
-    expect(p.status, p.text).toBe(201);
-  });
-  afterAll(async () => {
-    await server.close();
-    rmSync(workRoot, { recursive: true, force: true });
-  });
+  const suite = useMaskingUser('MASKNB');
 
   it.each(KERNELS)(
     '%s kernel: no form leaves a value readable',
     async (language) => {
+      const { server, user } = suite();
       const made = await server.request('PUT', `/api/v1/projects/MASKNB/notebooks/forms-${language}`, {
         key: user.key,
         body: { language },

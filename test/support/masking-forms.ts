@@ -15,6 +15,12 @@
  */
 
 /** The values, stored as the runner's secrets `mask-<key>`. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { TestServer, type TestUser } from './test-server.js';
+
 export const MASKING_VALUES = {
   /** A Windows account: the backslash is doubled by every repr. */
   backslash: 'DOMAIN\\svc-r3port',
@@ -595,4 +601,49 @@ function base64Decodings(text: string): [string, string][] {
     }
   }
   return out;
+}
+
+/** What is wrong with one form's output: nothing masked, a readable copy, a kept word masked. */
+export function problemsOf(form: MaskingForm, out: string): string[] {
+  const problems: string[] = [];
+  // Every form shows its value: no mask means the value never reached the code.
+  if (!out.includes('*****')) problems.push(`${form.name}: nothing masked in ${JSON.stringify(out)}`);
+  const readable = readableCopies(out, MASKING_VALUES[form.value]);
+  if (readable.length)
+    problems.push(`${form.name}: readable as ${readable.slice(0, 3).join(', ')} in ${JSON.stringify(out)}`);
+  for (const kept of form.keeps ?? [])
+    if (!out.includes(kept)) problems.push(`${form.name}: ${JSON.stringify(kept)} was masked too`);
+  return problems;
+}
+
+/**
+ * A server for the suite, with a user holding every value of the table as a secret and a project of
+ * theirs: answers a getter, valid once the suite's beforeAll has run.
+ */
+export function useMaskingUser(projectKey: string): () => { server: TestServer; user: TestUser } {
+  let server: TestServer;
+  let user: TestUser;
+  let workRoot: string;
+  beforeAll(async () => {
+    workRoot = mkdtempSync(path.join(tmpdir(), 'coffer-masking-'));
+    server = await TestServer.start({ COFFER_JOB_WORK_DIR: workRoot });
+    user = await server.createUser('masked');
+    for (const [key, value] of Object.entries(MASKING_VALUES)) {
+      const put = await server.request('PUT', `/api/v1/me/secrets/${secretNameOf(key as MaskingValueKey)}`, {
+        key: user.key,
+        body: { value },
+      });
+      expect(put.status, put.text).toBe(201);
+    }
+    const p = await server.request('POST', '/api/v1/projects', {
+      key: user.key,
+      body: { key: projectKey, name: 'Mask' },
+    });
+    expect(p.status, p.text).toBe(201);
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (workRoot) rmSync(workRoot, { recursive: true, force: true });
+  });
+  return () => ({ server, user });
 }
