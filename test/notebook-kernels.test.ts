@@ -32,6 +32,17 @@ describe('notebook kernels', () => {
     jupyterCall(server.url, u.key, method, p, body);
   const ws = (id: string) => channelsUrl(server.url, id);
 
+  /** Opens u's kernel of the notebook at path and reads its ticket (printed reversed, so unmasked). */
+  const kernelOf = async (u: TestUser, path: string) => {
+    const opened = await as(u, 'POST', '/jupyter/api/sessions', { path });
+    expect(opened.status, opened.text).toBe(201);
+    const channels = await Channels.open(ws(opened.json.kernel.id), u.key);
+    const { out } = await channels.execute('import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])');
+    return { channels, ticket: printedTicket(/ticket: (\S+)/.exec(out)?.[1]) };
+  };
+  const ticketRefused = async (ticket: string) =>
+    (await server.request('GET', '/public/api/auth/info', { ticket })).status === 401;
+
   beforeAll(async () => {
     server = await TestServer.start({ COFFER_KERNEL_IDLE_SECONDS: '3' });
     alice = await server.createUser('alice');
@@ -220,17 +231,6 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
   }, 60_000);
 
   it("deleting a notebook stops every kernel of it, everyone's, and ends their tickets: through Coffer's API, Jupyter's contents and DSS's", async () => {
-    const kernelOf = async (u: TestUser, name: string) => {
-      const opened = await as(u, 'POST', '/jupyter/api/sessions', { path: `NB/${name}.ipynb` });
-      expect(opened.status, opened.text).toBe(201);
-      const channels = await Channels.open(ws(opened.json.kernel.id), u.key);
-      const { out } = await channels.execute(
-        'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
-      );
-      return { channels, ticket: printedTicket(/ticket: (\S+)/.exec(out)?.[1]) };
-    };
-    const refused = async (ticket: string) =>
-      (await server.request('GET', '/public/api/auth/info', { ticket })).status === 401;
     const deletions: [string, (name: string) => Promise<{ status: number }>][] = [
       ['api', (name) => as(alice, 'DELETE', `/api/v1/projects/NB/notebooks/${name}`)],
       ['contents', (name) => as(alice, 'DELETE', `/jupyter/api/contents/NB/${name}.ipynb`)],
@@ -242,11 +242,12 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
         (await as(alice, 'PUT', `/api/v1/projects/NB/notebooks/${name}`, { language: 'python' })).status,
       ).toBe(201);
       // Bob's kernel too, on one of them: deleting is the project's act, whoever's kernels they are.
-      const kernels = [await kernelOf(alice, name), ...(how === 'api' ? [await kernelOf(bob, name)] : [])];
-      for (const k of kernels) expect(await refused(k.ticket)).toBe(false);
+      const path = `NB/${name}.ipynb`;
+      const kernels = [await kernelOf(alice, path), ...(how === 'api' ? [await kernelOf(bob, path)] : [])];
+      for (const k of kernels) expect(await ticketRefused(k.ticket)).toBe(false);
       expect((await remove(name)).status, how).toBeLessThan(300);
       for (const k of kernels) {
-        expect(await refused(k.ticket), how).toBe(true);
+        expect(await ticketRefused(k.ticket), how).toBe(true);
         await expect.poll(() => k.channels.ws.readyState, { timeout: 10_000 }).toBe(k.channels.ws.CLOSED);
       }
       expect((await as(alice, 'GET', '/jupyter/api/sessions')).json, how).toEqual([]);
@@ -262,26 +263,15 @@ for path in [${JSON.stringify(server.dataDir)}, ${JSON.stringify(server.dataDir 
     expect((await as(alice, 'PUT', '/api/v1/projects/TEMP/notebooks/n', { language: 'python' })).status).toBe(
       201,
     );
-    const kernelOf = async (u: TestUser) => {
-      const opened = await as(u, 'POST', '/jupyter/api/sessions', { path: 'TEMP/n.ipynb' });
-      expect(opened.status, opened.text).toBe(201);
-      const channels = await Channels.open(ws(opened.json.kernel.id), u.key);
-      const { out } = await channels.execute(
-        'import os; print("ticket:", os.environ["DKU_API_TICKET"][::-1])',
-      );
-      return { channels, ticket: printedTicket(/ticket: (\S+)/.exec(out)?.[1]) };
-    };
-    const refused = async (ticket: string) =>
-      (await server.request('GET', '/public/api/auth/info', { ticket })).status === 401;
-    const [mine, his] = [await kernelOf(alice), await kernelOf(bob)];
+    const [mine, his] = [await kernelOf(alice, 'TEMP/n.ipynb'), await kernelOf(bob, 'TEMP/n.ipynb')];
     // Bob's kernel stops within a heartbeat (5 s here), its ticket at once; Alice's runs on.
     expect((await as(alice, 'DELETE', '/api/v1/projects/TEMP/members/bob')).status).toBeLessThan(300);
-    expect(await refused(his.ticket)).toBe(true);
+    expect(await ticketRefused(his.ticket)).toBe(true);
     await expect.poll(() => his.channels.ws.readyState, { timeout: 15_000 }).toBe(his.channels.ws.CLOSED);
-    expect(await refused(mine.ticket)).toBe(false);
+    expect(await ticketRefused(mine.ticket)).toBe(false);
     expect((await mine.channels.execute('print(1 + 1)')).out).toContain('2');
     expect((await as(alice, 'DELETE', '/api/v1/projects/TEMP')).status).toBeLessThan(300);
-    expect(await refused(mine.ticket)).toBe(true);
+    expect(await ticketRefused(mine.ticket)).toBe(true);
     await expect.poll(() => mine.channels.ws.readyState, { timeout: 15_000 }).toBe(mine.channels.ws.CLOSED);
     expect((await as(alice, 'GET', '/jupyter/api/sessions')).json).toEqual([]);
   }, 90_000);
