@@ -178,8 +178,9 @@ export function createPluginCredentialService(deps: {
   async function markersOf(
     db: Db,
     userId: string,
+    asked?: Awaited<ReturnType<typeof requests>>,
   ): Promise<Map<string, { row: repo.CredentialRow; type: CredentialType; entry: DssEntry }>> {
-    const [wanted, mine] = await Promise.all([requests(db), repo.credentialsOf(db, userId)]);
+    const [wanted, mine] = await Promise.all([asked ?? requests(db), repo.credentialsOf(db, userId)]);
     const out = new Map<string, { row: repo.CredentialRow; type: CredentialType; entry: DssEntry }>();
     for (const m of mine) {
       const w = wanted.find((x) => sameKey(m, x.place));
@@ -195,6 +196,28 @@ export function createPluginCredentialService(deps: {
       });
     }
     return out;
+  }
+
+  /**
+   * Seals and stores one credential at a credentials revision (`created_revision` is kept by the upsert
+   * when the credential exists already).
+   */
+  async function write(
+    trx: Db,
+    userId: string,
+    k: repo.CredentialKey,
+    plaintext: string,
+    stamp: { revision: number; written_by: string | null },
+  ): Promise<void> {
+    const sealed = await seal(trx, userId, k, plaintext);
+    await repo.upsertCredential(trx, {
+      user_id: userId,
+      ...k,
+      ...sealed,
+      updated_at: clock.now(),
+      created_revision: stamp.revision,
+      ...stamp,
+    });
   }
 
   /** Takes the user's row and counts one more write of their credentials; answers its revision. */
@@ -232,16 +255,7 @@ export function createPluginCredentialService(deps: {
       const plaintext = plaintextOf(type, value, c);
       const k = keyOf(c);
       await store.transaction(async (trx) => {
-        const stamp = await claimRevision(trx, me.user.id, caller);
-        const sealed = await seal(trx, me.user.id, k, plaintext);
-        await repo.upsertCredential(trx, {
-          user_id: me.user.id,
-          ...k,
-          ...sealed,
-          updated_at: clock.now(),
-          created_revision: stamp.revision,
-          ...stamp,
-        });
+        await write(trx, me.user.id, k, plaintext, await claimRevision(trx, me.user.id, caller));
         await audit.record(trx, caller, [{ action: 'plugin_credential.set', detail: { ...c } }]);
       });
     },
@@ -328,8 +342,8 @@ export function createPluginCredentialService(deps: {
       if (read > revision)
         throw new Invalid('cofferReadVersion is newer than the stored settings; send back what GET returned');
       const credential = caller.kind === 'user' ? caller.credentialId : undefined;
-      const stored = await markersOf(trx, target.id);
       const wanted = await requests(trx);
+      const stored = await markersOf(trx, target.id, wanted);
       const isMarker = (x: unknown) => typeof x === 'string' && x.startsWith(MARKER_PREFIX);
       const refuseOthers = (key: string) => {
         if (caller.kind !== 'user' || caller.user.id !== target.id)
@@ -388,17 +402,7 @@ export function createPluginCredentialService(deps: {
       if (sets.length === 0 && deletes.length === 0) return;
       const stamp = await claimRevision(trx, target.id, caller);
       for (const s of sets) {
-        const k = keyOf(s.place);
-        const sealed = await seal(trx, target.id, k, s.plaintext);
-        const existed = stored.get(dssCredentialKey(s.place));
-        await repo.upsertCredential(trx, {
-          user_id: target.id,
-          ...k,
-          ...sealed,
-          updated_at: clock.now(),
-          created_revision: existed ? existed.row.created_revision : stamp.revision,
-          ...stamp,
-        });
+        await write(trx, target.id, keyOf(s.place), s.plaintext, stamp);
         await audit.record(trx, caller, [{ action: 'plugin_credential.set', detail: { ...s.place } }]);
       }
       for (const d of deletes) {
